@@ -1,0 +1,52 @@
+package lookup
+
+import (
+	"errors"
+	"fmt"
+)
+
+// User-facing error codes. They are rendered as friendly text, never as a cause.
+const (
+	CodeNotUnderstood = "not_understood"
+	CodeNotFound      = "not_found"
+	CodeCandidates    = "candidates"
+	CodeInvalid       = "invalid"
+)
+
+// Error is a user-facing error: the message is safe to show as it is.
+type Error struct {
+	Code    string
+	Message string
+	// Understood and Missing describe a report that was not understood.
+	Understood []string
+	Missing    []string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrorCode returns the code of a user-facing error in err's chain, or "".
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Errorf returns a user-facing error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// RetryableError marks a failure that may succeed when tried again (throttling,
+// 5xx, a generation not yet visible).
+type RetryableError struct{ Err error }
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// IsRetryable reports whether err, or an error it wraps, is worth retrying.
+func IsRetryable(err error) bool {
+	var r *RetryableError
+	return errors.As(err, &r)
+}

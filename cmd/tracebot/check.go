@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/callytics/tracebot/secrets"
+)
+
+// checker prints one ✓/✗/off line per part and remembers whether any failed.
+type checker struct {
+	w      io.Writer
+	scrub  func(string) string
+	failed bool
+}
+
+func (c *checker) ok(part, detail string) { fmt.Fprintf(c.w, "✓ %-28s %s\n", part, c.scrub(detail)) }
+func (c *checker) off(part, detail string) {
+	fmt.Fprintf(c.w, "- %-28s off: %s\n", part, c.scrub(detail))
+}
+func (c *checker) bad(part, detail string) {
+	c.failed = true
+	fmt.Fprintf(c.w, "✗ %-28s %s\n", part, c.scrub(detail))
+}
+
+func (c *checker) result(part string, err error, okDetail string) {
+	if err != nil {
+		c.bad(part, err.Error())
+		return
+	}
+	c.ok(part, okDetail)
+}
+
+// runCheck resolves the configuration and every secret (names only, never values),
+// connects to each backend and verifies the log groups exist.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	iam := fs.Bool("iam", false, "print the least-privilege IAM policy for this configuration")
+	if err := fs.Parse(args); err != nil {
+		return exitError{exitUsage}
+	}
+	cfg, err := LoadConfigFromEnv()
+	if err != nil {
+		fmt.Fprintln(stdout, "✗ config", err)
+		return exitError{exitFailed}
+	}
+	if *iam {
+		return printIAM(ctx, stdout, cfg)
+	}
+	c := &checker{w: stdout, scrub: identity}
+	c.ok("config", fmt.Sprintf("env %s, regions %s", cfg.Env, strings.Join(cfg.Regions, ",")))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
+	a.log = newLogger(stderr, a.scrubber, 8) // quiet: check prints its own lines
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		c.bad("aws config", err.Error())
+		return exitError{exitFailed}
+	}
+	a.secrets = newSecretStore(cfg, awsCfg, a.log)
+	a.scrubber = a.secrets.Scrubber()
+	c.scrub = a.scrub
+	checkSecrets(ctx, c, a)
+	if c.failed {
+		fmt.Fprintln(stdout, "(backends not checked: required secrets are missing)")
+		return exitError{exitFailed}
+	}
+	if err := a.openBackends(ctx, awsCfg); err != nil {
+		c.bad("backends", err.Error())
+		return exitError{exitFailed}
+	}
+	defer a.Close()
+	checkBackends(ctx, c, a)
+	checkOptional(c, cfg)
+	if c.failed {
+		return exitError{exitFailed}
+	}
+	return nil
+}
+
+// checkSecrets loads every secret name: the trace's required ones, the platforms'
+// as optional (absent → that platform is off).
+func checkSecrets(ctx context.Context, c *checker, a *app) {
+	n := a.cfg.SSM
+	source := "SSM"
+	if a.cfg.SecretsDir != "" {
+		source = "files in " + a.cfg.SecretsDir
+	}
+	required := []string{n.DatabaseURL, n.OpenRouterKey}
+	if n.StateDatabaseURL != "" {
+		required = append(required, n.StateDatabaseURL)
+	}
+	if a.cfg.LarkAppID != "" {
+		required = append(required, n.LarkAppSecret, n.LarkVerificationToken, n.LarkEncryptKey)
+	}
+	err := a.secrets.Load(ctx, required...)
+	if err != nil && !errors.Is(err, secrets.ErrMissing) {
+		c.bad("secrets ("+source+")", err.Error())
+		return
+	}
+	_ = a.secrets.LoadOptional(ctx, n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken)
+	for _, st := range a.secrets.Status(ctx) {
+		switch {
+		case st.OK:
+			c.ok(st.Name, "resolved ("+source+")")
+		case strings.Contains(st.Reason, "optional"):
+			c.off(st.Name, st.Reason)
+		default:
+			c.bad(st.Name, st.Reason)
+		}
+	}
+}
+
+func checkBackends(ctx context.Context, c *checker, a *app) {
+	c.result("postgres", a.pg.Ping(ctx), "connected")
+	for _, g := range a.logs.CheckGroups(ctx, "") {
+		part := "cloudwatch " + g.Region
+		switch {
+		case g.Error != "":
+			c.bad(part, g.Error)
+		case len(g.Found) == 0:
+			c.bad(part, "no log groups found: "+strings.Join(g.Missing, ", "))
+		case len(g.Missing) > 0:
+			c.ok(part, fmt.Sprintf("%s (missing here: %s)", strings.Join(g.Found, ", "), strings.Join(g.Missing, ", ")))
+		default:
+			c.ok(part, strings.Join(g.Found, ", "))
+		}
+	}
+	c.result("openrouter", a.router.Check(ctx), "key accepted by "+a.cfg.OpenRouterURL)
+}
+
+func checkOptional(c *checker, cfg Config) {
+	if cfg.ReprocessTarget == "" {
+		c.off("reprocess", "TRACEBOT_REPROCESS_TARGET is not set")
+	} else {
+		c.ok("reprocess", "target "+cfg.ReprocessTarget)
+	}
+	if cfg.SSM.StateDatabaseURL == "" {
+		c.off("state database", "TRACEBOT_SSM_STATE_DATABASE_URL is not set (in-memory state, one replica)")
+	}
+	if cfg.LarkAppID == "" {
+		c.off("lark", "TRACEBOT_LARK_APP_ID is not set")
+	}
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is tracebot's configuration, read once from the environment (SPEC §7).
+type Config struct {
+	Env               string
+	Regions           []string
+	LogGroups         []string
+	Window            time.Duration
+	TimeZone          *time.Location
+	DBTimeZone        *time.Location
+	OpenRouterURL     string
+	GenerationLink    string
+	SlackAPIURL       string
+	LarkBaseURL       string
+	LarkAppID         string
+	Addr              string
+	AllowedChannels   []string
+	LarkMode          string
+	Lang              string
+	EscalationMention string
+	RegionGrace       time.Duration
+	MaxQueries        int
+	TraceTimeout      time.Duration
+	NoTimeLookback    time.Duration
+	RateLimit         Rate
+	ReprocessTarget   string
+	ReprocessPayload  string
+	ReprocessAllowed  []string
+	ReprocessCooldown time.Duration
+	SecretsDir        string
+	SecretsTTL        time.Duration
+	PollRate          Rate
+	Now               time.Time // zero: the clock
+	SSM               SSMNames
+}
+
+// SSMNames are the parameter names of every secret.
+type SSMNames struct {
+	DatabaseURL, OpenRouterKey                           string
+	SlackBotToken, SlackSigningSecret, SlackAppToken     string
+	LarkAppSecret, LarkVerificationToken, LarkEncryptKey string
+	StateDatabaseURL                                     string
+}
+
+// Rate is "N/unit", e.g. 20/min or 5/s.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// PerSecond returns the rate as events per second.
+func (r Rate) PerSecond() float64 { return float64(r.N) / r.Per.Seconds() }
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
+
+const (
+	defaultLogGroups = "/aws/lambda/call-analytics-{env}-ai-analysis-processor-{region},/aws/lambda/call-analytics-{env}-contacts-analyzer-{region}"
+	defaultPayload   = `{"telephonySessionId":"{session_id}","requestedBy":"{requested_by}"}`
+)
+
+// LoadConfig reads the configuration through getenv (os.Getenv in production). The
+// error names every variable that has a bad value.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	r := envReader{get: getenv}
+	c := Config{
+		Env:               r.oneOf("TRACEBOT_ENV", "prod", "test", "pre", "prod"),
+		Regions:           r.list("TRACEBOT_REGIONS", "us-east-1,us-west-2,us-east-2"),
+		LogGroups:         r.list("TRACEBOT_LOG_GROUPS", defaultLogGroups),
+		Window:            r.duration("TRACEBOT_WINDOW", 2*time.Hour),
+		TimeZone:          r.zone("TRACEBOT_TIME_ZONE", "America/New_York"),
+		DBTimeZone:        r.zone("TRACEBOT_DB_TIME_ZONE", "UTC"),
+		OpenRouterURL:     strings.TrimRight(r.url("TRACEBOT_OPENROUTER_URL", "https://openrouter.ai/api/v1"), "/"),
+		GenerationLink:    r.str("TRACEBOT_GENERATION_LINK", "https://openrouter.ai/activity/{id}"),
+		SlackAPIURL:       r.url("TRACEBOT_SLACK_API_URL", "https://slack.com/api/"),
+		LarkBaseURL:       strings.TrimRight(r.url("TRACEBOT_LARK_BASE_URL", "https://open.larksuite.com"), "/"),
+		LarkAppID:         r.str("TRACEBOT_LARK_APP_ID", ""),
+		Addr:              r.str("TRACEBOT_ADDR", ":8080"),
+		AllowedChannels:   r.list("TRACEBOT_ALLOWED_CHANNELS", ""),
+		LarkMode:          r.oneOf("TRACEBOT_LARK_MODE", "ws", "ws", "webhook"),
+		Lang:              r.oneOf("TRACEBOT_LANG", "en", "en", "zh"),
+		EscalationMention: r.str("TRACEBOT_ESCALATION_MENTION", ""),
+		RegionGrace:       r.duration("TRACEBOT_REGION_GRACE", 2*time.Second),
+		MaxQueries:        r.positiveInt("TRACEBOT_MAX_QUERIES", 8),
+		TraceTimeout:      r.duration("TRACEBOT_TRACE_TIMEOUT", 60*time.Second),
+		NoTimeLookback:    r.duration("TRACEBOT_NO_TIME_LOOKBACK", 168*time.Hour),
+		RateLimit:         r.rate("TRACEBOT_RATE_LIMIT", "20/min"),
+		ReprocessTarget:   r.str("TRACEBOT_REPROCESS_TARGET", ""),
+		ReprocessPayload:  r.str("TRACEBOT_REPROCESS_PAYLOAD", defaultPayload),
+		ReprocessAllowed:  r.list("TRACEBOT_REPROCESS_ALLOWED", ""),
+		ReprocessCooldown: r.duration("TRACEBOT_REPROCESS_COOLDOWN", 10*time.Minute),
+		SecretsDir:        r.str("TRACEBOT_SECRETS_DIR", ""),
+		SecretsTTL:        r.duration("TRACEBOT_SECRETS_TTL", 15*time.Minute),
+		PollRate:          r.rate("TRACEBOT_POLL_RATE", "5/s"),
+		Now:               r.instant("TRACEBOT_NOW"),
+		SSM: SSMNames{
+			DatabaseURL:           r.str("TRACEBOT_SSM_DATABASE_URL", "/callytics/neon-database-url"),
+			OpenRouterKey:         r.str("TRACEBOT_SSM_OPENROUTER_API_KEY", "/callytics/openrouter-api-key"),
+			SlackBotToken:         r.str("TRACEBOT_SSM_SLACK_BOT_TOKEN", "/callytics/tracebot/slack-bot-token"),
+			SlackSigningSecret:    r.str("TRACEBOT_SSM_SLACK_SIGNING_SECRET", "/callytics/tracebot/slack-signing-secret"),
+			SlackAppToken:         r.str("TRACEBOT_SSM_SLACK_APP_TOKEN", "/callytics/tracebot/slack-app-token"),
+			LarkAppSecret:         r.str("TRACEBOT_SSM_LARK_APP_SECRET", "/callytics/tracebot/lark-app-secret"),
+			LarkVerificationToken: r.str("TRACEBOT_SSM_LARK_VERIFICATION_TOKEN", "/callytics/tracebot/lark-verification-token"),
+			LarkEncryptKey:        r.str("TRACEBOT_SSM_LARK_ENCRYPT_KEY", "/callytics/tracebot/lark-encrypt-key"),
+			StateDatabaseURL:      r.str("TRACEBOT_SSM_STATE_DATABASE_URL", ""),
+		},
+	}
+	if t := c.ReprocessTarget; t != "" && !strings.HasPrefix(t, "lambda:") && !strings.HasPrefix(t, "sqs:") {
+		r.bad("TRACEBOT_REPROCESS_TARGET", t, "want lambda:<function> or sqs:<queue URL>")
+	}
+	if len(c.Regions) == 0 {
+		r.bad("TRACEBOT_REGIONS", "", "at least one region is needed")
+	}
+	if err := r.err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadConfigFromEnv reads the process environment.
+func LoadConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
+
+// envReader reads variables and collects every problem, so one run reports them all.
+type envReader struct {
+	get      func(string) string
+	problems []string
+}
+
+func (r *envReader) bad(name, value, why string) {
+	r.problems = append(r.problems, fmt.Sprintf("%s=%q: %s", name, value, why))
+}
+
+func (r *envReader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: %s", strings.Join(r.problems, "; "))
+}
+
+func (r *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(r.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *envReader) list(name, def string) []string {
+	var out []string
+	for _, s := range strings.Split(r.str(name, def), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (r *envReader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.bad(name, v, "want one of "+strings.Join(allowed, ", "))
+	return def
+}
+
+func (r *envReader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.bad(name, v, "want a positive duration like 90s, 2h or 10m")
+		return def
+	}
+	return d
+}
+
+func (r *envReader) positiveInt(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.bad(name, v, "want a positive integer")
+		return def
+	}
+	return n
+}
+
+func (r *envReader) zone(name, def string) *time.Location {
+	v := r.str(name, def)
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		r.bad(name, v, "want an IANA time zone like America/New_York")
+		loc, _ = time.LoadLocation(def)
+	}
+	return loc
+}
+
+func (r *envReader) url(name, def string) string {
+	v := r.str(name, def)
+	if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+		r.bad(name, v, "want an http(s) URL")
+		return def
+	}
+	return v
+}
+
+func (r *envReader) instant(name string) time.Time {
+	v := r.str(name, "")
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		r.bad(name, v, "want an RFC 3339 instant like 2026-05-22T16:00:00Z")
+	}
+	return t
+}
+
+var rateUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "second": time.Second,
+	"m": time.Minute, "min": time.Minute, "minute": time.Minute,
+	"h": time.Hour, "hour": time.Hour,
+}
+
+func (r *envReader) rate(name, def string) Rate {
+	v := r.str(name, def)
+	n, unit, ok := strings.Cut(v, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	per, known := rateUnits[strings.TrimSpace(unit)]
+	if !ok || err != nil || count <= 0 || !known {
+		r.bad(name, v, "want N/s, N/min or N/hour, e.g. 20/min")
+		return Rate{N: 1, Per: time.Second}
+	}
+	return Rate{N: count, Per: per}
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/callytics/tracebot/lookup"
+)
+
+type traceFlags struct {
+	json, dryRun, sandbox bool
+	session               string
+	report                string
+}
+
+// parseTraceFlags accepts flags before and after the report text.
+func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
+	var f traceFlags
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.json, "json", false, "print one JSON object (SPEC §8)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print only how the report was read; no network")
+	fs.BoolVar(&f.sandbox, "sandbox", false, "use built-in sample data instead of AWS/Neon/OpenRouter")
+	fs.StringVar(&f.session, "session", "", "trace this telephony_session_id")
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return f, exitError{exitUsage}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words = append(words, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	f.report = strings.TrimSpace(strings.Join(words, " "))
+	if f.report == "" && f.session == "" {
+		fmt.Fprintln(stderr, `tracebot trace: give a report, e.g. tracebot trace "(914) 265-4371 5/20 1:15pm", or --session ID`)
+		return f, exitError{exitUsage}
+	}
+	return f, nil
+}
+
+func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseTraceFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	now := cfg.Now
+	if now.IsZero() {
+		now = time.Now()
+		if f.sandbox {
+			now = lookup.SandboxNow
+		}
+	}
+	req, perr := parseRequest(f, cfg, now)
+	if perr != nil {
+		return printNotUnderstood(stdout, f.json, req, perr)
+	}
+	if f.dryRun {
+		return printDryRun(stdout, f.json, req)
+	}
+	app, err := openApp(ctx, cfg, stderr, f.sandbox)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	t := app.service.Trace(ctx, req, nil)
+	out := app.scrub
+	if f.json {
+		return printJSON(stdout, out, t, exitFor(t.Outcome))
+	}
+	fmt.Fprint(stdout, out(renderText(t)))
+	return exitOr(exitFor(t.Outcome))
+}
+
+// parseRequest reads the report; --session adds or overrides the session id.
+func parseRequest(f traceFlags, cfg Config, now time.Time) (lookup.Request, error) {
+	text := f.report
+	if f.session != "" {
+		text = strings.TrimSpace(text + " session " + f.session)
+	}
+	return lookup.ParseReport(text, lookup.ParseOptions{
+		Now: now, DefaultZone: cfg.TimeZone, Window: cfg.Window, NoTimeLookback: cfg.NoTimeLookback,
+	})
+}
+
+func exitFor(o lookup.Outcome) int {
+	switch o {
+	case lookup.OutcomeTraced:
+		return exitOK
+	case lookup.OutcomeNotUnderstood:
+		return exitNotUnderstood
+	case lookup.OutcomeNotFound:
+		return exitNotFound
+	case lookup.OutcomeCandidates:
+		return exitCandidates
+	default:
+		return exitFailed
+	}
+}
+
+func exitOr(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return exitError{code}
+}
+
+func printJSON(w io.Writer, scrub func(string) string, v any, code int) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	fmt.Fprintln(w, scrub(string(b)))
+	return exitOr(code)
+}
+
+// dryRunJSON is the first block of the trace JSON: the interpretation only.
+type dryRunJSON struct {
+	Phone          string           `json:"phone"`
+	Zone           string           `json:"zone"`
+	ZoneSource     string           `json:"zone_source,omitempty"`
+	At             *time.Time       `json:"at"`
+	From           *time.Time       `json:"from,omitempty"`
+	To             *time.Time       `json:"to,omitempty"`
+	Interpretation string           `json:"interpretation,omitempty"`
+	Direction      lookup.Direction `json:"direction,omitempty"`
+	Env            string           `json:"env,omitempty"`
+	SessionID      string           `json:"session_id,omitempty"`
+	GenerationIDs  []string         `json:"generation_ids,omitempty"`
+	Error          *errorJSON       `json:"error,omitempty"`
+}
+
+type errorJSON struct {
+	Code       string   `json:"code"`
+	Message    string   `json:"message"`
+	Understood []string `json:"understood,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
+	Examples   []string `json:"examples,omitempty"`
+}
+
+func newDryRunJSON(req lookup.Request) dryRunJSON {
+	d := dryRunJSON{Phone: req.Phone, Zone: req.ZoneName, ZoneSource: req.ZoneSource, Direction: req.Direction,
+		Env: req.Env, SessionID: req.SessionID, GenerationIDs: req.GenerationIDs}
+	if req.At != nil {
+		at := req.At.UTC()
+		d.At = &at
+	}
+	if !req.From.IsZero() {
+		from, to := req.From.UTC(), req.To.UTC()
+		d.From, d.To = &from, &to
+		d.Interpretation = req.Interpretation("en")
+	}
+	return d
+}
+
+func printDryRun(w io.Writer, asJSON bool, req lookup.Request) error {
+	if asJSON {
+		return printJSON(w, identity, newDryRunJSON(req), exitOK)
+	}
+	fmt.Fprint(w, renderRequest(req))
+	return nil
+}
+
+// examples shown to anyone whose report was not understood.
+var examples = []string{`(914) 265-4371 5/20 1:15pm`, `+1 914 265 4371 5月20日 下午1:15 呼入`}
+
+func printNotUnderstood(w io.Writer, asJSON bool, req lookup.Request, err error) error {
+	e := &lookup.Error{Code: lookup.CodeNotUnderstood, Message: err.Error()}
+	if ue, ok := err.(*lookup.Error); ok {
+		e = ue
+	}
+	if asJSON {
+		d := newDryRunJSON(req)
+		d.Error = &errorJSON{Code: lookup.CodeNotUnderstood, Message: e.Message, Understood: e.Understood, Missing: e.Missing, Examples: examples}
+		return printJSON(w, identity, d, exitNotUnderstood)
+	}
+	fmt.Fprint(w, renderNotUnderstood(e))
+	return exitError{exitNotUnderstood}
+}
+
+func identity(s string) string { return s }

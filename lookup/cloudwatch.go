@@ -1,0 +1,337 @@
+package lookup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
+)
+
+// Defaults of CloudWatchConfig (SPEC §7).
+const (
+	DefaultRegionGrace = 2 * time.Second
+	DefaultMaxQueries  = 8
+	DefaultPollRate    = 5.0
+	DefaultEnv         = "prod"
+)
+
+// The Insights time ranges of step 3: [created−5m, created+1h], then once
+// [created−5m, created+24h] when the first range found nothing anywhere.
+const (
+	usageRangeBefore = 5 * time.Minute
+	usageRangeAfter  = time.Hour
+	usageRangeWide   = 24 * time.Hour
+)
+
+// CloudWatchConfig tunes the CloudWatch Logs Insights searcher. Zero values mean the
+// defaults.
+type CloudWatchConfig struct {
+	Regions    []string      // TRACEBOT_REGIONS
+	LogGroups  []string      // patterns with {env} and {region} (TRACEBOT_LOG_GROUPS)
+	Env        string        // TRACEBOT_ENV: the default {env}, "prod"
+	Grace      time.Duration // TRACEBOT_REGION_GRACE, 2s: other regions' time once one returned rows
+	MaxQueries int           // TRACEBOT_MAX_QUERIES, 8: Insights queries in flight, process-wide
+	PollRate   float64       // TRACEBOT_POLL_RATE, 5: GetQueryResults calls/s per region, process-wide
+	Logger     *slog.Logger
+
+	// PollMin is the wait before a query's first GetQueryResults (100ms); each
+	// further wait is 1.5× the last, up to PollMax (1s). The poll rate limit can
+	// only make them longer.
+	PollMin, PollMax time.Duration
+	// ThrottleBackoff is the first wait after a throttled call (200ms); it doubles
+	// per retry up to 16×, with jitter, for at most ThrottleRetries (5) retries.
+	ThrottleBackoff time.Duration
+	ThrottleRetries int
+	// GroupTTL is how long a log group's existence is remembered (10m).
+	GroupTTL time.Duration
+	// StopTimeout bounds one best-effort StopQuery call (5s); it runs even when the
+	// search's context has ended, so abandoned queries stop burning money.
+	StopTimeout time.Duration
+}
+
+func (c CloudWatchConfig) withDefaults() CloudWatchConfig {
+	c.Regions = cwUnique(c.Regions)
+	c.Env = cwOr(c.Env, DefaultEnv)
+	c.Grace = cwOr(c.Grace, DefaultRegionGrace)
+	c.MaxQueries = cwOr(c.MaxQueries, DefaultMaxQueries)
+	c.PollRate = cwOr(c.PollRate, DefaultPollRate)
+	c.PollMin = cwOr(c.PollMin, 100*time.Millisecond)
+	c.PollMax = max(cwOr(c.PollMax, time.Second), c.PollMin)
+	c.ThrottleBackoff = cwOr(c.ThrottleBackoff, 200*time.Millisecond)
+	c.ThrottleRetries = cwOr(c.ThrottleRetries, 5)
+	c.GroupTTL = cwOr(c.GroupTTL, 10*time.Minute)
+	c.StopTimeout = cwOr(c.StopTimeout, 5*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// cwUnique drops blanks and repeats, keeping the first occurrence's place.
+func cwUnique(list []string) []string {
+	var out []string
+	for _, v := range list {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// cwOr returns def when v is not positive (or empty).
+func cwOr[T int | float64 | time.Duration | string](v, def T) T {
+	var zero T
+	if v <= zero {
+		return def
+	}
+	return v
+}
+
+// LogsAPI is the part of cloudwatchlogs.Client the searcher uses.
+type LogsAPI interface {
+	StartQuery(ctx context.Context, in *cloudwatchlogs.StartQueryInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StartQueryOutput, error)
+	GetQueryResults(ctx context.Context, in *cloudwatchlogs.GetQueryResultsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetQueryResultsOutput, error)
+	StopQuery(ctx context.Context, in *cloudwatchlogs.StopQueryInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.StopQueryOutput, error)
+	DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+}
+
+var _ LogsAPI = (*cloudwatchlogs.Client)(nil)
+
+// CloudWatch finds ai_usage lines with CloudWatch Logs Insights (step 3): one query
+// per region, all regions at once. The in-flight cap and the per-region poll rate
+// are shared by every search of one CloudWatch, so build one per process. It is
+// safe for concurrent use.
+type CloudWatch struct {
+	cfg      CloudWatchConfig
+	clients  map[string]LogsAPI
+	limiters map[string]*rate.Limiter // per region: GetQueryResults calls
+	queries  *semaphore.Weighted      // Insights queries in flight
+	inFlight atomic.Int64
+	groups   *cwGroupCache
+	log      *slog.Logger
+}
+
+var _ UsageSearcher = (*CloudWatch)(nil)
+
+// NewCloudWatch returns a searcher over clients, one per region of cfg.Regions. It
+// does no I/O. A configured region without a client fails in every search.
+func NewCloudWatch(cfg CloudWatchConfig, clients map[string]LogsAPI) *CloudWatch {
+	cfg = cfg.withDefaults()
+	c := &CloudWatch{
+		cfg:      cfg,
+		clients:  clients,
+		limiters: map[string]*rate.Limiter{},
+		queries:  semaphore.NewWeighted(int64(cfg.MaxQueries)),
+		groups:   newCWGroupCache(cfg.GroupTTL),
+		log:      cfg.Logger,
+	}
+	for _, region := range cfg.Regions {
+		// Burst 1: no region ever sees more than PollRate calls in a second.
+		c.limiters[region] = rate.NewLimiter(rate.Limit(cfg.PollRate), 1)
+	}
+	return c
+}
+
+// InFlight is how many Insights queries hold a slot of the MaxQueries cap now:
+// being started, running, or being stopped.
+func (c *CloudWatch) InFlight() int { return int(c.inFlight.Load()) }
+
+// LogGroups expands the configured patterns for region and env ("" means the
+// configured env): {env} and {region} are replaced; empty results and duplicates
+// are dropped.
+func (c *CloudWatch) LogGroups(region, env string) []string {
+	if env == "" {
+		env = c.cfg.Env
+	}
+	expand := strings.NewReplacer("{env}", env, "{region}", region)
+	out := make([]string, 0, len(c.cfg.LogGroups))
+	for _, p := range c.cfg.LogGroups {
+		out = append(out, expand.Replace(p))
+	}
+	return cwUnique(out)
+}
+
+// SearchUsage runs the SPEC §3 query for q.SessionID in every region, first over
+// [CreatedAt−5m, CreatedAt+1h] and, only if no region found a line, once more over
+// [CreatedAt−5m, CreatedAt+24h]. Rows come back sorted by timestamp; each region's
+// outcome is in Regions (in configured order) and is also reported to q.OnRegion,
+// serially, as it changes. The error is non-nil when q is invalid (a *Error with
+// CodeInvalid) or when every region failed; it then wraps the first region's cause
+// and the result still holds every region's status.
+func (c *CloudWatch) SearchUsage(ctx context.Context, q UsageQuery) (UsageResult, error) {
+	if err := cwValidate(q); err != nil {
+		return UsageResult{}, err
+	}
+	s := &cwSearch{c: c, q: q, env: q.Env, query: UsageQueryText(q.SessionID), causes: map[string]error{}}
+	if s.env == "" {
+		s.env = c.cfg.Env
+	}
+	res := s.attempt(ctx, c.cfg.Regions, nil, usageRangeAfter)
+	if len(res.Rows) == 0 && s.worthWidening(ctx, res) {
+		res = s.attempt(ctx, s.widenRegions(res), res.Regions, usageRangeWide)
+		res.Widened = true
+	}
+	return res, s.allFailed(res)
+}
+
+func cwValidate(q UsageQuery) error {
+	switch {
+	case strings.TrimSpace(q.SessionID) == "":
+		return Errorf(CodeInvalid, "no telephony session id to search the logs for")
+	case strings.IndexFunc(q.SessionID, unicode.IsControl) >= 0:
+		return Errorf(CodeInvalid, "the telephony session id %q contains control characters", q.SessionID)
+	case q.CreatedAt.IsZero():
+		return Errorf(CodeInvalid, "no call time to search the logs around")
+	}
+	return nil
+}
+
+// cwSearch is one SearchUsage call.
+type cwSearch struct {
+	c     *CloudWatch
+	q     UsageQuery
+	env   string
+	query string
+
+	reportMu sync.Mutex // serialises q.OnRegion
+
+	causesMu sync.Mutex
+	causes   map[string]error // region → why it failed, in full
+}
+
+func (s *cwSearch) report(rs RegionStatus) {
+	if s.q.OnRegion == nil {
+		return
+	}
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
+	s.q.OnRegion(rs)
+}
+
+func (s *cwSearch) setCause(region string, err error) {
+	s.causesMu.Lock()
+	defer s.causesMu.Unlock()
+	s.causes[region] = err
+}
+
+func (s *cwSearch) cause(region string) error {
+	s.causesMu.Lock()
+	defer s.causesMu.Unlock()
+	return s.causes[region]
+}
+
+// cwErrGraceOver is the cause that stops the other regions once one had rows and
+// the grace has passed.
+var cwErrGraceOver = errors.New("another region answered and the grace period is over")
+
+// attempt queries regions concurrently over [created−5m, created+after]; statuses
+// of the configured regions not in regions are taken from carried.
+func (s *cwSearch) attempt(ctx context.Context, regions []string, carried []RegionStatus, after time.Duration) UsageResult {
+	from := s.q.CreatedAt.Add(-usageRangeBefore).UTC().Truncate(time.Second)
+	to := s.q.CreatedAt.Add(after).UTC().Truncate(time.Second)
+	stopCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var grace sync.Once
+	var timer atomic.Pointer[time.Timer]
+	defer func() {
+		if t := timer.Load(); t != nil {
+			t.Stop()
+		}
+	}()
+	answered := func() {
+		grace.Do(func() { timer.Store(time.AfterFunc(s.c.cfg.Grace, func() { stop(cwErrGraceOver) })) })
+	}
+
+	outcomes := make([]cwRegionOutcome, len(regions))
+	var wg sync.WaitGroup
+	for i, region := range regions {
+		wg.Go(func() {
+			r := &cwRegionRun{s: s, region: region, from: from, to: to, answered: answered}
+			outcomes[i] = r.run(stopCtx)
+		})
+	}
+	wg.Wait()
+	return s.merge(outcomes, carried, from, to)
+}
+
+// merge orders the regions as configured and the rows by timestamp.
+func (s *cwSearch) merge(outcomes []cwRegionOutcome, carried []RegionStatus, from, to time.Time) UsageResult {
+	res := UsageResult{Query: s.query, From: from, To: to, Rows: []UsageRow{}}
+	byRegion := map[string]cwRegionOutcome{}
+	for _, o := range outcomes {
+		byRegion[o.status.Region] = o
+	}
+	for _, st := range carried {
+		if _, ok := byRegion[st.Region]; !ok {
+			byRegion[st.Region] = cwRegionOutcome{status: st}
+		}
+	}
+	for _, region := range s.c.cfg.Regions {
+		o := byRegion[region]
+		res.Regions = append(res.Regions, o.status)
+		res.Rows = append(res.Rows, o.rows...)
+	}
+	cwSortRows(res.Rows)
+	return res
+}
+
+// worthWidening reports whether the +24h range could find what the first range
+// did not: some region was searched and came back empty, and the caller still
+// waits. When every region failed or has no group, a wider range cannot help.
+func (s *cwSearch) worthWidening(ctx context.Context, res UsageResult) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	for _, r := range res.Regions {
+		if r.State == RegionEmpty {
+			return true
+		}
+	}
+	return false
+}
+
+// widenRegions are the regions worth a second query: those that were searched or
+// failed, not those without any log group.
+func (s *cwSearch) widenRegions(res UsageResult) []string {
+	var out []string
+	for _, r := range res.Regions {
+		if r.State != RegionNoGroup {
+			out = append(out, r.Region)
+		}
+	}
+	return out
+}
+
+// allFailed is the error of a search where no region could be searched.
+func (s *cwSearch) allFailed(res UsageResult) error {
+	if len(res.Regions) == 0 {
+		return errors.New("cloudwatch: no regions configured")
+	}
+	var first error
+	for _, r := range res.Regions {
+		if r.State != RegionFailed {
+			return nil
+		}
+		if first == nil {
+			first = s.cause(r.Region)
+		}
+	}
+	if first == nil {
+		first = errors.New(res.Regions[0].Error)
+	}
+	err := fmt.Errorf("cloudwatch: every region failed: %w", first)
+	if cwRetryable(first) {
+		return &RetryableError{Err: err}
+	}
+	return err
+}

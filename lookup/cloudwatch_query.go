@@ -1,0 +1,284 @@
+package lookup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+)
+
+// cwUsageQuery is the SPEC §3 Insights query; %s is the escaped session id.
+const cwUsageQuery = `fields @timestamp, @log, @requestId, service, openrouterId, provider, model,
+       inputTokens, outputTokens, cacheReadTokens, cacheReadRatio, costUsd, finishReason
+| filter @message like /ai_usage/
+| filter telephonySessionId = "%s"
+| sort @timestamp asc
+| limit 100`
+
+// cwTimestampLayout is how Insights prints @timestamp, in UTC.
+const cwTimestampLayout = "2006-01-02 15:04:05.000"
+
+// UsageQueryText is the Insights query for a session's ai_usage lines. The id sits
+// in a double-quoted string: backslash and quote are backslash-escaped, line breaks
+// and tabs become \n, \r, \t, and other control characters U+FFFD, so nothing in
+// the id can end the string or start another clause.
+func UsageQueryText(sessionID string) string {
+	var b strings.Builder
+	for _, r := range sessionID {
+		switch {
+		case r == '\\' || r == '"':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case unicode.IsControl(r):
+			b.WriteRune(unicode.ReplacementChar)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return fmt.Sprintf(cwUsageQuery, b.String())
+}
+
+// ConsoleLink is a CloudWatch console URL that opens Logs Insights in region on
+// query over groups and the absolute range [from, to]. The console reads its state
+// from the fragment "logs-insights?queryDetail=…" with '?' and '=' written $3F and
+// $3D, and the detail in JSURL: ~(key~value…), strings prefixed with ', every byte
+// other than [A-Za-z0-9_.-] written *hh, "$" written "!", non-Latin-1 characters
+// written **hhhh.
+func ConsoleLink(region string, groups []string, query string, from, to time.Time) string {
+	var d strings.Builder
+	d.WriteString("~(end~'")
+	d.WriteString(cwJSURL(to.UTC().Format("2006-01-02T15:04:05.000Z")))
+	d.WriteString("~start~'")
+	d.WriteString(cwJSURL(from.UTC().Format("2006-01-02T15:04:05.000Z")))
+	d.WriteString("~timeType~'ABSOLUTE~tz~'UTC~editorString~'")
+	d.WriteString(cwJSURL(query))
+	d.WriteString("~source~(")
+	for _, g := range groups {
+		d.WriteString("~'")
+		d.WriteString(cwJSURL(g))
+	}
+	d.WriteString("))")
+	r := url.QueryEscape(region)
+	return "https://" + r + ".console.aws.amazon.com/cloudwatch/home?region=" + r +
+		"#logsV2:logs-insights$3FqueryDetail$3D" + d.String()
+}
+
+// cwJSURL escapes s as a JSURL string body.
+func cwJSURL(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80 && (r == '_' || r == '-' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(r)
+		case r == '$':
+			b.WriteByte('!')
+		case r < 0x100:
+			fmt.Fprintf(&b, "*%02x", r)
+		default:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, "**%04x", u)
+			}
+		}
+	}
+	return b.String()
+}
+
+// cwParseRows turns Insights result rows into UsageRows of region, oldest first.
+func cwParseRows(region string, results [][]types.ResultField, log *slog.Logger) []UsageRow {
+	rows := make([]UsageRow, 0, len(results))
+	for _, fields := range results {
+		row, bad := cwParseRow(region, fields)
+		if len(bad) > 0 {
+			log.Warn("cloudwatch: unreadable ai_usage fields", "region", region, "fields", bad)
+		}
+		rows = append(rows, row)
+	}
+	cwSortRows(rows)
+	return rows
+}
+
+// cwParseRow reads one result row. Absent fields stay zero or nil; the names of
+// fields whose values could not be read are returned.
+func cwParseRow(region string, fields []types.ResultField) (row UsageRow, bad []string) {
+	row.Region = region
+	for _, f := range fields {
+		name, v := aws.ToString(f.Field), aws.ToString(f.Value)
+		if !cwSetField(&row, name, v) {
+			bad = append(bad, name)
+		}
+	}
+	return row, bad
+}
+
+// cwSetField stores one field's value; false when the value is unreadable.
+func cwSetField(row *UsageRow, name, v string) bool {
+	var ok = true
+	switch name {
+	case "@timestamp":
+		t, err := time.ParseInLocation(cwTimestampLayout, v, time.UTC)
+		row.Timestamp, ok = t, err == nil
+	case "@log": // "accountId:logGroupName"
+		row.LogGroup = v
+		if _, group, found := strings.Cut(v, ":"); found {
+			row.LogGroup = group
+		}
+	case "@requestId":
+		row.RequestID = v
+	case "service":
+		row.Service = v
+	case "openrouterId":
+		row.OpenRouterID = v
+	case "provider":
+		row.Provider = v
+	case "model":
+		row.Model = v
+	case "finishReason":
+		row.FinishReason = v
+	case "inputTokens":
+		row.InputTokens, ok = cwInt(v)
+	case "outputTokens":
+		row.OutputTokens, ok = cwInt(v)
+	case "cacheReadTokens":
+		row.CacheReadTokens, ok = cwOptional(v, cwInt)
+	case "cacheReadRatio":
+		row.CacheReadRatio, ok = cwOptional(v, cwFloat)
+	case "costUsd":
+		row.CostUSD, ok = cwOptional(v, cwFloat)
+	}
+	return ok
+}
+
+// cwInt reads a token count written "123" or "123.0".
+func cwInt(v string) (int64, bool) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return n, true
+	}
+	f, ok := cwFloat(v)
+	return int64(math.Round(f)), ok
+}
+
+func cwFloat(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// cwOptional reads an optional number: empty, "null" and "undefined" are absent.
+func cwOptional[T int64 | float64](v string, parse func(string) (T, bool)) (*T, bool) {
+	switch strings.TrimSpace(v) {
+	case "", "null", "undefined":
+		return nil, true
+	}
+	n, ok := parse(v)
+	if !ok {
+		return nil, false
+	}
+	return &n, true
+}
+
+func cwSortRows(rows []UsageRow) {
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Timestamp.Before(rows[j].Timestamp) })
+}
+
+// cwErrorCode is the AWS error code in err's chain, or "".
+func cwErrorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
+}
+
+// cwThrottled reports whether err is AWS throttling (LimitExceededException,
+// ThrottlingException and the SDK's other throttle codes).
+func cwThrottled(err error) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[cwErrorCode(err)]
+	return ok
+}
+
+// cwRetryable reports whether a search that failed with err may succeed later.
+func cwRetryable(err error) bool {
+	return cwThrottled(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// cwRetryThrottled calls call, retrying throttling with exponential backoff and
+// jitter, at most cfg.ThrottleRetries times and never past ctx.
+func cwRetryThrottled[T any](ctx context.Context, cfg CloudWatchConfig, call func(context.Context) (T, error)) (T, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := call(ctx)
+		if err == nil || attempt >= cfg.ThrottleRetries || !cwThrottled(err) {
+			return out, err
+		}
+		if werr := cwSleep(ctx, cwBackoff(cfg.ThrottleBackoff, attempt)); werr != nil {
+			return out, fmt.Errorf("%w (while backing off from %w)", werr, err)
+		}
+	}
+}
+
+// cwBackoff is base·2^attempt, at most 16·base, with the upper half jittered.
+func cwBackoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt, 4)
+	return d/2 + rand.N(d/2+1)
+}
+
+// cwSleep waits d or until ctx ends, returning ctx's cause then.
+func cwSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// cwErrorLine is err as one line for a region's status, without secrets or
+// request details: "us-east-2: AccessDenied on logs:StartQuery".
+func cwErrorLine(region string, err error) string {
+	var status *cwQueryStatusError
+	var op *smithy.OperationError
+	switch {
+	case errors.As(err, &status):
+		return fmt.Sprintf("%s: Insights query ended %s", region, cwOr(string(status.status), "without a status"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return region + ": timed out"
+	case errors.Is(err, context.Canceled):
+		return region + ": cancelled"
+	case cwErrorCode(err) != "" && errors.As(err, &op):
+		return fmt.Sprintf("%s: %s on logs:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), op.Operation())
+	case errors.As(err, &op):
+		return fmt.Sprintf("%s: logs:%s: %s", region, op.Operation(), cwClip(op.Err.Error()))
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "cloudwatch "+region+": ")
+	return region + ": " + cwClip(msg)
+}
+
+// cwClip makes msg one line of at most 160 characters.
+func cwClip(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if r := []rune(msg); len(r) > 160 {
+		msg = string(r[:159]) + "…"
+	}
+	return msg
+}

@@ -1,0 +1,435 @@
+package lookup
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// parseTestNow is Fri May 22 2026, 11:00 AM in New York.
+var parseTestNow = time.Date(2026, 5, 22, 15, 0, 0, 0, time.UTC)
+
+// parseOutcome is the part of a Request a case checks, with instants as RFC 3339.
+type parseOutcome struct {
+	Phone      string
+	ZoneName   string
+	ZoneSource string
+	At         string // "" when At is nil
+	From, To   string
+	WholeDay   bool
+	Lookback   bool
+	Direction  Direction
+	Env        string
+	Session    string
+	Gens       []string
+}
+
+// parseOutcomeOf summarizes req for comparison.
+func parseOutcomeOf(req Request) parseOutcome {
+	o := parseOutcome{
+		Phone: req.Phone, ZoneName: req.ZoneName, ZoneSource: req.ZoneSource,
+		From: req.From.Format(time.RFC3339), To: req.To.Format(time.RFC3339),
+		WholeDay: req.WholeDay, Lookback: req.Lookback, Direction: req.Direction,
+		Env: req.Env, Session: req.SessionID, Gens: req.GenerationIDs,
+	}
+	if req.At != nil {
+		o.At = req.At.Format(time.RFC3339)
+	}
+	return o
+}
+
+// around returns an outcome with At and the ± w window around it.
+func around(phone, zone, source, at string, w time.Duration) parseOutcome {
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		panic(err)
+	}
+	return parseOutcome{
+		Phone: phone, ZoneName: zone, ZoneSource: source, At: at,
+		From: t.Add(-w).Format(time.RFC3339), To: t.Add(w).Format(time.RFC3339),
+	}
+}
+
+// ny914 is the common outcome: the runbook's number, read in its own zone, ±2h.
+func ny914(at string) parseOutcome {
+	return around("+19142654371", "America/New_York", ZoneSourcePhone, at, 2*time.Hour)
+}
+
+// with returns o changed by fn, to keep cases short.
+func with(o parseOutcome, fn func(*parseOutcome)) parseOutcome {
+	fn(&o)
+	return o
+}
+
+type parseCase struct {
+	name string
+	text string
+	now  time.Time // zero: parseTestNow
+	opt  ParseOptions
+	want parseOutcome
+	// wantErr, when set, is the expected *Error (Message only checked non-empty).
+	wantErr *Error
+}
+
+func notUnderstood(understood, missing []string) *Error {
+	return &Error{Code: CodeNotUnderstood, Understood: understood, Missing: missing}
+}
+
+var parseCases = []parseCase{
+	// Phone forms.
+	{name: "parens", text: "(914) 265-4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dashes 24h", text: "914-265-4371 5/20 13:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dots iso date", text: "914.265.4371 2026-05-20 13:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "ten digits", text: "9142654371 5/20 1:15 PM", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "eleven digits not +11", text: "19142654371 May 20 1:15 PM", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "plus spaced", text: "+1 914 265 4371 May 20th at 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "plus compact", text: "+19142654371 20 May 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "plus parens", text: "+1 (914) 265-4371 2026/5/20 13:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "one dash form", text: "1-914-265-4371 on 5/20/2026 at 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "uk number", text: "+44 20 7946 0958 5/20 13:15",
+		want: around("+442079460958", "Europe/London", ZoneSourcePhone, "2026-05-20T12:15:00Z", 2*time.Hour)},
+	{name: "china number chinese time", text: "+86 138 0013 8000 5月20日 下午1:15",
+		want: around("+8613800138000", "Asia/Shanghai", ZoneSourcePhone, "2026-05-20T05:15:00Z", 2*time.Hour)},
+	{name: "chicago area code", text: "(312) 555-1234 5/20 1:15pm",
+		want: around("+13125551234", "America/Chicago", ZoneSourcePhone, "2026-05-20T18:15:00Z", 2*time.Hour)},
+	{name: "los angeles area code", text: "415-555-1234 5/20 1:15pm",
+		want: around("+14155551234", "America/Los_Angeles", ZoneSourcePhone, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "first of two numbers", text: "914-265-4371 (store: 312-555-1234) 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "repeated trunk prefix repaired", text: "+119142654371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "order number before phone", text: "order 12345 914 265 4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+
+	// Slack markup and pasted characters.
+	{name: "slack tel label", text: "<tel:+19142654371|(914) 265-4371> 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "slack tel target", text: "<tel:+19142654371> 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "slack mentions links mail", text: "<@U0123ABC> <!here> see <#C0456|support-2026> " +
+		"<https://studio.example.com/calls/3125551234|dashboard> <mailto:j3125551234@x.io|j3125551234@x.io> " +
+		"<tel:+19142654371|(914) 265-4371> 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "full width and unicode dashes", text: "９１４‐２６５–４３７１　５／２０　１：１５ｐｍ", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "full width plus colon nbsp", text: "＋1\u00a0914\u00a0265\u00a04371 5/20 １３：１５", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "smart quotes and em dash", text: "“(914) 265—4371” — 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "html entities", text: "914-265-4371 &lt;5/20 1:15pm&gt; &amp; more", want: ny914("2026-05-20T17:15:00Z")},
+
+	// Dates and times, English.
+	{name: "month name around", text: "914-265-4371 May 20 around 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "weekday and seconds", text: "914-265-4371 Wed May 20 1:15:30 PM", want: ny914("2026-05-20T17:15:30Z")},
+	{name: "explicit year", text: "914-265-4371 May 20, 2025 1:15pm", want: ny914("2025-05-20T17:15:00Z")},
+	{name: "two digit year", text: "914-265-4371 5/20/25 1:15pm", want: ny914("2025-05-20T17:15:00Z")},
+	{name: "approx tilde", text: "~1:15pm approx 5/20 914-265-4371", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "yesterday 3pm", text: "914-265-4371 yesterday 3pm", want: ny914("2026-05-21T19:00:00Z")},
+	{name: "today 10:30", text: "914-265-4371 today 10:30", want: ny914("2026-05-22T14:30:00Z")},
+	{name: "this morning", text: "914-265-4371 this morning 9:30", want: ny914("2026-05-22T13:30:00Z")},
+	{name: "time only before now is today", text: "914-265-4371 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "time only after now is yesterday", text: "914-265-4371 1:15pm", want: ny914("2026-05-21T17:15:00Z")},
+	{name: "noon", text: "914-265-4371 noon", want: ny914("2026-05-21T16:00:00Z")},
+	{name: "rollover on the 1st", text: "914-265-4371 11pm", now: time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC),
+		want: ny914("2026-06-01T03:00:00Z")},
+	{name: "year inferred into last year", text: "914-265-4371 12/30 3pm", now: time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC),
+		want: ny914("2025-12-30T20:00:00Z")},
+	{name: "iso with offset", text: "9142654371 2026-05-20T13:15:00-04:00",
+		want: around("+19142654371", "-04:00", ZoneSourceText, "2026-05-20T17:15:00Z", 2*time.Hour)},
+	{name: "iso zulu", text: "9142654371 2026-05-20T17:15:00Z",
+		want: around("+19142654371", "UTC", ZoneSourceText, "2026-05-20T17:15:00Z", 2*time.Hour)},
+	{name: "interpretation round trip", text: "9142654371 Wed May 20 1:15 PM EDT (17:15 UTC), ±2h",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
+
+	// Dates and times, Chinese.
+	{name: "runbook chinese report", text: "2026-05-20 下午 1:15 左右有通电话 (914) 265-4371，你们的 AI 分析说是 voicemail",
+		want: ny914("2026-05-20T17:15:00Z")},
+	{name: "runbook 1 点多", text: "5 月 20 号下午 1 点多有通 +1 (914) 265-4371 的电话", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "号 and 点 minutes", text: "5月20号下午1点15 9142654371", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "chinese year date", text: "2026年5月20日 下午1点15分 9142654371", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "昨天下午3点", text: "昨天下午3点 914-265-4371", want: ny914("2026-05-21T19:00:00Z")},
+	{name: "今天上午10点半", text: "今天上午10点半 914-265-4371", want: ny914("2026-05-22T14:30:00Z")},
+	{name: "晚上8点 time only", text: "晚上8点 914-265-4371", want: ny914("2026-05-22T00:00:00Z")},
+	{name: "中午12点", text: "中午12点 914-265-4371", want: ny914("2026-05-21T16:00:00Z")},
+	{name: "凌晨2点", text: "凌晨2点 914-265-4371", want: ny914("2026-05-22T06:00:00Z")},
+	{name: "下午 1 点多 time only", text: "下午 1 点多 914-265-4371", want: ny914("2026-05-21T17:00:00Z")},
+	{name: "昨晚 numerals", text: "昨晚八点半 914-265-4371", want: ny914("2026-05-22T00:30:00Z")},
+
+	// Zones.
+	{name: "winter is EST", text: "914-265-4371 1/20 1:15pm", want: ny914("2026-01-20T18:15:00Z")},
+	{name: "EST in May means EDT", text: "914-265-4371 5/20 1pm EST",
+		want: around("+19142654371", "America/New_York", ZoneSourceText, "2026-05-20T17:00:00Z", 2*time.Hour)},
+	{name: "PT after time", text: "914-265-4371 5/20 1:15pm PT",
+		want: around("+19142654371", "America/Los_Angeles", ZoneSourceText, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "PST in winter", text: "914-265-4371 1/20 1:15pm PST",
+		want: around("+19142654371", "America/Los_Angeles", ZoneSourceText, "2026-01-20T21:15:00Z", 2*time.Hour)},
+	{name: "lower case ct after time", text: "914-265-4371 5/20 1:15 pm ct",
+		want: around("+19142654371", "America/Chicago", ZoneSourceText, "2026-05-20T18:15:00Z", 2*time.Hour)},
+	{name: "CT far from a time is not a zone", text: "914-265-4371 store in CT 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "mountain time", text: "914-265-4371 5/20 1:15pm Mountain time",
+		want: around("+19142654371", "America/Denver", ZoneSourceText, "2026-05-20T19:15:00Z", 2*time.Hour)},
+	{name: "utc", text: "914-265-4371 5/20 13:15 UTC",
+		want: around("+19142654371", "UTC", ZoneSourceText, "2026-05-20T13:15:00Z", 2*time.Hour)},
+	{name: "offset +08:00", text: "914-265-4371 5/20 13:15 +08:00",
+		want: around("+19142654371", "+08:00", ZoneSourceText, "2026-05-20T05:15:00Z", 2*time.Hour)},
+	{name: "offset -0400", text: "914-265-4371 5/20 13:15 -0400",
+		want: around("+19142654371", "-04:00", ZoneSourceText, "2026-05-20T17:15:00Z", 2*time.Hour)},
+	{name: "UTC+8", text: "914-265-4371 5/20 13:15 UTC+8",
+		want: around("+19142654371", "+08:00", ZoneSourceText, "2026-05-20T05:15:00Z", 2*time.Hour)},
+	{name: "iana name", text: "914-265-4371 5/20 13:15 America/Chicago",
+		want: around("+19142654371", "America/Chicago", ZoneSourceText, "2026-05-20T18:15:00Z", 2*time.Hour)},
+	{name: "北京时间", text: "+1 914 265 4371 5月20日 13:15 北京时间",
+		want: around("+19142654371", "Asia/Shanghai", ZoneSourceText, "2026-05-20T05:15:00Z", 2*time.Hour)},
+	{name: "toll free uses default zone", text: "1-800-234-5678 5/20 1:15pm",
+		want: around("+18002345678", "America/New_York", ZoneSourceDefault, "2026-05-20T17:15:00Z", 2*time.Hour)},
+	{name: "toll free with configured zone", text: "(888) 234-5678 5/20 1:15pm",
+		opt:  ParseOptions{DefaultZone: mustZone("America/Los_Angeles")},
+		want: around("+18882345678", "America/Los_Angeles", ZoneSourceDefault, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "dst gap does not fail", text: "914-265-4371 3/8 2:30am", want: ny914("2026-03-08T07:30:00Z")},
+	{name: "dst overlap does not fail", text: "914-265-4371 11/1/2025 1:30am", want: ny914("2025-11-01T05:30:00Z")},
+
+	// Windows.
+	{name: "window ±3h", text: "914-265-4371 5/20 1:15pm ±3h",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 3*time.Hour)},
+	{name: "window +-3h", text: "914-265-4371 5/20 1:15pm +-3h",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 3*time.Hour)},
+	{name: "window +/-3 hours", text: "914-265-4371 5/20 1:15pm +/- 3 hours",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 3*time.Hour)},
+	{name: "window word", text: "914-265-4371 5/20 1:15pm window 3h",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 3*time.Hour)},
+	{name: "window ±30m", text: "914-265-4371 5/20 1:15pm ±30m",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 30*time.Minute)},
+	{name: "window ±90min", text: "914-265-4371 5/20 1:15pm ±90min",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			At: "2026-05-20T17:15:00Z", From: "2026-05-20T15:45:00Z", To: "2026-05-20T18:45:00Z"}},
+	{name: "window from options", text: "914-265-4371 5/20 1:15pm", opt: ParseOptions{Window: time.Hour},
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", time.Hour)},
+	{name: "window 前后", text: "914-265-4371 5/20 1:15pm 前后3小时",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 3*time.Hour)},
+
+	// Direction and env.
+	{name: "inbound", text: "inbound call from 914-265-4371 5/20 1:15pm",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Direction = DirectionInbound })},
+	{name: "incoming", text: "incoming 914-265-4371 5/20 1:15pm",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Direction = DirectionInbound })},
+	{name: "来电", text: "5月20日 下午1:15 来电 9142654371",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Direction = DirectionInbound })},
+	{name: "outgoing", text: "outgoing call to 914-265-4371 5/20 1:15pm",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Direction = DirectionOutbound })},
+	{name: "呼出", text: "呼出 9142654371 5月20日 下午1:15",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Direction = DirectionOutbound })},
+	{name: "bare in out called are english", text: "customer called in, then out 914-265-4371 5/20 1:15pm",
+		want: ny914("2026-05-20T17:15:00Z")},
+	{name: "env prod", text: "914-265-4371 5/20 1:15pm env prod",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "prod" })},
+	{name: "env=test", text: "env=test 914-265-4371 5/20 1:15pm",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "test" })},
+	{name: "env pre", text: "914-265-4371 5/20 1:15pm env: pre",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "pre" })},
+
+	// Ids.
+	{name: "session id only", text: "session s-abc123def456",
+		want: parseOutcome{ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault, Lookback: true,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Session: "s-abc123def456"}},
+	{name: "keyword session token", text: "session id: CA9f3e2d1c",
+		want: parseOutcome{ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault, Lookback: true,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Session: "CA9f3e2d1c"}},
+	{name: "telephonySessionId quoted", text: `telephonySessionId = "s-9142654371ab" 5/20 1:15pm`,
+		want: with(around("", "America/New_York", ZoneSourceDefault, "2026-05-20T17:15:00Z", 2*time.Hour),
+			func(o *parseOutcome) { o.Session = "s-9142654371ab" })},
+	{name: "session and phone", text: "914-265-4371 5/20 1:15pm s-abc123def456",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Session = "s-abc123def456" })},
+	{name: "gen ids deduplicated", text: "gen-1779299695-aBcDeFg, gen-1779299697-hIjKlMn and gen-1779299695-aBcDeFg again",
+		want: parseOutcome{ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault, Lookback: true,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z",
+			Gens: []string{"gen-1779299695-aBcDeFg", "gen-1779299697-hIjKlMn"}}},
+	{name: "gen id in activity link", text: "<https://openrouter.ai/activity/gen-1779299823-8nd5Ci0U0mwlGRruPcXq|activity>",
+		want: parseOutcome{ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault, Lookback: true,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Gens: []string{"gen-1779299823-8nd5Ci0U0mwlGRruPcXq"}}},
+	{name: "date then session, no phone", text: "2026-05-20 13:15 session s-abc123def456",
+		want: with(around("", "America/New_York", ZoneSourceDefault, "2026-05-20T17:15:00Z", 2*time.Hour),
+			func(o *parseOutcome) { o.Session = "s-abc123def456" })},
+
+	// Whole days and lookback.
+	{name: "date only is whole day", text: "914-265-4371 5/20",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-20T04:00:00Z", To: "2026-05-21T04:00:00Z", WholeDay: true}},
+	{name: "yesterday whole day", text: "914-265-4371 yesterday",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-21T04:00:00Z", To: "2026-05-22T04:00:00Z", WholeDay: true}},
+	{name: "later this year means last year", text: "914-265-4371 June 1",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2025-06-01T04:00:00Z", To: "2025-06-02T04:00:00Z", WholeDay: true}},
+	{name: "12/30 seen in january", text: "914-265-4371 12/30", now: time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC),
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2025-12-30T05:00:00Z", To: "2025-12-31T05:00:00Z", WholeDay: true}},
+	{name: "no time is lookback", text: "914-265-4371",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Lookback: true}},
+	{name: "lookback from options", text: "914-265-4371", opt: ParseOptions{NoTimeLookback: 24 * time.Hour},
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-21T15:00:00Z", To: "2026-05-22T15:00:00Z", Lookback: true}},
+
+	// Bad input.
+	{name: "empty", text: "", wantErr: notUnderstood(nil, []string{"a phone number"})},
+	{name: "whitespace", text: " \n\t\u3000 ", wantErr: notUnderstood(nil, []string{"a phone number"})},
+	{name: "random words", text: "the analysis is wrong again", wantErr: notUnderstood(nil, []string{"a phone number"})},
+	{name: "time but no number", text: "5/20 1:15pm it was wrong",
+		wantErr: notUnderstood([]string{"time: Wed May 20 1:15 PM EDT"}, []string{"a phone number"})},
+	{name: "too short", text: "265-4371 5/20 1:15pm",
+		wantErr: notUnderstood([]string{"time: Wed May 20 1:15 PM EDT"}, []string{"a phone number with its area code"})},
+	{name: "invalid number", text: "(555) 123-4567 yesterday", wantErr: notUnderstood(
+		[]string{"date: Thu May 21 EDT (whole day)"}, []string{"a valid phone number"})},
+	{name: "invalid area code with plus", text: "+1 123 456 7890", wantErr: notUnderstood(nil, []string{"a valid phone number"})},
+	{name: "2/30", text: "914-265-4371 2/30", wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+	{name: "13/45", text: "914-265-4371 13/45 1pm", wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+	{name: "25:00", text: "914-265-4371 5/20 25:00", wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid time"})},
+	{name: "13pm", text: "914-265-4371 5/20 13pm", wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid time"})},
+	{name: "zero window", text: "914-265-4371 5/20 1pm ±0h",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a window between ±1m and ±7d"})},
+	{name: "number inside a link is not a report", text: "https://studio.example.com/calls/9142654371",
+		wantErr: notUnderstood(nil, []string{"a phone number"})},
+	{name: "number inside an email is not a report", text: "j9142654371@example.com 5/20",
+		wantErr: notUnderstood([]string{"date: Wed May 20 EDT (whole day)"}, []string{"a phone number"})},
+	{name: "date time digits are not a number", text: "2026-05-20 13:15",
+		wantErr: notUnderstood([]string{"time: Wed May 20 1:15 PM EDT"}, []string{"a phone number"})},
+}
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// parseCaseOptions returns the options a case runs with.
+func parseCaseOptions(tc parseCase) ParseOptions {
+	opt := tc.opt
+	opt.Now = tc.now
+	if opt.Now.IsZero() {
+		opt.Now = parseTestNow
+	}
+	return opt
+}
+
+func TestParseReport(t *testing.T) {
+	if len(parseCases) < 60 {
+		t.Fatalf("table has %d cases, want at least 60", len(parseCases))
+	}
+	for _, tc := range parseCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseReport(tc.text, parseCaseOptions(tc))
+			if tc.wantErr != nil {
+				checkParseError(t, err, tc.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseReport(%q): %v", tc.text, err)
+			}
+			if diff := cmp.Diff(tc.want, parseOutcomeOf(got)); diff != "" {
+				t.Errorf("ParseReport(%q) mismatch (-want +got):\n%s", tc.text, diff)
+			}
+			checkRequestConsistent(t, got)
+		})
+	}
+}
+
+// checkParseError compares a not-understood error with want.
+func checkParseError(t *testing.T, err error, want *Error) {
+	t.Helper()
+	var got *Error
+	if !errors.As(err, &got) {
+		t.Fatalf("error = %v (%T), want *Error", err, err)
+	}
+	if got.Message == "" || strings.Contains(got.Message, "\n") {
+		t.Errorf("Message = %q, want one friendly line", got.Message)
+	}
+	gotCmp := &Error{Code: got.Code, Understood: got.Understood, Missing: got.Missing}
+	if diff := cmp.Diff(want, gotCmp); diff != "" {
+		t.Errorf("error mismatch (-want +got):\n%s\nmessage: %s", diff, got.Message)
+	}
+}
+
+// checkRequestConsistent asserts the invariants every Request must hold.
+func checkRequestConsistent(t *testing.T, r Request) {
+	t.Helper()
+	if r.From.After(r.To) {
+		t.Errorf("From %v after To %v", r.From, r.To)
+	}
+	if r.At != nil && (r.At.Before(r.From) || r.At.After(r.To)) {
+		t.Errorf("At %v outside [%v, %v]", r.At, r.From, r.To)
+	}
+	if r.Phone != "" {
+		if e164, err := NormalizePhone(r.Phone); err != nil || e164 != r.Phone {
+			t.Errorf("Phone %q is not valid E.164 (%q, %v)", r.Phone, e164, err)
+		}
+	}
+	for _, ts := range []time.Time{r.From, r.To} {
+		if ts.Location() != time.UTC {
+			t.Errorf("instant %v not in UTC", ts)
+		}
+	}
+	if r.At != nil && r.At.Location() != time.UTC {
+		t.Errorf("At %v not in UTC", r.At)
+	}
+	if r.Zone == nil || r.ZoneName == "" {
+		t.Errorf("zone not set: %v %q", r.Zone, r.ZoneName)
+	}
+}
+
+func TestParseReportErrorMessages(t *testing.T) {
+	tests := []struct {
+		text string
+		want string // a word the message must contain
+	}{
+		{"(555) 123-4567", "(555) 123-4567"},
+		{"265-4371", "area code"},
+		{"914-265-4371 2/30", "2/30"},
+		{"914-265-4371 25:00", "25:00"},
+		{"914-265-4371 13pm", "13pm"},
+		{"nothing here", "phone number"},
+		{strings.Repeat("9", parseMaxTextBytes+1), "too long"},
+	}
+	for _, tc := range tests {
+		_, err := ParseReport(tc.text, ParseOptions{Now: parseTestNow})
+		if ErrorCode(err) != CodeNotUnderstood {
+			t.Errorf("ParseReport(%.30q) code = %q, want %q", tc.text, ErrorCode(err), CodeNotUnderstood)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseReport(%.30q) message %q does not mention %q", tc.text, err.Error(), tc.want)
+		}
+	}
+}
+
+func TestParseReportDefaults(t *testing.T) {
+	got, err := ParseReport("914-265-4371 5/20 1:15pm", ParseOptions{Now: parseTestNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Window != parseDefaultWindow {
+		t.Errorf("Window = %v, want %v", got.Window, parseDefaultWindow)
+	}
+	got, err = ParseReport("1-800-234-5678", ParseOptions{Now: parseTestNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := parseOutcome{Phone: "+18002345678", ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault,
+		From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Lookback: true}
+	if diff := cmp.Diff(want, parseOutcomeOf(got)); diff != "" {
+		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
+	}
+	if got.Text != "1-800-234-5678" {
+		t.Errorf("Text = %q, want the report verbatim", got.Text)
+	}
+}
+
+func BenchmarkParseReport(b *testing.B) {
+	texts := []string{
+		"(914) 265-4371 5/20 1:15pm",
+		"2026-05-20 下午 1:15 左右有通电话 (914) 265-4371，你们的 AI 分析说是 voicemail 但其实是真人在说话。",
+		"<@U0123ABC> inbound call <tel:+19142654371|(914) 265-4371> May 20th at 1:15pm EST ±3h env prod",
+	}
+	opt := ParseOptions{Now: parseTestNow}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := ParseReport(texts[i%len(texts)], opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,280 @@
+package lookup
+
+import (
+	"regexp"
+	"strings"
+)
+
+const timeMonthPat = `(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember|t)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)`
+
+var (
+	timeYMDRe    = regexp.MustCompile(`\b(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})\b`)
+	timeCNDateRe = regexp.MustCompile(`(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号|號)?`)
+	timeMDYRe    = regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`)
+	timeDayMonRe = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?` + timeMonthPat + `\b\.?(?:,?\s*(\d{4})\b)?`)
+	timeMonDayRe = regexp.MustCompile(`(?i)\b` + timeMonthPat + `\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4})\b)?`)
+	// timeClockAheadRe says the number after a month name is an hour ("May 1pm").
+	timeClockAheadRe = regexp.MustCompile(`(?i)^\s*(?::\d|\.\d|am\b|pm\b|a\.m|p\.m|点|點|时|時)`)
+	timeRelENRe      = regexp.MustCompile(`(?i)\b(the day before yesterday|day before yesterday|yesterday|today|tonight|last night|this morning|this afternoon|this evening)\b`)
+	timeRelCNRe      = regexp.MustCompile(`前天|昨天|昨日|昨晚|昨夜|今天|今日|今晚|今早|今夜`)
+)
+
+// timeRelWords maps relative day words to a day offset and an implied half of day.
+var timeRelWords = map[string]timeRel{
+	"the day before yesterday": {days: -2}, "day before yesterday": {days: -2},
+	"yesterday": {days: -1}, "last night": {days: -1, hint: "pm"},
+	"today": {}, "tonight": {hint: "pm"}, "this morning": {hint: "am"},
+	"this afternoon": {hint: "pm"}, "this evening": {hint: "pm"},
+	"前天": {days: -2}, "昨天": {days: -1}, "昨日": {days: -1},
+	"昨晚": {days: -1, hint: "pm"}, "昨夜": {days: -1, hint: "pm"},
+	"今天": {}, "今日": {}, "今晚": {hint: "pm"}, "今夜": {hint: "pm"}, "今早": {hint: "am"},
+}
+
+var timeMonths = map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+
+// readDates reads calendar dates and relative days and blanks them.
+func (r *parsedReport) readDates(sc *parseScan) {
+	sc.each(timeYMDRe, func(m parseMatch) bool {
+		if m.group(2) != m.group(4) {
+			return false
+		}
+		r.addDate(m.start(), m.text(), timeAtoi(m.group(1)), timeAtoi(m.group(3)), timeAtoi(m.group(5)))
+		return true
+	})
+	sc.each(timeCNDateRe, func(m parseMatch) bool {
+		if at := m.groupStart(2); m.groupStart(1) < 0 && at > 0 && parseIsDigit(sc.buf[at-1]) {
+			return false
+		}
+		r.addDate(m.start(), strings.TrimSpace(m.text()), timeAtoi(m.group(1)), timeAtoi(m.group(2)), timeAtoi(m.group(3)))
+		return true
+	})
+	sc.each(timeMDYRe, func(m parseMatch) bool {
+		if (m.start() > 0 && sc.buf[m.start()-1] == '/') || (m.end() < len(sc.buf) && sc.buf[m.end()] == '/') {
+			return false
+		}
+		if m.text() == "24/7" {
+			return false // "a 24/7 line": an idiom, not a date
+		}
+		r.addDate(m.start(), m.text(), timeYear(m.group(3)), timeAtoi(m.group(1)), timeAtoi(m.group(2)))
+		return true
+	})
+	// Month first ("May 20"), the US habit, before day first ("20 May"): in "3 may 20"
+	// the date is May 20.
+	sc.each(timeMonDayRe, func(m parseMatch) bool {
+		if timeClockAheadRe.Match(sc.buf[m.groupEnd(2):]) {
+			return false // "May 1pm": 1 is an hour
+		}
+		return r.addNamedDate(sc, m, m.group(1), 2, 3)
+	})
+	sc.each(timeDayMonRe, func(m parseMatch) bool {
+		return r.addNamedDate(sc, m, m.group(2), 1, 3)
+	})
+	rel := func(m parseMatch) bool {
+		rw := timeRelWords[strings.ToLower(strings.Join(strings.Fields(m.text()), " "))]
+		rw.pos = m.start()
+		r.setRel(rw)
+		return true
+	}
+	sc.each(timeRelENRe, rel)
+	sc.each(timeRelCNRe, rel)
+}
+
+// addNamedDate records a date written with a month name. A year group outside
+// 1970..2100 is not a year ("May 20 2330" is a time) and is left for later passes.
+func (r *parsedReport) addNamedDate(sc *parseScan, m parseMatch, month string, dayGroup, yearGroup int) bool {
+	end := m.end()
+	year := timeAtoi(m.group(yearGroup))
+	if year != 0 && (year < 1970 || year > 2100) {
+		year = 0
+		end = m.groupEnd(dayGroup)
+		if dayGroup < 2 { // day-month: the month name ends the date
+			end = m.groupEnd(2)
+		}
+	}
+	mon := timeMonths[strings.ToLower(month)[:3]]
+	r.addDate(m.start(), string(sc.buf[m.start():end]), year, mon, timeAtoi(m.group(dayGroup)))
+	sc.blank(m.start(), end)
+	return false
+}
+
+// addDate records a date, or a problem when it is not a real one.
+func (r *parsedReport) addDate(pos int, text string, year, month, day int) {
+	if !timeValidDate(year, month, day) {
+		r.problem("a valid date", "“%s” is not a real date.", text)
+		return
+	}
+	r.setDate(timeDate{pos: pos, year: year, month: month, day: day})
+}
+
+// timeYear reads a 2- or 4-digit year; "" is 0 (no year).
+func timeYear(s string) int {
+	y := timeAtoi(s)
+	if len(s) == 2 {
+		y += 2000
+	}
+	return y
+}
+
+const (
+	timePeriodPat = `(凌晨|清晨|早上|早晨|上午|中午|正午|下午|傍晚|晚上|夜里|夜间|夜裡|夜間|半夜)`
+	timeCNNumPat  = `[零〇一二两兩三四五六七八九十]{1,3}`
+	timeAmPmPat   = `(am\b|pm\b|a\.m\.?|p\.m\.?)`
+)
+
+var (
+	timeColonRe = regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*` + timeAmPmPat + `)?`)
+	timeAmPmRe  = regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2})(?:\.(\d{2}))?\s*` + timeAmPmPat)
+	timeCNRe    = regexp.MustCompile(timePeriodPat + `?\s*(\d{1,2}|` + timeCNNumPat + `)\s*(点钟|點鐘|点|點|时|時)(?:\s*(半|一刻|三刻|(\d{1,2}|` + timeCNNumPat + `)\s*(?:分钟|分|分鐘)?))?`)
+	timeNoonRe  = regexp.MustCompile(`(?i)\b(noon|midday|midnight)\b|中午|正午`)
+)
+
+// readTimes reads times of day (and a zone written right after one) and blanks them.
+func (r *parsedReport) readTimes(sc *parseScan) {
+	sc.each(timeColonRe, func(m parseMatch) bool {
+		numEnd := m.groupEnd(3)
+		if m.groupEnd(4) >= 0 {
+			numEnd = m.groupEnd(4)
+		}
+		if m.group(5) == "" && numEnd < len(sc.buf) && parseIsDigit(sc.buf[numEnd]) {
+			return false // "1:150" is not a time
+		}
+		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), timeAtoi(m.group(4)), m.group(5))
+		return false
+	})
+	sc.each(timeAmPmRe, func(m parseMatch) bool {
+		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), 0, m.group(4))
+		return false
+	})
+	sc.each(timeCNRe, func(m parseMatch) bool {
+		return r.readCNClock(sc, m)
+	})
+	sc.each(timeNoonRe, func(m parseMatch) bool {
+		hour := 12
+		if strings.EqualFold(m.group(1), "midnight") {
+			hour = 0
+		}
+		r.setClock(timeClock{pos: m.start(), hour: hour, explicitMeridiem: true})
+		r.readZoneAfter(sc, m.end())
+		return true
+	})
+}
+
+// addClock records a time written with digits, an optional Chinese period word and
+// an optional am/pm, or a problem when it names no time of day.
+func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour, mi, s int, ampm string) {
+	text := strings.TrimSpace(m.text())
+	sc.blank(m.start(), m.end())
+	h, ok := timeApplyPeriod(hour, period, strings.ToLower(ampm))
+	if !ok || mi > 59 || s > 59 {
+		r.problem("a valid time", "“%s” is not a time of day.", text)
+		return
+	}
+	explicit := period != "" || ampm != ""
+	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, explicitMeridiem: explicit, hintable: !explicit && h >= 1 && h <= 11})
+	r.readZoneAfter(sc, m.end())
+}
+
+// readCNClock records a Chinese time: 下午1点15, 10点半, 下午 1 点多, 三点钟.
+func (r *parsedReport) readCNClock(sc *parseScan, m parseMatch) bool {
+	hourText, unit, minText := m.group(2), m.group(3), m.group(4)
+	if at := m.groupStart(2); at > 0 && parseIsDigit(sc.buf[at-1]) {
+		return false
+	}
+	hour, ok := timeCNNumber(hourText)
+	if !ok {
+		return false
+	}
+	if !parseIsDigit(hourText[0]) {
+		// 一点 ("a little"), 一时 ("for a while"): Chinese numerals count only with a
+		// period word, a minute part or 点钟.
+		if unit == "时" || unit == "時" || (m.group(1) == "" && minText == "" && unit != "点钟" && unit != "點鐘") {
+			return false
+		}
+	}
+	minute := 0
+	switch minText {
+	case "":
+	case "半":
+		minute = 30
+	case "一刻":
+		minute = 15
+	case "三刻":
+		minute = 45
+	default:
+		if minute, ok = timeCNNumber(m.group(5)); !ok {
+			return false
+		}
+	}
+	r.addClock(sc, m, m.group(1), hour, minute, 0, "")
+	return false
+}
+
+// timeApplyPeriod turns an hour written with a Chinese period word or am/pm into
+// 0..24 (24: midnight at the end of the day, 晚上12点). ok is false for hours that
+// name no time: 13pm, 0am, 25.
+func timeApplyPeriod(h int, period, ampm string) (int, bool) {
+	switch {
+	case ampm != "":
+		if h < 1 || h > 12 {
+			return 0, false
+		}
+		if strings.HasPrefix(ampm, "p") {
+			return h%12 + 12, true
+		}
+		return h % 12, true
+	case h > 23:
+		return 0, false
+	}
+	switch period {
+	case "凌晨", "半夜":
+		if h == 12 {
+			return 0, true
+		}
+	case "中午", "正午":
+		if h >= 1 && h <= 3 {
+			return h + 12, true
+		}
+	case "下午", "傍晚":
+		if h < 12 {
+			return h + 12, true
+		}
+	case "晚上", "夜里", "夜间", "夜裡", "夜間":
+		switch {
+		case h == 12:
+			return 24, true
+		case h >= 5 && h < 12:
+			return h + 12, true
+		}
+	}
+	return h, true
+}
+
+var timeCNDigits = map[rune]int{'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '兩': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
+
+// timeCNNumber reads 0..99 written in digits or Chinese numerals (十五, 二十三, 零五).
+func timeCNNumber(s string) (int, bool) {
+	if s != "" && parseIsDigit(s[0]) {
+		return timeAtoi(s), true
+	}
+	rs := []rune(s)
+	digit := func(r rune) (int, bool) { d, ok := timeCNDigits[r]; return d, ok }
+	switch {
+	case len(rs) == 1 && rs[0] == '十':
+		return 10, true
+	case len(rs) == 1:
+		return digit(rs[0])
+	case len(rs) == 2 && rs[0] == '十':
+		d, ok := digit(rs[1])
+		return 10 + d, ok
+	case len(rs) == 2 && rs[1] == '十':
+		d, ok := digit(rs[0])
+		return d * 10, ok && d > 0
+	case len(rs) == 2 && (rs[0] == '零' || rs[0] == '〇'):
+		return digit(rs[1])
+	case len(rs) == 3 && rs[1] == '十':
+		t, ok1 := digit(rs[0])
+		u, ok2 := digit(rs[2])
+		return t*10 + u, ok1 && ok2 && t > 0
+	}
+	return 0, false
+}

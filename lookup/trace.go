@@ -1,0 +1,150 @@
+package lookup
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Outcome says how a trace ended; the CLI maps it to an exit code.
+type Outcome string
+
+const (
+	OutcomeTraced        Outcome = "traced"         // a call was traced (steps may have partly failed: see Errors)
+	OutcomeNotUnderstood Outcome = "not_understood" // the report could not be read
+	OutcomeNotFound      Outcome = "not_found"      // no call matched
+	OutcomeCandidates    Outcome = "candidates"     // several calls matched; pick one
+	OutcomeFailed        Outcome = "failed"         // a step failed so that no stage could be shown
+)
+
+// Step names, as used in StepError.Step, timings and progress.
+const (
+	StepParse       = "parse"
+	StepCalls       = "calls"
+	StepLogs        = "logs"
+	StepGenerations = "generations"
+)
+
+// Trace is the result of one lookup. Its JSON form is the `trace --json` contract of
+// SPEC §8: field names are read by other tools and must not change.
+type Trace struct {
+	TraceID      string          `json:"trace_id"`
+	Outcome      Outcome         `json:"outcome"`
+	Phone        string          `json:"phone"`
+	Zone         string          `json:"zone"`
+	ZoneSource   string          `json:"zone_source,omitempty"`
+	At           *time.Time      `json:"at"`
+	From         time.Time       `json:"from"`
+	To           time.Time       `json:"to"`
+	Interpreted  string          `json:"interpretation"`
+	Direction    Direction       `json:"direction,omitempty"`
+	Candidates   []Call          `json:"candidates"`
+	Call         *Call           `json:"call"`
+	Stages       []Stage         `json:"stages"`
+	Runs         int             `json:"runs"`
+	EarlierRuns  []time.Time     `json:"earlier_runs,omitempty"`
+	TotalCostUSD float64         `json:"total_cost_usd"`
+	CacheRatio   *float64        `json:"cache_ratio"`
+	Warnings     []Warning       `json:"warnings"`
+	Errors       []StepError     `json:"errors"`
+	Regions      []RegionStatus  `json:"regions,omitempty"`
+	Engineers    *EngineersBlock `json:"engineers,omitempty"`
+	TimingsMS    Timings         `json:"timings_ms"`
+	Sample       bool            `json:"sample,omitempty"` // built from --sandbox sample data
+}
+
+// Stage is one LLM call of the pipeline: its ai_usage line joined with its
+// OpenRouter generation.
+type Stage struct {
+	Stage           string          `json:"stage"`
+	Timestamp       time.Time       `json:"timestamp"`
+	Region          string          `json:"region"`
+	LogGroup        string          `json:"log_group"`
+	RequestID       string          `json:"request_id,omitempty"`
+	GenerationID    string          `json:"generation_id"`
+	Link            string          `json:"link"`
+	Model           string          `json:"model"`
+	Provider        string          `json:"provider"`
+	InputTokens     int64           `json:"input_tokens"`
+	OutputTokens    int64           `json:"output_tokens"`
+	CacheReadTokens int64           `json:"cache_read_tokens"`
+	CacheRatio      *float64        `json:"cache_ratio"`
+	CostUSD         *float64        `json:"cost_usd"`
+	FinishReason    string          `json:"finish_reason"`
+	OpenRouter      json.RawMessage `json:"openrouter"`
+	// GenerationError is set when the generation could not be read (one line).
+	GenerationError string `json:"generation_error,omitempty"`
+
+	generation *Generation
+}
+
+// Generation returns the OpenRouter record joined to the stage, or nil.
+func (s Stage) Generation() *Generation { return s.generation }
+
+// Warning is a diagnostic from the runbook's debug scenarios.
+type Warning struct {
+	Code    string `json:"code"`
+	Stage   string `json:"stage,omitempty"`
+	Message string `json:"message"`
+}
+
+// Warning codes.
+const (
+	WarnCacheMiss        = "cache_miss"
+	WarnLength           = "length"
+	WarnContentFilter    = "content_filter"
+	WarnMissingGenID     = "missing_generation_id"
+	WarnProviderChange   = "provider_change"
+	WarnCostMismatch     = "cost_mismatch"
+	WarnReprocessed      = "reprocessed"
+	WarnMissingStage     = "missing_stage"
+	WarnNoUsage          = "no_usage"
+	WarnWidened          = "widened"
+	WarnDefaultZone      = "default_zone"
+	WarnNotAnalyzed      = "not_analyzed"
+	WarnGenerationFailed = "generation_unavailable"
+)
+
+// StepError is a one-line cause of a failed step (or region), without secrets.
+type StepError struct {
+	Step    string `json:"step"`
+	Region  string `json:"region,omitempty"`
+	Message string `json:"message"`
+}
+
+// Timings are per-step wall times in milliseconds.
+type Timings struct {
+	Calls       int64 `json:"calls"`
+	Logs        int64 `json:"logs"`
+	Generations int64 `json:"generations"`
+	Total       int64 `json:"total"`
+}
+
+// EngineersBlock is what whoever takes over the thread needs to continue by hand.
+type EngineersBlock struct {
+	SQL           string              `json:"sql,omitempty"`
+	SQLParams     []string            `json:"sql_params,omitempty"`
+	InsightsQuery string              `json:"insights_query,omitempty"`
+	InsightsFrom  *time.Time          `json:"insights_from,omitempty"`
+	InsightsTo    *time.Time          `json:"insights_to,omitempty"`
+	LogGroups     map[string][]string `json:"log_groups,omitempty"` // region → groups
+	ConsoleLinks  []RegionLink        `json:"console_links,omitempty"`
+}
+
+// RegionLink is a CloudWatch console link for one region.
+type RegionLink struct {
+	Region string `json:"region"`
+	URL    string `json:"url"`
+}
+
+// Progress is a snapshot of a running trace, passed to the progress callback each
+// time a step (or a region) moves.
+type Progress struct {
+	Phone            string
+	Call             *Call
+	CallsDone        bool
+	Candidates       int
+	Regions          []RegionStatus
+	LogsDone         bool
+	GenerationsTotal int
+	GenerationsDone  int
+}

@@ -19,7 +19,10 @@ const (
 )
 
 // MemoryStore is a Store for a single replica: state lives in the process and is lost
-// at exit. Its methods never fail except on invalid arguments.
+// at exit. It fails only where the Store contract says (invalid arguments, a
+// reprocess that is not pending). Expired deliveries and cooldowns are swept once a
+// minute, and only the newest memoryHistoryLimit traces and reprocesses are kept
+// (an older reprocess can no longer be finished), so memory stays bounded.
 type MemoryStore struct {
 	now func() time.Time
 

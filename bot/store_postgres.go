@@ -30,6 +30,8 @@ const (
 	// expired rows; storePurgeBatch bounds the rows one purge deletes per table.
 	storePurgeEvery = 256
 	storePurgeBatch = 1000
+	// storeConnectTimeout bounds a connection attempt when the DSN sets none.
+	storeConnectTimeout = 10 * time.Second
 )
 
 // PostgresStore is a Store in PostgreSQL, shared by every replica that opens the same
@@ -61,6 +63,7 @@ func OpenPostgresStore(ctx context.Context, dsn string) (*PostgresStore, error) 
 		return nil, fmt.Errorf("state store: parse connection string: %w", sanitizePGError(scrub, err))
 	}
 	scrub.Add(cfg.ConnConfig.Password)
+	configureStorePool(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("state store: create pool: %w", sanitizePGError(scrub, err))
@@ -71,6 +74,18 @@ func OpenPostgresStore(ctx context.Context, dsn string) (*PostgresStore, error) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// configureStorePool sets what the connection string left open: a connect timeout
+// (a shorter ctx deadline still wins) and an application name that tells the bot's
+// sessions apart in pg_stat_activity.
+func configureStorePool(cfg *pgxpool.Config) {
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = storeConnectTimeout
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "tracebot-state"
+	}
 }
 
 // storeMigration is one embedded migration file; its version is the file name

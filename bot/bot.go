@@ -1,0 +1,293 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
+
+	"github.com/callytics/tracebot/lookup"
+)
+
+// Tracer runs a trace; *lookup.Service implements it.
+type Tracer interface {
+	Trace(ctx context.Context, req lookup.Request, progress func(lookup.Progress)) *lookup.Trace
+}
+
+// Config tunes the bot. Zero values get the defaults of SPEC §7.
+type Config struct {
+	Lang              string
+	AllowedChannels   []string
+	EscalationMention string // user or group id; empty: no Escalate button
+	ReprocessAllowed  []string
+	ReprocessCooldown time.Duration
+	RateLimit         int           // traces per user per RatePer
+	RatePer           time.Duration //
+	Workers           int           // traces and actions run at once
+	QueueSize         int           // waiting jobs before "busy"
+	ParseOptions      lookup.ParseOptions
+	Now               func() time.Time // "now" for reading reports; nil: the clock
+	Sample            bool
+	ProgressInterval  time.Duration // min gap between updates of one message
+	DeliveryTTL       time.Duration // how long a delivery id is remembered
+}
+
+func (c *Config) setDefaults() {
+	if c.ReprocessCooldown <= 0 {
+		c.ReprocessCooldown = 10 * time.Minute
+	}
+	if c.RateLimit <= 0 {
+		c.RateLimit = 20
+	}
+	if c.RatePer <= 0 {
+		c.RatePer = time.Minute
+	}
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 256
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = 400 * time.Millisecond
+	}
+	if c.DeliveryTTL <= 0 {
+		c.DeliveryTTL = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Deps are the bot's collaborators.
+type Deps struct {
+	Tracer      Tracer
+	Store       Store
+	Reprocessor lookup.Reprocessor // nil: no Reprocess button
+	Metrics     *Metrics           // nil: no metrics
+	Logger      *slog.Logger
+}
+
+// Ack is the immediate answer to a button click (Lark shows Toast).
+type Ack struct{ Toast string }
+
+// Bot turns chat requests into traces and replies. It is safe for concurrent use.
+type Bot struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	replies replies
+
+	mu      sync.RWMutex
+	posters map[Platform]Poster
+	closed  bool
+
+	jobs    chan job
+	workers sync.WaitGroup
+	pending sync.WaitGroup // queued or running jobs
+
+	limiters *expirable.LRU[string, *rate.Limiter]
+	recent   *expirable.LRU[string, recentTrace] // trace id → what a re-render needs
+	rpState  *expirable.LRU[string, ReprocessRecord]
+}
+
+// recentTrace is kept so buttons can re-render a result without tracing again.
+type recentTrace struct {
+	trace *lookup.Trace
+	req   lookup.Request
+}
+
+type job struct {
+	name string
+	run  func(ctx context.Context)
+}
+
+// New builds a bot and starts its worker pool. It does no network I/O.
+func New(cfg Config, deps Deps) *Bot {
+	cfg.setDefaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Bot{
+		cfg: cfg, deps: deps, log: deps.Logger,
+		replies: replies{lang: cfg.Lang, sample: cfg.Sample, reprocess: deps.Reprocessor != nil,
+			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != ""},
+		posters:  map[Platform]Poster{},
+		jobs:     make(chan job, cfg.QueueSize),
+		limiters: expirable.NewLRU[string, *rate.Limiter](10000, nil, 2*cfg.RatePer),
+		recent:   expirable.NewLRU[string, recentTrace](500, nil, 24*time.Hour),
+		rpState:  expirable.NewLRU[string, ReprocessRecord](2000, nil, cfg.ReprocessCooldown),
+	}
+	for range cfg.Workers {
+		b.workers.Add(1)
+		go b.work()
+	}
+	return b
+}
+
+// AddPoster makes a platform available for replies.
+func (b *Bot) AddPoster(p Platform, poster Poster) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.posters[p] = poster
+}
+
+func (b *Bot) poster(p Platform) Poster {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.posters[p]
+}
+
+func (b *Bot) work() {
+	defer b.workers.Done()
+	for j := range b.jobs {
+		b.runJob(j)
+	}
+}
+
+func (b *Bot) runJob(j job) {
+	defer b.pending.Done()
+	defer b.deps.Metrics.jobs(-1)
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error("job panicked", "job", j.name, "panic", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	j.run(ctx)
+}
+
+// errBusy and errClosed say why a job was not queued.
+var (
+	errBusy   = errors.New("queue full")
+	errClosed = errors.New("shutting down")
+)
+
+// submit queues a job without blocking.
+func (b *Bot) submit(name string, run func(ctx context.Context)) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return errClosed
+	}
+	b.pending.Add(1)
+	select {
+	case b.jobs <- job{name: name, run: run}:
+		b.deps.Metrics.jobs(1)
+		return nil
+	default:
+		b.pending.Done()
+		return errBusy
+	}
+}
+
+// Accepting reports whether the bot still takes new work (false once shutting down).
+func (b *Bot) Accepting() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return !b.closed
+}
+
+// Shutdown stops taking work and waits for queued and running jobs until ctx ends.
+func (b *Bot) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.jobs)
+	}
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { b.pending.Wait(); b.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// HandleMessage queues a trace request and returns at once. The edge must not pass
+// the bot's own messages or other bots'.
+func (b *Bot) HandleMessage(ctx context.Context, m Message) {
+	err := b.submit("message", func(ctx context.Context) { b.handleMessage(ctx, m) })
+	if err != nil {
+		b.refuse(m, err)
+	}
+}
+
+// HandleAction queues a button click and returns at once.
+func (b *Bot) HandleAction(ctx context.Context, a Action) Ack {
+	m := a.asMessage()
+	err := b.submit("action "+a.Value.Action, func(ctx context.Context) { b.handleAction(ctx, a) })
+	if err != nil {
+		b.refuse(m, err)
+		return Ack{Toast: b.replies.t(refusalKey(err))}
+	}
+	return Ack{Toast: b.replies.t("working")}
+}
+
+func refusalKey(err error) string {
+	if errors.Is(err, errClosed) {
+		return "shutting_down"
+	}
+	return "busy"
+}
+
+// refuse tells the requester their job was not taken (never a silent drop).
+func (b *Bot) refuse(m Message, err error) {
+	b.log.Warn("request refused", "platform", m.Platform, "reason", err.Error())
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b.private(ctx, m, b.replies.notice(refusalKey(err)))
+	}()
+}
+
+func (a Action) asMessage() Message {
+	return Message{Platform: a.Platform, Channel: a.Message.Channel, Thread: a.Message.ThreadRef().Thread,
+		User: a.User, ResponseURL: a.ResponseURL, DeliveryID: a.DeliveryID}
+}
+
+// firstDelivery reports whether this delivery is new (a retried one is handled once).
+// A store failure lets the request through: answering twice beats not answering.
+func (b *Bot) firstDelivery(ctx context.Context, p Platform, id string) bool {
+	if id == "" || b.deps.Store == nil {
+		return true
+	}
+	ok, err := b.deps.Store.ClaimDelivery(ctx, string(p), id, b.cfg.DeliveryTTL)
+	if err != nil {
+		b.log.Error("claim delivery", "platform", p, "err", err)
+		return true
+	}
+	return ok
+}
+
+func (b *Bot) channelAllowed(ch string) bool {
+	return len(b.cfg.AllowedChannels) == 0 || slices.Contains(b.cfg.AllowedChannels, ch)
+}
+
+func (b *Bot) allowTrace(user string) bool {
+	lim, ok := b.limiters.Get(user)
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(b.cfg.RatePer/time.Duration(b.cfg.RateLimit)), b.cfg.RateLimit)
+		b.limiters.Add(user, lim)
+	}
+	return lim.Allow()
+}
+
+// private answers only the requester; failures are logged.
+func (b *Bot) private(ctx context.Context, m Message, r Reply) {
+	p := b.poster(m.Platform)
+	if p == nil {
+		return
+	}
+	if err := p.Private(ctx, m, r); err != nil {
+		b.log.Warn("private answer failed", "platform", m.Platform, "err", err)
+	}
+}

@@ -1,0 +1,209 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callytics/tracebot/lookup"
+)
+
+func (b *Bot) handleMessage(ctx context.Context, m Message) {
+	if !b.firstDelivery(ctx, m.Platform, m.DeliveryID) {
+		return
+	}
+	switch {
+	case !b.channelAllowed(m.Channel):
+		b.private(ctx, m, b.replies.notice("channel_off"))
+	case strings.TrimSpace(m.Text) == "":
+		b.private(ctx, m, b.replies.notice("empty_report"))
+	case !b.allowTrace(m.User):
+		b.private(ctx, m, b.replies.notice("rate_limited", b.cfg.RateLimit, b.cfg.RatePer))
+	default:
+		req, err := lookup.ParseReport(m.Text, b.parseOptions())
+		if err != nil {
+			b.recordNotUnderstood(ctx, m, err)
+			b.private(ctx, m, b.replies.notUnderstood(err))
+			return
+		}
+		b.trace(ctx, m, req, nil)
+	}
+}
+
+func (b *Bot) parseOptions() lookup.ParseOptions {
+	o := b.cfg.ParseOptions
+	o.Now = b.cfg.Now()
+	return o
+}
+
+// trace runs one trace and shows it: under a new root message for a slash command,
+// in m.Thread otherwise, or in place of the message in (Refresh).
+func (b *Bot) trace(ctx context.Context, m Message, req lookup.Request, in *Ref) {
+	p := b.poster(m.Platform)
+	if p == nil {
+		b.log.Error("no poster for platform", "platform", m.Platform)
+		return
+	}
+	msg, ok := b.progressMessage(ctx, p, m, req, in)
+	if !ok {
+		return
+	}
+	up := newUpdater(ctx, b, p, msg, req)
+	tr := b.deps.Tracer.Trace(ctx, req, up.set)
+	up.stop()
+	b.recent.Add(tr.TraceID, recentTrace{trace: tr, req: req})
+	b.show(ctx, p, msg, tr, req, in == nil)
+	b.recordTrace(ctx, m, req, tr)
+}
+
+// progressMessage finds or posts the message that progress and the result go to.
+func (b *Bot) progressMessage(ctx context.Context, p Poster, m Message, req lookup.Request, in *Ref) (Ref, bool) {
+	if in != nil {
+		b.update(ctx, p, *in, b.replies.progress(req, lookup.Progress{Phone: req.Phone}))
+		return *in, true
+	}
+	thread := Ref{Channel: m.Channel, Thread: m.Thread}
+	if m.Thread == "" {
+		root, err := p.Post(ctx, Ref{Channel: m.Channel}, b.replies.root(req, m.User), m.DeliveryID+":root")
+		if err != nil {
+			b.postFailed(ctx, m, "post root", err)
+			return Ref{}, false
+		}
+		thread = root.ThreadRef()
+	}
+	msg, err := p.Post(ctx, thread, b.replies.progress(req, lookup.Progress{Phone: req.Phone}), m.DeliveryID+":progress")
+	if err != nil {
+		b.postFailed(ctx, m, "post progress", err)
+		return Ref{}, false
+	}
+	return msg, true
+}
+
+// show replaces the progress message with the result and posts the follow-ups.
+func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req lookup.Request, followUps bool) {
+	var state *ReprocessRecord
+	if tr.Call != nil {
+		if rec, ok := b.rpState.Get(tr.Call.TelephonySessionID); ok {
+			state = &rec
+		}
+	}
+	main, extra := b.replies.result(tr, req, state)
+	b.update(ctx, p, msg, main)
+	if !followUps {
+		return
+	}
+	for i, r := range extra {
+		if _, err := p.Post(ctx, msg.ThreadRef(), r, tr.TraceID+":extra:"+string(rune('0'+i))); err != nil {
+			b.log.Warn("post follow-up failed", "trace_id", tr.TraceID, "err", err)
+		}
+	}
+}
+
+func (b *Bot) update(ctx context.Context, p Poster, msg Ref, r Reply) {
+	if err := p.Update(ctx, msg, r); err != nil {
+		b.log.Warn("update failed", "channel", msg.Channel, "err", err)
+	}
+}
+
+// postFailed answers privately when the bot cannot post where it was asked.
+func (b *Bot) postFailed(ctx context.Context, m Message, what string, err error) {
+	b.log.Warn(what+" failed", "platform", m.Platform, "channel", m.Channel, "err", err)
+	if errors.Is(err, ErrCannotPost) {
+		b.private(ctx, m, b.replies.notice("cannot_post"))
+		return
+	}
+	b.private(ctx, m, b.replies.notice("action_failed", "could not post the answer in this channel"))
+}
+
+func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr *lookup.Trace) {
+	b.deps.Metrics.trace(m.Platform, string(tr.Outcome), tr.TimingsMS.Calls, tr.TimingsMS.Logs, tr.TimingsMS.Generations, tr.TimingsMS.Total)
+	rec := TraceRecord{TraceID: tr.TraceID, Platform: string(m.Platform), Channel: m.Channel, User: m.User,
+		Input: lookup.MaskText(m.Text), Phone: lookup.MaskPhone(req.Phone), Outcome: string(tr.Outcome),
+		CallsMS: tr.TimingsMS.Calls, LogsMS: tr.TimingsMS.Logs, GenerationsMS: tr.TimingsMS.Generations, TotalMS: tr.TimingsMS.Total}
+	if tr.Call != nil {
+		rec.SessionID = tr.Call.TelephonySessionID
+	}
+	if len(tr.Errors) > 0 {
+		rec.FailedStep, rec.Error = tr.Errors[0].Step, tr.Errors[0].Message
+	}
+	b.log.Info("trace", "trace_id", tr.TraceID, "platform", m.Platform, "user", m.User, "phone", rec.Phone,
+		"outcome", tr.Outcome, "session", rec.SessionID, "total_ms", tr.TimingsMS.Total)
+	b.store(ctx, rec)
+}
+
+func (b *Bot) recordNotUnderstood(ctx context.Context, m Message, err error) {
+	b.deps.Metrics.trace(m.Platform, string(lookup.OutcomeNotUnderstood), 0, 0, 0, 0)
+	b.store(ctx, TraceRecord{Platform: string(m.Platform), Channel: m.Channel, User: m.User,
+		Input: lookup.MaskText(m.Text), Outcome: string(lookup.OutcomeNotUnderstood), FailedStep: lookup.StepParse, Error: err.Error()})
+}
+
+func (b *Bot) store(ctx context.Context, rec TraceRecord) {
+	if b.deps.Store == nil {
+		return
+	}
+	if err := b.deps.Store.RecordTrace(ctx, rec); err != nil {
+		b.log.Error("record trace", "err", err)
+	}
+}
+
+// updater coalesces progress into at most one Update per ProgressInterval.
+type updater struct {
+	b    *Bot
+	p    Poster
+	msg  Ref
+	req  lookup.Request
+	ctx  context.Context
+	mu   sync.Mutex
+	last *lookup.Progress
+	kick chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newUpdater(ctx context.Context, b *Bot, p Poster, msg Ref, req lookup.Request) *updater {
+	u := &updater{b: b, p: p, msg: msg, req: req, ctx: ctx, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	u.wg.Add(1)
+	go u.loop()
+	return u
+}
+
+func (u *updater) set(p lookup.Progress) {
+	u.mu.Lock()
+	u.last = &p
+	u.mu.Unlock()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (u *updater) loop() {
+	defer u.wg.Done()
+	for {
+		select {
+		case <-u.done:
+			return
+		case <-u.kick:
+		}
+		u.mu.Lock()
+		p := u.last
+		u.last = nil
+		u.mu.Unlock()
+		if p != nil {
+			u.b.update(u.ctx, u.p, u.msg, u.b.replies.progress(u.req, *p))
+		}
+		select {
+		case <-u.done:
+			return
+		case <-time.After(u.b.cfg.ProgressInterval):
+		}
+	}
+}
+
+// stop ends the updates; the result Update that follows is the last word.
+func (u *updater) stop() {
+	close(u.done)
+	u.wg.Wait()
+}

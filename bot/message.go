@@ -1,0 +1,138 @@
+// Package bot puts tracebot in chat. Each platform's edge (slack*.go, lark*.go) turns
+// what arrives into one Message or Action, and renders one Reply model to Block Kit
+// or a Lark card. The Bot in between holds the flow — dedupe, permissions, rate
+// limits, the worker pool, progress, reprocess — and no lookup logic.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Platform names a chat platform.
+type Platform string
+
+// Platforms.
+const (
+	Slack Platform = "slack"
+	Lark  Platform = "lark"
+)
+
+// Source says how a request reached the bot.
+type Source string
+
+// Sources.
+const (
+	SourceCommand  Source = "command"  // Slack /trace: answered under a new root message
+	SourceMention  Source = "mention"  // @bot with a pasted report
+	SourceDM       Source = "dm"       // a direct message
+	SourceShortcut Source = "shortcut" // the "Trace this report" message shortcut
+)
+
+// Message is one request to trace, whatever platform it came from.
+type Message struct {
+	Platform   Platform
+	Source     Source
+	DeliveryID string // dedupe key (Slack event_id / trigger_id, Lark event_id); empty: no dedupe
+	Channel    string
+	// Thread is the message to answer under. Empty for a slash command: the bot posts a
+	// root message in Channel first and answers under it.
+	Thread string
+	// MessageID is the triggering message itself (Lark replies to it).
+	MessageID   string
+	User        string
+	Text        string
+	ResponseURL string // Slack: where a private answer can go when posting fails
+}
+
+// Ref names a posted message.
+type Ref struct {
+	Channel string
+	Thread  string // the thread it is in ("" for a root message)
+	ID      string // Slack ts, Lark message_id
+}
+
+// ThreadRef is the thread a message heads or belongs to.
+func (r Ref) ThreadRef() Ref {
+	if r.Thread != "" {
+		return Ref{Channel: r.Channel, Thread: r.Thread}
+	}
+	return Ref{Channel: r.Channel, Thread: r.ID}
+}
+
+// Poster talks back on one platform. Errors wrap ErrCannotPost when the bot may not
+// post in that channel (Slack not_in_channel / channel_not_found, Lark no permission).
+type Poster interface {
+	// Post sends r in to.Channel, under to.Thread when set (Lark: as a reply to
+	// to.Thread with reply_in_thread). dedupeKey, when set, makes a retried send
+	// idempotent where the platform supports it (Lark uuid).
+	Post(ctx context.Context, to Ref, r Reply, dedupeKey string) (Ref, error)
+	// Update replaces the content of a message the bot posted.
+	Update(ctx context.Context, msg Ref, r Reply) error
+	// Private answers only the requester of m (Slack ephemeral or response_url; Lark:
+	// a direct message).
+	Private(ctx context.Context, m Message, r Reply) error
+}
+
+// GroupResolver is implemented by posters whose platform has user groups, so
+// TRACEBOT_REPROCESS_ALLOWED may name groups.
+type GroupResolver interface {
+	// InGroup reports whether user belongs to group.
+	InGroup(ctx context.Context, group, user string) (bool, error)
+}
+
+// ErrCannotPost is wrapped by Poster errors that mean "not allowed in that channel".
+var ErrCannotPost = fmt.Errorf("cannot post in this channel")
+
+// Action is a button click, whatever platform it came from.
+type Action struct {
+	Platform    Platform
+	DeliveryID  string // dedupe key for the click
+	Message     Ref    // the message that carries the button
+	User        string
+	ResponseURL string
+	Value       ActionValue
+}
+
+// Action kinds.
+const (
+	ActTraceCall = "trace_call" // one of several candidates
+	ActWiden     = "widen"      // ±6h around the same time
+	ActLastWeek  = "last_week"  // the number over the last 7 days
+	ActRefresh   = "refresh"    // re-run steps 3–4 in place
+	ActReprocess = "reprocess"
+	ActEscalate  = "escalate"
+)
+
+// ActionValue is the typed JSON carried by a button.
+type ActionValue struct {
+	Action    string     `json:"a"`
+	SessionID string     `json:"s,omitempty"`
+	StoreID   string     `json:"st,omitempty"`
+	Phone     string     `json:"p,omitempty"`
+	At        *time.Time `json:"at,omitempty"`
+	Zone      string     `json:"z,omitempty"`
+	Direction string     `json:"d,omitempty"`
+	TraceID   string     `json:"t,omitempty"`
+}
+
+// Encode returns the value as a button payload.
+func (v ActionValue) Encode() string {
+	b, _ := json.Marshal(v) // cannot fail: plain strings and a time
+	return string(b)
+}
+
+// DecodeActionValue reads a button payload. Unknown actions are an error.
+func DecodeActionValue(s string) (ActionValue, error) {
+	var v ActionValue
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return v, fmt.Errorf("action value: %w", err)
+	}
+	switch v.Action {
+	case ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate:
+		return v, nil
+	}
+	return v, fmt.Errorf("action value: unknown action %q", v.Action)
+}

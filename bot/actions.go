@@ -122,15 +122,20 @@ func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) 
 	res, err := b.deps.Reprocessor.Request(ctx, lookup.ReprocessRequest{
 		SessionID: rec.SessionID, StoreID: rec.StoreID, RequestedBy: a.User, Platform: string(a.Platform)})
 	thread := a.Message.ThreadRef()
-	if err != nil {
-		outcome := ReprocessFailed
-		if lookup.ReprocessRefused(err) {
-			outcome = ReprocessRefused
-		}
-		b.finishReprocess(ctx, rec.ID, outcome, "", err.Error())
-		b.deps.Metrics.reprocessOutcome(string(outcome))
-		b.log.Warn("reprocess not accepted", "session", rec.SessionID, "err", err)
+	if err != nil && lookup.ReprocessRefused(err) {
+		b.finishReprocess(ctx, rec.ID, ReprocessRefused, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(ReprocessRefused))
+		b.log.Warn("reprocess refused", "session", rec.SessionID, "err", err)
 		b.post(ctx, p, thread, b.replies.notice("reprocess_refused", code(rec.SessionID), mention(a.User), reprocessCause(err)))
+		return
+	}
+	if err != nil {
+		// The target may have accepted it (timeout, dropped connection, 5xx): keep the
+		// cooldown so a second click cannot start a second run.
+		b.finishReprocess(ctx, rec.ID, ReprocessUnknown, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(ReprocessUnknown))
+		b.log.Warn("reprocess outcome unknown", "session", rec.SessionID, "err", err)
+		b.post(ctx, p, thread, b.replies.notice("reprocess_unknown", code(rec.SessionID), mention(a.User), reprocessCause(err)))
 		return
 	}
 	b.finishReprocess(ctx, rec.ID, ReprocessRequested, res.RequestID, "")

@@ -29,7 +29,9 @@ type posted struct {
 	reply Reply
 }
 
-func newRecorder() *recorder { return &recorder{updates: map[string][]Reply{}, denied: map[string]bool{}} }
+func newRecorder() *recorder {
+	return &recorder{updates: map[string][]Reply{}, denied: map[string]bool{}}
+}
 
 func (r *recorder) Post(_ context.Context, to Ref, rep Reply, _ string) (Ref, error) {
 	r.mu.Lock()
@@ -459,5 +461,25 @@ func TestActionValueRoundTrip(t *testing.T) {
 		if _, err := DecodeActionValue(bad); err == nil {
 			t.Errorf("DecodeActionValue(%q) accepted", bad)
 		}
+	}
+}
+
+func TestUncertainReprocessKeepsTheCooldown(t *testing.T) {
+	tb := newTestBot(t, nil)
+	tb.rp.fail = &lookup.ReprocessError{Refused: false, Message: "connection reset after sending", Err: errors.New("reset")}
+	ref, vals := traceResult(t, tb)
+	for range 2 {
+		tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: "U1", Value: vals[ActReprocess]})
+		tb.drain(t)
+	}
+	if n := tb.rp.calls.Load(); n != 1 {
+		t.Fatalf("a request that may have been accepted must hold the cooldown: got %d requests, want 1", n)
+	}
+	posts, _, privates := tb.rec.snapshot()
+	if got := replyText(posts[len(posts)-1].reply); !strings.Contains(got, "may or may not have started") {
+		t.Errorf("thread should say the outcome is unknown: %s", got)
+	}
+	if len(privates) != 1 {
+		t.Errorf("the second click should be told it was already requested: %v", privates)
 	}
 }

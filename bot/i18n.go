@@ -68,6 +68,7 @@ var texts = map[string][2]string{
 	"reprocess_done":    {"🔁 Reprocess of %s requested by %s — %s %s", "🔁 %s 已请求重新分析，发起人 %s — %s %s"},
 	"reprocess_state":   {"🔁 Reprocess requested by %s at %s", "🔁 %s 于 %s 请求了重新分析"},
 	"reprocess_refused": {"Reprocess of %s requested by %s was not accepted: %s. The button can be used again.", "%s 的重新分析（发起人 %s）未被接受：%s。可以再次点击按钮。"},
+	"reprocess_unknown": {"Reprocess of %s requested by %s may or may not have started: %s. Check the pipeline before trying again.", "%s 的重新分析（发起人 %s）结果未知：%s。请先检查流水线再重试。"},
 	"reprocess_again":   {"Reprocess of %s was already requested by %s at %s; it can be requested again after %s.", "%s 已由 %s 于 %s 请求重新分析；%s 之后才能再次请求。"},
 	"reprocess_pending": {"Reprocess of %s is being requested by %s right now.", "%s 正在由 %s 请求重新分析。"},
 	"not_allowed":       {"Sorry, you are not allowed to reprocess calls. Ask someone in TRACEBOT_REPROCESS_ALLOWED.", "抱歉，你没有重新分析的权限。请联系 TRACEBOT_REPROCESS_ALLOWED 中的人。"},

@@ -30,7 +30,7 @@ type Store interface {
 	// FinishReprocess records the outcome of a claimed reprocess. A refused or failed
 	// request releases the cooldown (the button can be used again); a requested one
 	// keeps it. It returns an error wrapping ErrNoPendingReprocess when id names no
-	// record, or one already finished, and fails on an outcome other than requested,
+	// record, or one already finished, and fails on an outcome other than requested, unknown,
 	// refused or failed.
 	FinishReprocess(ctx context.Context, id string, outcome ReprocessOutcome, awsRequestID, errMsg string) error
 
@@ -66,6 +66,9 @@ const (
 	ReprocessRefused ReprocessOutcome = "refused"
 	// ReprocessFailed: the request could not be made (timeout, network).
 	ReprocessFailed ReprocessOutcome = "failed"
+	// ReprocessUnknown: the target may have accepted it (timeout, dropped connection,
+	// 5xx). It holds the cooldown, so a second click cannot start a second run.
+	ReprocessUnknown ReprocessOutcome = "unknown"
 )
 
 // releasesCooldown reports whether a reprocess finished with o lets the session be
@@ -76,7 +79,7 @@ func (o ReprocessOutcome) releasesCooldown() bool {
 
 // validFinish reports whether o is an outcome FinishReprocess accepts.
 func (o ReprocessOutcome) validFinish() bool {
-	return o == ReprocessRequested || o.releasesCooldown()
+	return o == ReprocessRequested || o == ReprocessUnknown || o.releasesCooldown()
 }
 
 // ReprocessRecord is one reprocess request: who asked, where, for which call, and
@@ -175,7 +178,7 @@ func validateReprocessClaim(rec ReprocessRecord, cooldown time.Duration) error {
 // validateFinish checks the outcome given to FinishReprocess.
 func validateFinish(outcome ReprocessOutcome) error {
 	if !outcome.validFinish() {
-		return fmt.Errorf("state store: finish reprocess: outcome %q is not requested, refused or failed", outcome)
+		return fmt.Errorf("state store: finish reprocess: outcome %q is not requested, unknown, refused or failed", outcome)
 	}
 	return nil
 }

@@ -44,9 +44,10 @@ type CloudWatchConfig struct {
 	PollRate   float64       // TRACEBOT_POLL_RATE, 5: GetQueryResults calls/s per region, process-wide
 	Logger     *slog.Logger
 
-	// PollMin is the wait before a query's first GetQueryResults (100ms); each
-	// further wait is 1.5× the last, up to PollMax (1s). The poll rate limit can
-	// only make them longer.
+	// PollMin is the wait before a query's first GetQueryResults (100ms); then a
+	// query is polled as often as the region's poll rate allows (every 1/PollRate,
+	// at most PollMax apart), so a finished query is noticed within a fraction of a
+	// second. Under load the shared per-region limiter spaces polls out further.
 	PollMin, PollMax time.Duration
 	// ThrottleBackoff is the first wait after a throttled call (200ms); it doubles
 	// per retry up to 16×, with jitter, for at most ThrottleRetries (5) retries.
@@ -57,6 +58,11 @@ type CloudWatchConfig struct {
 	// StopTimeout bounds one best-effort StopQuery call (5s); it runs even when the
 	// search's context has ended, so abandoned queries stop burning money.
 	StopTimeout time.Duration
+}
+
+// pollEvery is the steady wait between two polls of one query.
+func (c CloudWatchConfig) pollEvery() time.Duration {
+	return min(max(c.PollMin, time.Duration(float64(time.Second)/c.PollRate)), c.PollMax)
 }
 
 func (c CloudWatchConfig) withDefaults() CloudWatchConfig {

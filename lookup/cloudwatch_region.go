@@ -164,7 +164,7 @@ func (r *cwRegionRun) poll(ctx context.Context, id string) ([][]types.ResultFiel
 		default:
 			return nil, &cwQueryStatusError{region: r.region, status: out.Status}
 		}
-		wait = min(wait*3/2, c.cfg.PollMax)
+		wait = c.cfg.pollEvery()
 	}
 }
 

@@ -125,7 +125,7 @@ func readReport(text string) *parsedReport {
 		rep.empty = true
 		return rep
 	}
-	sc := &parseScan{buf: []byte(clean)}
+	sc := newParseScan(clean)
 	rep.readIDs(sc)
 	rep.readOptions(sc)
 	rep.readISO(sc)

@@ -10,7 +10,33 @@ import (
 // parseScan is the working copy of a report. A pass that understands a span blanks
 // it (overwrites it with spaces of the same byte length), so later passes do not
 // read it again and byte offsets stay valid.
-type parseScan struct{ buf []byte }
+type parseScan struct {
+	buf   []byte
+	lower string // the text before any blanking, lower-cased, for pass gates
+}
+
+// newParseScan returns a scan of text.
+func newParseScan(text string) *parseScan {
+	return &parseScan{buf: []byte(text), lower: strings.ToLower(text)}
+}
+
+// parsePass is a pattern and the words it cannot match without. Checking the words
+// first skips most patterns for a typical report: running a pattern costs several
+// microseconds even when nothing matches.
+type parsePass struct {
+	re   *regexp.Regexp
+	gate []string // lower case; the pattern runs when any occurs (or gate is empty)
+}
+
+// mayMatch reports whether the pass's gate lets it run on the scan.
+func (p parsePass) mayMatch(s *parseScan) bool {
+	for _, w := range p.gate {
+		if strings.Contains(s.lower, w) {
+			return true
+		}
+	}
+	return len(p.gate) == 0
+}
 
 // parseMatch is one regexp match in a parseScan.
 type parseMatch struct {
@@ -38,10 +64,13 @@ func (m parseMatch) groupStart(i int) int { return m.idx[2*i] }
 // groupEnd returns where submatch i ends, or -1.
 func (m parseMatch) groupEnd(i int) int { return m.idx[2*i+1] }
 
-// each calls fn for every match of re in the text as it is before the call; the span
+// each calls fn for every match of p in the text as it is before the call; the span
 // of a match for which fn returns true is blanked.
-func (s *parseScan) each(re *regexp.Regexp, fn func(m parseMatch) bool) {
-	for _, idx := range re.FindAllSubmatchIndex(s.buf, -1) {
+func (s *parseScan) each(p parsePass, fn func(m parseMatch) bool) {
+	if !p.mayMatch(s) {
+		return
+	}
+	for _, idx := range p.re.FindAllSubmatchIndex(s.buf, -1) {
 		m := parseMatch{sc: s, idx: idx}
 		if fn(m) {
 			s.blank(idx[0], idx[1])
@@ -152,18 +181,27 @@ func parseLinkIDs(link string) string {
 }
 
 var (
-	parseGenRe = regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(gen-[A-Za-z0-9][A-Za-z0-9_-]{5,})`)
-	// parseSessionKeyRe matches a session id given with a keyword: "session abc123",
+	parseGenPass = parsePass{
+		re:   regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(gen-[A-Za-z0-9][A-Za-z0-9_-]{5,})`),
+		gate: []string{"gen-"},
+	}
+	// parseSessionKeyPass matches a session id given with a keyword: "session abc123",
 	// "session id: abc", "telephonySessionId = 's-…'".
-	parseSessionKeyRe = regexp.MustCompile(`(?i)\b(?:telephony[ _]?session[ _]?id|session[ _]?id|session)\b([ \t]*[:=#][ \t]?|[ \t]{1,2}(?:is[ \t]+)?)["'` + "`" + `]?([A-Za-z0-9][A-Za-z0-9_.-]*)`)
-	parseSessionRe    = regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(s-[A-Za-z0-9_-]{6,})`)
-	parseDateLikeRe   = regexp.MustCompile(`^\d{1,4}[-.]\d{1,2}(?:[-.]\d{1,4})?$`)
+	parseSessionKeyPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(?:telephony[ _]?session[ _]?id|session[ _]?id|session)\b([ \t]*[:=#][ \t]?|[ \t]{1,2}(?:is[ \t]+)?)["'` + "`" + `]?([A-Za-z0-9][A-Za-z0-9_.-]*)`),
+		gate: []string{"session"},
+	}
+	parseSessionPass = parsePass{
+		re:   regexp.MustCompile(`(?:^|[^A-Za-z0-9_-])(s-[A-Za-z0-9_-]{6,})`),
+		gate: []string{"s-"},
+	}
+	parseDateLikeRe = regexp.MustCompile(`^\d{1,4}[-.]\d{1,2}(?:[-.]\d{1,4})?$`)
 )
 
 // readIDs reads gen-… and session ids and blanks them, so their digits are not read
 // as phone numbers or dates.
 func (r *parsedReport) readIDs(sc *parseScan) {
-	sc.each(parseGenRe, func(m parseMatch) bool {
+	sc.each(parseGenPass, func(m parseMatch) bool {
 		id := strings.TrimRight(m.group(1), "-_")
 		if !parseContains(r.genIDs, id) {
 			r.genIDs = append(r.genIDs, id)
@@ -171,7 +209,7 @@ func (r *parsedReport) readIDs(sc *parseScan) {
 		sc.blank(m.groupStart(1), m.groupEnd(1))
 		return false
 	})
-	sc.each(parseSessionKeyRe, func(m parseMatch) bool {
+	sc.each(parseSessionKeyPass, func(m parseMatch) bool {
 		id := strings.TrimRight(m.group(2), "-_.")
 		explicit := strings.ContainsAny(m.group(1), ":=#")
 		if len(id) < 4 || parseDateLikeRe.MatchString(id) || !(explicit || strings.ContainsAny(id, "0123456789")) {
@@ -182,7 +220,7 @@ func (r *parsedReport) readIDs(sc *parseScan) {
 		}
 		return true
 	})
-	sc.each(parseSessionRe, func(m parseMatch) bool {
+	sc.each(parseSessionPass, func(m parseMatch) bool {
 		at := m.groupStart(1)
 		// "it's-…" is English, not an id; a quoted 's-…' is.
 		if at >= 2 && sc.buf[at-1] == '\'' && parseIsLetter(sc.buf[at-2]) {
@@ -198,30 +236,42 @@ func (r *parsedReport) readIDs(sc *parseScan) {
 }
 
 var (
-	parseInboundRe  = regexp.MustCompile(`(?i)\b(?:inbound|incoming)\b|呼入|来电|來電|打进来|打進來`)
-	parseOutboundRe = regexp.MustCompile(`(?i)\b(?:outbound|outgoing)\b|呼出|去电|去電|打出去`)
-	parseEnvRe      = regexp.MustCompile(`(?i)(?:\benv(?:ironment)?|环境|環境)\s*[:=]?\s*(test|pre|prod)(?:uction)?\b`)
-	parseWindowRe   = regexp.MustCompile(`(?i)(±|\+\s?/?\s?-|\bwindow(?:\s+of)?\s*[:=]?|前后|前後)\s*(\d{1,4}(?:\.\d{1,2})?)\s*(hours|hour|hrs|hr|h|minutes|minute|mins|min|m|个小时|個小時|小时|小時|分钟|分鐘)`)
+	parseInboundPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(?:inbound|incoming)\b|呼入|来电|來電|打进来|打進來`),
+		gate: []string{"inbound", "incoming", "呼入", "来电", "來電", "打进来", "打進來"},
+	}
+	parseOutboundPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(?:outbound|outgoing)\b|呼出|去电|去電|打出去`),
+		gate: []string{"outbound", "outgoing", "呼出", "去电", "去電", "打出去"},
+	}
+	parseEnvPass = parsePass{
+		re:   regexp.MustCompile(`(?i)(?:\benv(?:ironment)?|环境|環境)\s*[:=]?\s*(test|pre|prod)(?:uction)?\b`),
+		gate: []string{"env", "环境", "環境"},
+	}
+	parseWindowPass = parsePass{
+		re:   regexp.MustCompile(`(?i)(±|\+\s?/?\s?-|\bwindow(?:\s+of)?\s*[:=]?|前后|前後)\s*(\d{1,4}(?:\.\d{1,2})?)\s*(hours|hour|hrs|hr|h|minutes|minute|mins|min|m|个小时|個小時|小时|小時|分钟|分鐘)`),
+		gate: []string{"±", "+", "window", "前后", "前後"},
+	}
 )
 
 // readOptions reads direction, env and window.
 func (r *parsedReport) readOptions(sc *parseScan) {
 	in, out := false, false
-	sc.each(parseInboundRe, func(parseMatch) bool { in = true; return true })
-	sc.each(parseOutboundRe, func(parseMatch) bool { out = true; return true })
+	sc.each(parseInboundPass, func(parseMatch) bool { in = true; return true })
+	sc.each(parseOutboundPass, func(parseMatch) bool { out = true; return true })
 	switch {
 	case in && !out:
 		r.direction = DirectionInbound
 	case out && !in:
 		r.direction = DirectionOutbound
 	}
-	sc.each(parseEnvRe, func(m parseMatch) bool {
+	sc.each(parseEnvPass, func(m parseMatch) bool {
 		if r.env == "" {
 			r.env = strings.ToLower(m.group(1))
 		}
 		return true
 	})
-	sc.each(parseWindowRe, func(m parseMatch) bool {
+	sc.each(parseWindowPass, func(m parseMatch) bool {
 		if next := m.end(); next < len(sc.buf) && parseIsLetter(sc.buf[next]) {
 			return false // "±3 months", "±5 mi": not a window
 		}

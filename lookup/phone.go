@@ -219,7 +219,7 @@ func phoneBestFrom(text string, groups []phoneGroup, s, start int) (phoneHit, in
 	plus := text[start] == '+'
 	var fallback phoneHit
 	fallbackNext := 0
-	for e := len(groups); e > s; e-- {
+	for e := phoneLastGroup(groups, s); e > s; e-- {
 		end := groups[e-1].end
 		if !phoneCanEnd(text, end) {
 			continue
@@ -234,6 +234,18 @@ func phoneBestFrom(text string, groups []phoneGroup, s, start int) (phoneHit, in
 		}
 	}
 	return fallback, fallbackNext, fallback.kind != 0
+}
+
+// phoneLastGroup returns the end (exclusive) of the longest group sequence from s
+// with at most 15 digits, the E.164 maximum; this keeps a long run of digits
+// linear to scan.
+func phoneLastGroup(groups []phoneGroup, s int) int {
+	digits, e := 0, s
+	for e < len(groups) && digits+groups[e].digits <= 15 {
+		digits += groups[e].digits
+		e++
+	}
+	return e
 }
 
 // phoneClassify checks one candidate. With a leading + any grouping is accepted

@@ -1,6 +1,7 @@
 package lookup
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -254,28 +256,33 @@ type ReprocessError struct {
 	// "ResourceNotFoundException", "TooManyRequestsException"), or "" when it did
 	// not answer with one.
 	Code string
-	// Message is the target's own explanation, on one line.
-	Message   string
+	// Message is the target's own explanation, or what went wrong on the way.
+	Message string
+	// RequestID is the AWS request id of the target's answer, when there was one.
+	RequestID string
 	Retryable bool // trying again later may succeed (throttling, 5xx, transit)
 	Err       error
 }
 
 func (e *ReprocessError) Error() string {
-	return oneLine(fmt.Sprintf("reprocess %s: %s: %v", e.Target, e.Op, e.Err))
+	return flattenSpace(fmt.Sprintf("reprocess %s: %s: %v", e.Target, e.Op, e.Err))
 }
 
 func (e *ReprocessError) Unwrap() error { return e.Err }
 
-// Cause is a one-line explanation for the person who clicked, without the
-// target's configuration details beyond what the AWS error itself says.
+// Cause is a one-line explanation for the thread ("AccessDeniedException: User:
+// … is not authorized to perform: lambda:InvokeFunction on resource: …"), at
+// most 300 characters. When the request may have been accepted it says so.
 func (e *ReprocessError) Cause() string {
 	switch {
 	case e.Refused && e.Code != "":
-		return oneLine(e.Code + ": " + e.Message)
+		return causeLine(e.Code + ": " + e.Message)
 	case e.Refused:
-		return oneLine(e.Message)
+		return causeLine(e.Message)
+	case e.Code != "":
+		return causeLine(e.Code + ": " + e.Message + " (the request may have been accepted)")
 	}
-	return oneLine("no clear answer from the target, the request may have been accepted: " + e.Message)
+	return causeLine("no answer from the target (" + e.Message + "); the request may have been accepted")
 }
 
 // ReprocessRefused reports whether err is a reprocess failure after which the
@@ -296,47 +303,55 @@ func (e *functionError) Error() string {
 // trying again later may help.
 func (t ReprocessTarget) fail(op string, err error) error {
 	re := &ReprocessError{Target: t.Raw, Op: op, Err: err}
-	classify(re, err)
+	classifyReprocess(re, err)
 	if re.Retryable {
 		return &RetryableError{Err: re}
 	}
 	return re
 }
 
-// classify fills in Refused, Retryable, Code and Message from err.
-func classify(re *ReprocessError, err error) {
+// classifyReprocess fills in Refused, Retryable, Code and Message from err.
+func classifyReprocess(re *ReprocessError, err error) {
 	var (
 		apiErr  smithy.APIError
 		fnErr   *functionError
 		tmplErr *payloadError
 	)
 	switch {
-	case errors.As(err, &tmplErr), errors.As(err, &fnErr):
+	case errors.As(err, &tmplErr):
 		re.Refused, re.Message = true, err.Error()
+	case errors.As(err, &fnErr):
+		re.Refused, re.Message, re.RequestID = true, err.Error(), fnErr.requestID
 	case errors.As(err, &apiErr):
 		re.Code, re.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
-		status := httpStatus(err)
+		status, requestID := answerOf(err)
+		re.RequestID = requestID
 		re.Refused = isThrottle(re.Code) || status < 500 && apiErr.ErrorFault() != smithy.FaultServer
 		re.Retryable = isThrottle(re.Code) || !re.Refused
 	case notAccepted(err):
-		re.Refused, re.Retryable, re.Message = true, true, "cannot connect: "+rootCause(err)
+		re.Refused, re.Retryable, re.Message = true, true, "cannot connect: "+innermostError(err)
 	default:
-		re.Retryable, re.Message = true, rootCause(err)
+		re.Retryable, re.Message = true, innermostError(err)
 	}
 }
 
-// httpStatus is the HTTP status of the answer err came from, or 0.
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
+// answerOf is the HTTP status and AWS request id of the answer err came from,
+// or 0 and "".
+func answerOf(err error) (status int, requestID string) {
+	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
+		return re.HTTPStatusCode(), re.ServiceRequestID()
 	}
-	return 0
+	var sre *smithyhttp.ResponseError
+	if errors.As(err, &sre) {
+		return sre.HTTPStatusCode(), ""
+	}
+	return 0, ""
 }
 
-// rootCause is the innermost error's text ("connection refused", "context
+// innermostError is the innermost error's text ("connection refused", "context
 // deadline exceeded"), shorter than the SDK's operation error.
-func rootCause(err error) string {
+func innermostError(err error) string {
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {
@@ -391,8 +406,8 @@ func ParseReprocessTarget(target string) (ReprocessTarget, error) {
 var (
 	lambdaNameRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	lambdaQualifierRE = regexp.MustCompile(`^(\$LATEST|[A-Za-z0-9_-]{1,128})$`)
-	accountRE         = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE          = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	awsAccountRE      = regexp.MustCompile(`^[0-9]{12}$`)
+	awsRegionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	queueNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,75}(\.fifo)?$|^[A-Za-z0-9_-]{1,80}$`)
 	sqsHostRE         = regexp.MustCompile(`^(?:sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?)$`)
 )
@@ -406,14 +421,14 @@ func (t *ReprocessTarget) parseFunction(s string) error {
 	var name, qualifier []string
 	switch {
 	case parts[0] == "arn" && (len(parts) == 7 || len(parts) == 8):
-		if !strings.HasPrefix(parts[1], "aws") || parts[2] != "lambda" || !regionRE.MatchString(parts[3]) ||
-			!accountRE.MatchString(parts[4]) || parts[5] != "function" {
+		if !strings.HasPrefix(parts[1], "aws") || parts[2] != "lambda" || !awsRegionRE.MatchString(parts[3]) ||
+			!awsAccountRE.MatchString(parts[4]) || parts[5] != "function" {
 			return errors.New("not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)")
 		}
 		t.Partition, t.Region, t.Account = parts[1], parts[3], parts[4]
 		name, qualifier = parts[6:7], parts[7:]
 	case len(parts) == 3 || len(parts) == 4:
-		if !accountRE.MatchString(parts[0]) || parts[1] != "function" {
+		if !awsAccountRE.MatchString(parts[0]) || parts[1] != "function" {
 			return errors.New("not a partial function ARN (<account>:function:<name>)")
 		}
 		t.Account = parts[0]
@@ -450,7 +465,7 @@ func (t *ReprocessTarget) parseQueueURL(s string) error {
 		return errors.New("not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>)")
 	}
 	account, queue, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-	if !ok || !accountRE.MatchString(account) || !queueNameRE.MatchString(queue) {
+	if !ok || !awsAccountRE.MatchString(account) || !queueNameRE.MatchString(queue) {
 		return fmt.Errorf("queue URL path %q: want /<12-digit account>/<queue name>", u.Path)
 	}
 	t.QueueURL, t.Name, t.Account = s, queue, account
@@ -465,9 +480,9 @@ func (t *ReprocessTarget) parseQueueURL(s string) error {
 // sqs:SendMessage on. The target's own region and account win; region and
 // account fill in what it does not say, and "*" what neither says.
 func (t ReprocessTarget) Resource(region, account string) string {
-	region = firstNonEmpty(t.Region, region, "*")
-	account = firstNonEmpty(t.Account, account, "*")
-	partition := firstNonEmpty(t.Partition, partitionOf(region))
+	region = cmp.Or(t.Region, region, "*")
+	account = cmp.Or(t.Account, account, "*")
+	partition := cmp.Or(t.Partition, partitionOf(region))
 	if t.Kind == ReprocessSQS {
 		return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", partition, region, account, t.Name)
 	}
@@ -487,15 +502,6 @@ func partitionOf(region string) string {
 		return "aws-us-gov"
 	}
 	return "aws"
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // ReprocessTargetKind is ReprocessLambda or ReprocessSQS for a valid target, else "".
@@ -678,9 +684,12 @@ func appendUnicodeEscape(b []byte, r rune) []byte {
 	return fmt.Appendf(b, `\u%04x`, r)
 }
 
-// oneLine collapses s to one line of at most 300 characters.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+// flattenSpace collapses runs of white space, line breaks included, to one space.
+func flattenSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// causeLine flattens s and cuts it to at most 300 characters.
+func causeLine(s string) string {
+	s = flattenSpace(s)
 	if r := []rune(s); len(r) > 300 {
 		s = string(r[:299]) + "…"
 	}

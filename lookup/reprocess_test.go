@@ -1,10 +1,12 @@
 package lookup_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -240,6 +242,84 @@ func TestRenderPayloadRoundTrip(t *testing.T) {
 	}
 }
 
+// FuzzRenderPayload: for any value the payload is ASCII JSON that decodes to the
+// value (each invalid UTF-8 byte read as U+FFFD).
+func FuzzRenderPayload(f *testing.F) {
+	for _, seed := range []string{"", awkward, `","admin":true,"x":"`, "\\u0000", "\xff\xfe", "}]}"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := lookup.RenderPayload(`{"by":"{requested_by}!"}`, lookup.ReprocessRequest{RequestedBy: v})
+		if err != nil {
+			t.Fatalf("RenderPayload(%q): %v", v, err)
+		}
+		var decoded map[string]string
+		if err := json.Unmarshal(got, &decoded); err != nil {
+			t.Fatalf("RenderPayload(%q) = %s: %v", v, got, err)
+		}
+		if want := string([]rune(v)) + "!"; decoded["by"] != want || len(decoded) != 1 {
+			t.Fatalf("RenderPayload(%q) = %s, decodes to %q, want only by=%q", v, got, decoded, want)
+		}
+		for _, c := range got {
+			if c >= utf8.RuneSelf {
+				t.Fatalf("RenderPayload(%q) = %s: not ASCII", v, got)
+			}
+		}
+	})
+}
+
+// FuzzPayloadTemplate: whatever template is accepted, no value can change the
+// JSON's structure (the sequence of token kinds), only the text of strings.
+func FuzzPayloadTemplate(f *testing.F) {
+	for _, seed := range [][2]string{
+		{lookup.DefaultReprocessPayload, awkward},
+		{`{"a":["{session_id}",1,{"{platform}":null}]}`, `","x":"`},
+		{`"\\{session_id}\""`, `\"`},
+		{`{"a":"{x}"}`, "1"},
+		{`{"a":{session_id}}`, "1"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, template, v string) {
+		plain, err := lookup.RenderPayload(template, lookup.ReprocessRequest{SessionID: "a", StoreID: "a", RequestedBy: "a", Platform: "a"})
+		if err != nil {
+			return // refused templates are TestRenderPayloadErrors' business
+		}
+		got, err := lookup.RenderPayload(template, lookup.ReprocessRequest{SessionID: v, StoreID: v, RequestedBy: v, Platform: v})
+		if err != nil {
+			t.Fatalf("template %q renders with \"a\" but not with %q: %v", template, v, err)
+		}
+		if want, got := tokenKinds(t, plain), tokenKinds(t, got); want != got {
+			t.Fatalf("template %q: value %q changes the JSON structure from %s to %s", template, v, want, got)
+		}
+	})
+}
+
+// tokenKinds lists the kinds of b's JSON tokens ("{", "s", "n", …).
+func tokenKinds(t *testing.T, b []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var kinds strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return kinds.String()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			kinds.WriteString(tok.String())
+		case string:
+			kinds.WriteString("s")
+		default:
+			fmt.Fprintf(&kinds, "%T(%v)", tok, tok)
+		}
+	}
+}
+
 func TestRenderPayloadErrors(t *testing.T) {
 	tests := []struct{ name, template, wantErr string }{
 		{"not JSON", `{"id": "{session_id}"`, "not valid JSON"},
@@ -424,6 +504,7 @@ func TestSQSReprocessFIFO(t *testing.T) {
 type reprocessFailure struct {
 	Refused, Retryable bool
 	Code               string
+	HasRequestID       bool // the target answered, with an x-amzn-RequestId
 	CauseContains      string
 }
 
@@ -433,7 +514,8 @@ func checkFailure(t *testing.T, err error, want reprocessFailure) {
 	if !errors.As(err, &re) {
 		t.Fatalf("Request error = %v (%T), want a *lookup.ReprocessError", err, err)
 	}
-	got := reprocessFailure{Refused: re.Refused, Retryable: lookup.IsRetryable(err), Code: re.Code, CauseContains: want.CauseContains}
+	got := reprocessFailure{Refused: re.Refused, Retryable: lookup.IsRetryable(err), Code: re.Code,
+		HasRequestID: re.RequestID != "", CauseContains: want.CauseContains}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("failure (-want +got):\n%s\nerror: %v", diff, err)
 	}
@@ -461,32 +543,32 @@ func TestLambdaReprocessFailures(t *testing.T) {
 		{
 			name:         "function not found",
 			setup:        func(s *lookuptest.LambdaServer) { s.AddFunction("another-function") },
-			want:         reprocessFailure{Refused: true, Code: "ResourceNotFoundException", CauseContains: "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:reprocess"},
+			want:         reprocessFailure{Refused: true, Code: "ResourceNotFoundException", HasRequestID: true, CauseContains: "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:reprocess"},
 			wantRequests: 1,
 		},
 		{
 			name:         "access denied",
 			setup:        func(s *lookuptest.LambdaServer) { s.Fail("AccessDeniedException", http.StatusForbidden, 0) },
-			want:         reprocessFailure{Refused: true, Code: "AccessDeniedException", CauseContains: "is not authorized to perform: lambda:InvokeFunction"},
+			want:         reprocessFailure{Refused: true, Code: "AccessDeniedException", HasRequestID: true, CauseContains: "is not authorized to perform: lambda:InvokeFunction"},
 			wantRequests: 1,
 		},
 		{
 			name:         "throttled on every attempt: refused, retried while certainly not accepted",
 			setup:        func(s *lookuptest.LambdaServer) { s.Fail("TooManyRequestsException", http.StatusTooManyRequests, 0) },
-			want:         reprocessFailure{Refused: true, Retryable: true, Code: "TooManyRequestsException", CauseContains: "Rate Exceeded."},
+			want:         reprocessFailure{Refused: true, Retryable: true, Code: "TooManyRequestsException", HasRequestID: true, CauseContains: "Rate Exceeded."},
 			wantRequests: 3, // the client's three attempts
 		},
 		{
 			name:            "function error",
 			setup:           func(s *lookuptest.LambdaServer) { s.SetFunctionError("Unhandled") },
-			want:            reprocessFailure{Refused: true, CauseContains: "function error Unhandled"},
+			want:            reprocessFailure{Refused: true, HasRequestID: true, CauseContains: "function error Unhandled"},
 			wantRequests:    1,
 			wantInvocations: 1,
 		},
 		{
 			name:         "service error: may have been accepted, not retried",
 			setup:        func(s *lookuptest.LambdaServer) { s.Fail("ServiceException", http.StatusInternalServerError, 1) },
-			want:         reprocessFailure{Retryable: true, Code: "ServiceException", CauseContains: "may have been accepted"},
+			want:         reprocessFailure{Retryable: true, Code: "ServiceException", HasRequestID: true, CauseContains: "may have been accepted"},
 			wantRequests: 1,
 		},
 		{
@@ -616,19 +698,19 @@ func TestSQSReprocessFailures(t *testing.T) {
 		{
 			name:         "queue does not exist",
 			setup:        func(s *lookuptest.SQSServer) { s.AddQueue("another-queue") },
-			want:         reprocessFailure{Refused: true, Code: "AWS.SimpleQueueService.NonExistentQueue", CauseContains: "The specified queue does not exist."},
+			want:         reprocessFailure{Refused: true, Code: "AWS.SimpleQueueService.NonExistentQueue", HasRequestID: true, CauseContains: "The specified queue does not exist."},
 			wantRequests: 1,
 		},
 		{
 			name:         "access denied",
 			setup:        func(s *lookuptest.SQSServer) { s.Fail("AccessDeniedException", http.StatusBadRequest, 0) },
-			want:         reprocessFailure{Refused: true, Code: "AccessDenied", CauseContains: "is not authorized to perform: sqs:sendmessage"},
+			want:         reprocessFailure{Refused: true, Code: "AccessDenied", HasRequestID: true, CauseContains: "is not authorized to perform: sqs:sendmessage"},
 			wantRequests: 1,
 		},
 		{
 			name:         "throttled on every attempt",
 			setup:        func(s *lookuptest.SQSServer) { s.Fail("RequestThrottled", http.StatusBadRequest, 0) },
-			want:         reprocessFailure{Refused: true, Retryable: true, Code: "RequestThrottled", CauseContains: "Request is throttled."},
+			want:         reprocessFailure{Refused: true, Retryable: true, Code: "RequestThrottled", HasRequestID: true, CauseContains: "Request is throttled."},
 			wantRequests: 3,
 		},
 		{

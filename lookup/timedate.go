@@ -7,16 +7,40 @@ import (
 
 const timeMonthPat = `(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember|t)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)`
 
+// timeMonthGate gates the patterns with a month name.
+var timeMonthGate = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
 var (
-	timeYMDRe    = regexp.MustCompile(`\b(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})\b`)
-	timeCNDateRe = regexp.MustCompile(`(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号|號)?`)
-	timeMDYRe    = regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`)
-	timeDayMonRe = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?` + timeMonthPat + `\b\.?(?:,?\s*(\d{4})\b)?`)
-	timeMonDayRe = regexp.MustCompile(`(?i)\b` + timeMonthPat + `\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4})\b)?`)
+	timeYMDPass = parsePass{
+		re:   regexp.MustCompile(`\b(\d{4})([-/.])(\d{1,2})([-/.])(\d{1,2})\b`),
+		gate: []string{"-", "/", "."},
+	}
+	timeCNDatePass = parsePass{
+		re:   regexp.MustCompile(`(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号|號)?`),
+		gate: []string{"月"},
+	}
+	timeMDYPass = parsePass{
+		re:   regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
+		gate: []string{"/"},
+	}
+	timeDayMonPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?` + timeMonthPat + `\b\.?(?:,?\s*(\d{4})\b)?`),
+		gate: timeMonthGate,
+	}
+	timeMonDayPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b` + timeMonthPat + `\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4})\b)?`),
+		gate: timeMonthGate,
+	}
 	// timeClockAheadRe says the number after a month name is an hour ("May 1pm").
 	timeClockAheadRe = regexp.MustCompile(`(?i)^\s*(?::\d|\.\d|am\b|pm\b|a\.m|p\.m|点|點|时|時)`)
-	timeRelENRe      = regexp.MustCompile(`(?i)\b(the day before yesterday|day before yesterday|yesterday|today|tonight|last night|this morning|this afternoon|this evening)\b`)
-	timeRelCNRe      = regexp.MustCompile(`前天|昨天|昨日|昨晚|昨夜|今天|今日|今晚|今早|今夜`)
+	timeRelENPass    = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(the day before yesterday|day before yesterday|yesterday|today|tonight|last night|this morning|this afternoon|this evening)\b`),
+		gate: []string{"yesterday", "today", "tonight", "last night", "this "},
+	}
+	timeRelCNPass = parsePass{
+		re:   regexp.MustCompile(`前天|昨天|昨日|昨晚|昨夜|今天|今日|今晚|今早|今夜`),
+		gate: []string{"前天", "昨", "今"},
+	}
 )
 
 // timeRelWords maps relative day words to a day offset and an implied half of day.
@@ -34,21 +58,21 @@ var timeMonths = map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5
 
 // readDates reads calendar dates and relative days and blanks them.
 func (r *parsedReport) readDates(sc *parseScan) {
-	sc.each(timeYMDRe, func(m parseMatch) bool {
+	sc.each(timeYMDPass, func(m parseMatch) bool {
 		if m.group(2) != m.group(4) {
 			return false
 		}
 		r.addDate(m.start(), m.text(), timeAtoi(m.group(1)), timeAtoi(m.group(3)), timeAtoi(m.group(5)))
 		return true
 	})
-	sc.each(timeCNDateRe, func(m parseMatch) bool {
+	sc.each(timeCNDatePass, func(m parseMatch) bool {
 		if at := m.groupStart(2); m.groupStart(1) < 0 && at > 0 && parseIsDigit(sc.buf[at-1]) {
 			return false
 		}
 		r.addDate(m.start(), strings.TrimSpace(m.text()), timeAtoi(m.group(1)), timeAtoi(m.group(2)), timeAtoi(m.group(3)))
 		return true
 	})
-	sc.each(timeMDYRe, func(m parseMatch) bool {
+	sc.each(timeMDYPass, func(m parseMatch) bool {
 		if (m.start() > 0 && sc.buf[m.start()-1] == '/') || (m.end() < len(sc.buf) && sc.buf[m.end()] == '/') {
 			return false
 		}
@@ -60,13 +84,13 @@ func (r *parsedReport) readDates(sc *parseScan) {
 	})
 	// Month first ("May 20"), the US habit, before day first ("20 May"): in "3 may 20"
 	// the date is May 20.
-	sc.each(timeMonDayRe, func(m parseMatch) bool {
+	sc.each(timeMonDayPass, func(m parseMatch) bool {
 		if timeClockAheadRe.Match(sc.buf[m.groupEnd(2):]) {
 			return false // "May 1pm": 1 is an hour
 		}
 		return r.addNamedDate(sc, m, m.group(1), 2, 3)
 	})
-	sc.each(timeDayMonRe, func(m parseMatch) bool {
+	sc.each(timeDayMonPass, func(m parseMatch) bool {
 		return r.addNamedDate(sc, m, m.group(2), 1, 3)
 	})
 	rel := func(m parseMatch) bool {
@@ -75,8 +99,8 @@ func (r *parsedReport) readDates(sc *parseScan) {
 		r.setRel(rw)
 		return true
 	}
-	sc.each(timeRelENRe, rel)
-	sc.each(timeRelCNRe, rel)
+	sc.each(timeRelENPass, rel)
+	sc.each(timeRelCNPass, rel)
 }
 
 // addNamedDate records a date written with a month name. A year group outside
@@ -122,15 +146,27 @@ const (
 )
 
 var (
-	timeColonRe = regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*` + timeAmPmPat + `)?`)
-	timeAmPmRe  = regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2})(?:\.(\d{2}))?\s*` + timeAmPmPat)
-	timeCNRe    = regexp.MustCompile(timePeriodPat + `?\s*(\d{1,2}|` + timeCNNumPat + `)\s*(点钟|點鐘|点|點|时|時)(?:\s*(半|一刻|三刻|(\d{1,2}|` + timeCNNumPat + `)\s*(?:分钟|分|分鐘)?))?`)
-	timeNoonRe  = regexp.MustCompile(`(?i)\b(noon|midday|midnight)\b|中午|正午`)
+	timeColonPass = parsePass{
+		re:   regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*` + timeAmPmPat + `)?`),
+		gate: []string{":"},
+	}
+	timeAmPmPass = parsePass{
+		re:   regexp.MustCompile(`(?i)(?:` + timePeriodPat + `\s*)?\b(\d{1,2})(?:\.(\d{2}))?\s*` + timeAmPmPat),
+		gate: []string{"am", "pm", "a.m", "p.m"},
+	}
+	timeCNPass = parsePass{
+		re:   regexp.MustCompile(timePeriodPat + `?\s*(\d{1,2}|` + timeCNNumPat + `)\s*(点钟|點鐘|点|點|时|時)(?:\s*(半|一刻|三刻|(\d{1,2}|` + timeCNNumPat + `)\s*(?:分钟|分|分鐘)?))?`),
+		gate: []string{"点", "點", "时", "時"},
+	}
+	timeNoonPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(noon|midday|midnight)\b|中午|正午`),
+		gate: []string{"noon", "midday", "midnight", "中午", "正午"},
+	}
 )
 
 // readTimes reads times of day (and a zone written right after one) and blanks them.
 func (r *parsedReport) readTimes(sc *parseScan) {
-	sc.each(timeColonRe, func(m parseMatch) bool {
+	sc.each(timeColonPass, func(m parseMatch) bool {
 		numEnd := m.groupEnd(3)
 		if m.groupEnd(4) >= 0 {
 			numEnd = m.groupEnd(4)
@@ -141,19 +177,19 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), timeAtoi(m.group(4)), m.group(5))
 		return false
 	})
-	sc.each(timeAmPmRe, func(m parseMatch) bool {
+	sc.each(timeAmPmPass, func(m parseMatch) bool {
 		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), 0, m.group(4))
 		return false
 	})
-	sc.each(timeCNRe, func(m parseMatch) bool {
+	sc.each(timeCNPass, func(m parseMatch) bool {
 		return r.readCNClock(sc, m)
 	})
-	sc.each(timeNoonRe, func(m parseMatch) bool {
+	sc.each(timeNoonPass, func(m parseMatch) bool {
 		hour := 12
 		if strings.EqualFold(m.group(1), "midnight") {
 			hour = 0
 		}
-		r.setClock(timeClock{pos: m.start(), hour: hour, explicitMeridiem: true})
+		r.setClock(timeClock{pos: m.start(), hour: hour})
 		r.readZoneAfter(sc, m.end())
 		return true
 	})
@@ -170,7 +206,7 @@ func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour
 		return
 	}
 	explicit := period != "" || ampm != ""
-	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, explicitMeridiem: explicit, hintable: !explicit && h >= 1 && h <= 11})
+	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11})
 	r.readZoneAfter(sc, m.end())
 }
 

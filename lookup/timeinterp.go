@@ -20,20 +20,20 @@ func (r Request) Interpretation(lang string) string {
 	var s string
 	switch {
 	case r.At != nil:
-		s = r.describeAt(zh)
+		s = r.timeDescribeAt(zh)
 	case r.WholeDay:
-		s = r.describeDay(zh)
+		s = r.timeDescribeDay(zh)
 	case r.Lookback || !r.To.IsZero():
-		s = r.describeLookback(zh)
+		s = r.timeDescribeLookback(zh)
 	default:
 		return ""
 	}
-	return s + r.zoneNote(zh)
+	return s + r.timeZoneNote(zh)
 }
 
 // timeSummary is the time part of a not-understood answer's Understood list.
 func (r Request) timeSummary() string {
-	loc := r.location()
+	loc := r.timeLocation()
 	switch {
 	case r.At != nil:
 		return "time: " + timeLocalEN(r.At.In(loc), r.ZoneName)
@@ -43,9 +43,9 @@ func (r Request) timeSummary() string {
 	return ""
 }
 
-// location returns the zone the request was read in, also for a Request decoded
+// timeLocation returns the zone the request was read in, also for a Request decoded
 // from JSON (which carries only ZoneName).
-func (r Request) location() *time.Location {
+func (r Request) timeLocation() *time.Location {
 	if r.Zone != nil {
 		return r.Zone
 	}
@@ -55,20 +55,20 @@ func (r Request) location() *time.Location {
 	return time.UTC
 }
 
-// window returns ± around At.
-func (r Request) window() time.Duration {
+// timeWindow returns ± around At.
+func (r Request) timeWindow() time.Duration {
 	if r.Window > 0 || r.At == nil {
 		return r.Window
 	}
 	return r.To.Sub(*r.At)
 }
 
-func (r Request) describeAt(zh bool) string {
-	local := r.At.In(r.location())
+func (r Request) timeDescribeAt(zh bool) string {
+	local := r.At.In(r.timeLocation())
 	utc := r.At.UTC()
 	sameDay := local.YearDay() == utc.YearDay() && local.Year() == utc.Year()
 	isUTC := timeZoneLabel(local, r.ZoneName) == "UTC"
-	w := timeFormatSpan(r.window(), zh)
+	w := timeFormatSpan(r.timeWindow(), zh)
 	if zh {
 		s := timeLocalZH(local, r.ZoneName)
 		switch {
@@ -91,8 +91,8 @@ func (r Request) describeAt(zh bool) string {
 	return s + ", ±" + w
 }
 
-func (r Request) describeDay(zh bool) string {
-	loc := r.location()
+func (r Request) timeDescribeDay(zh bool) string {
+	loc := r.timeLocation()
 	from, to := r.From.UTC(), r.To.UTC()
 	if zh {
 		day := r.From.In(loc)
@@ -104,8 +104,8 @@ func (r Request) describeDay(zh bool) string {
 		from.Format("Jan 2 15:04"), to.Format("Jan 2 15:04"))
 }
 
-func (r Request) describeLookback(zh bool) string {
-	since := r.From.In(r.location())
+func (r Request) timeDescribeLookback(zh bool) string {
+	since := r.From.In(r.timeLocation())
 	span := r.To.Sub(r.From)
 	if zh {
 		return fmt.Sprintf("未给时间：最近%s（自%s起）", timeFormatSpan(span, true), timeLocalZH(since, r.ZoneName))
@@ -113,8 +113,8 @@ func (r Request) describeLookback(zh bool) string {
 	return fmt.Sprintf("no time given: the last %s, since %s", timeFormatSpan(span, false), timeLocalEN(since, r.ZoneName))
 }
 
-// zoneNote says when the zone is the default, and why.
-func (r Request) zoneNote(zh bool) string {
+// timeZoneNote says when the zone is the default, and why.
+func (r Request) timeZoneNote(zh bool) string {
 	if r.ZoneSource != ZoneSourceDefault {
 		return ""
 	}

@@ -34,10 +34,9 @@ type timeRel struct {
 
 // timeClock is a time of day, already in 24h form (hour 24 = the next midnight).
 type timeClock struct {
-	pos              int
-	hour, min, sec   int
-	explicitMeridiem bool // am/pm or a Chinese period word was given
-	hintable         bool // an hour 1..11 a relative word's "pm" may move
+	pos            int
+	hour, min, sec int
+	hintable       bool // an hour 1..11 a relative word's "pm" may move
 }
 
 // apply resolves the spec in req.Zone against now and sets At, From, To, Window,
@@ -142,14 +141,17 @@ func timeValidDate(year, month, day int) bool {
 	return year >= 1970 && year <= 2100 && day <= timeDaysIn(month, year)
 }
 
-// timeISORe is ISO-8601 / RFC 3339: 2026-05-20T13:15:00-04:00, …Z, or with a space
+// timeISOPass is ISO-8601 / RFC 3339: 2026-05-20T13:15:00-04:00, …Z, or with a space
 // before the time when an offset follows.
-var timeISORe = regexp.MustCompile(`\b(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:[ \t]?(Z\b|[+-]\d{2}(?::?\d{2})?))?`)
+var timeISOPass = parsePass{
+	re:   regexp.MustCompile(`\b(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:[ \t]?(Z\b|[+-]\d{2}(?::?\d{2})?))?`),
+	gate: []string{":"},
+}
 
 // readISO reads ISO timestamps. With an offset the instant is absolute and the
 // offset is a zone named in the text; without one the date and time are local.
 func (r *parsedReport) readISO(sc *parseScan) {
-	sc.each(timeISORe, func(m parseMatch) bool {
+	sc.each(timeISOPass, func(m parseMatch) bool {
 		off := m.group(8)
 		offEnd := m.groupEnd(8)
 		if off != "" && off != "Z" && offEnd < len(sc.buf) && parseIsDigit(sc.buf[offEnd]) {
@@ -186,7 +188,7 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 	}
 	if off == "" {
 		r.setDate(timeDate{pos: m.start(), year: y, month: mo, day: d})
-		r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, explicitMeridiem: true})
+		r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s})
 		return
 	}
 	z := timeZoneMatch{pos: m.groupStart(8), loc: time.UTC, name: "UTC"}

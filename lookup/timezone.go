@@ -49,16 +49,34 @@ var timeZoneNames = map[string]string{
 }
 
 var (
-	timeUTCOffsetRe = regexp.MustCompile(`(?i)\b(?:utc|gmt)[ \t]?([+-])[ \t]?(\d{1,2})(?::?(\d{2}))?\b`)
-	// timeBareOffsetRe is "+08:00" or "-0400" standing alone (a phone's "-4371" is
+	timeUTCOffsetPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(?:utc|gmt)[ \t]?([+-])[ \t]?(\d{1,2})(?::?(\d{2}))?\b`),
+		gate: []string{"utc", "gmt"},
+	}
+	// timeBareOffsetPass is "+08:00" or "-0400" standing alone (a phone's "-4371" is
 	// preceded by a digit, so it does not match).
-	timeBareOffsetRe = regexp.MustCompile(`(?:^|[\s(])([+-])(\d{2}):?(\d{2})\b`)
-	timeIANARe       = regexp.MustCompile(`\b((?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc|US|Canada|Brazil|Mexico|Chile)/[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)?)`)
-	timeCNZoneRe     = regexp.MustCompile(`北京时间|北京時間|中国时间|美东时间|美东|东部时间|美中时间|中部时间|山地时间|美西时间|美西|太平洋时间|西部时间`)
-	timeZoneWordRe   = regexp.MustCompile(`(?i)\b(eastern|pacific|central|mountain|alaska|hawaii)(?:[ \t]+(?:standard|daylight))?[ \t]+time\b`)
-	// timeZoneAbbrRe is an upper-case abbreviation anywhere; the two-letter ones (ET,
+	timeBareOffsetPass = parsePass{
+		re:   regexp.MustCompile(`(?:^|[\s(])([+-])(\d{2}):?(\d{2})\b`),
+		gate: []string{"+", "-"},
+	}
+	timeIANAPass = parsePass{
+		re:   regexp.MustCompile(`\b((?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc|US|Canada|Brazil|Mexico|Chile)/[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)?)`),
+		gate: []string{"/"},
+	}
+	timeCNZonePass = parsePass{
+		re:   regexp.MustCompile(`北京时间|北京時間|中国时间|美东时间|美东|东部时间|美中时间|中部时间|山地时间|美西时间|美西|太平洋时间|西部时间`),
+		gate: []string{"时间", "時間", "美东", "美西"},
+	}
+	timeZoneWordPass = parsePass{
+		re:   regexp.MustCompile(`(?i)\b(eastern|pacific|central|mountain|alaska|hawaii)(?:[ \t]+(?:standard|daylight))?[ \t]+time\b`),
+		gate: []string{"time"},
+	}
+	// timeZoneAbbrPass is an upper-case abbreviation anywhere; the two-letter ones (ET,
 	// CT…: also states and words) and lower case count only right after a time.
-	timeZoneAbbrRe = regexp.MustCompile(`\b(EST|EDT|PST|PDT|CST|CDT|MST|MDT|AKST|AKDT|HST|(?i:utc|gmt))\b`)
+	timeZoneAbbrPass = parsePass{
+		re:   regexp.MustCompile(`\b(EST|EDT|PST|PDT|CST|CDT|MST|MDT|AKST|AKDT|HST|(?i:utc|gmt))\b`),
+		gate: []string{"st", "dt", "utc", "gmt"},
+	}
 	// timeZoneSuffixRe is a zone written right after a time: "1pm ET", "1:15 pm (pt)".
 	timeZoneSuffixRe = regexp.MustCompile(`^[ \t]*\(?[ \t]*(?i:(et|est|edt|eastern|ct|cst|cdt|central|mt|mst|mdt|mountain|pt|pst|pdt|pacific|akst|akdt|hst|utc|gmt|z))\b(?i:[ \t]+(?:standard[ \t]+|daylight[ \t]+)?time\b)?[ \t]*\)?`)
 )
@@ -73,9 +91,9 @@ func (r *parsedReport) readZones(sc *parseScan) {
 		}
 		return ok
 	}
-	sc.each(timeUTCOffsetRe, offset)
-	sc.each(timeBareOffsetRe, offset)
-	sc.each(timeIANARe, func(m parseMatch) bool {
+	sc.each(timeUTCOffsetPass, offset)
+	sc.each(timeBareOffsetPass, offset)
+	sc.each(timeIANAPass, func(m parseMatch) bool {
 		loc, err := timeLoadZone(m.group(1))
 		if err != nil {
 			return false
@@ -89,9 +107,9 @@ func (r *parsedReport) readZones(sc *parseScan) {
 			return true
 		}
 	}
-	sc.each(timeCNZoneRe, named(0))
-	sc.each(timeZoneWordRe, named(1))
-	sc.each(timeZoneAbbrRe, named(1))
+	sc.each(timeCNZonePass, named(0))
+	sc.each(timeZoneWordPass, named(1))
+	sc.each(timeZoneAbbrPass, named(1))
 }
 
 // readZoneAfter reads a zone written right after a time ending at end.

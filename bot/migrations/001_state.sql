@@ -23,7 +23,7 @@ CREATE TABLE tracebot_reprocesses (
     requested_at   timestamptz NOT NULL DEFAULT now(),
     target         text        NOT NULL DEFAULT '',
     outcome        text        NOT NULL
-        CHECK (outcome IN ('pending', 'requested', 'refused', 'failed')),
+        CHECK (outcome IN ('pending', 'requested', 'refused', 'failed', 'unknown')),
     aws_request_id text        NOT NULL DEFAULT '',
     error          text        NOT NULL DEFAULT '',
     finished_at    timestamptz

@@ -148,8 +148,8 @@ func (s *LambdaServer) Invocations() []LambdaInvocation {
 	return out
 }
 
-// Requests is how many Invoke requests arrived, failed and disconnected ones
-// included.
+// Requests is how many requests arrived, refused, malformed and disconnected
+// ones included.
 func (s *LambdaServer) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,6 +157,9 @@ func (s *LambdaServer) Requests() int {
 }
 
 func (s *LambdaServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	s.mu.Unlock()
 	inv, ferr := lambdaParseInvoke(r)
 	if ferr == nil {
 		ferr = s.admit(&inv)
@@ -178,11 +181,10 @@ func (s *LambdaServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	lambdaWriteSuccess(w, inv.InvocationType)
 }
 
-// admit counts the request and decides whether it is refused.
+// admit decides whether a well-formed request is refused.
 func (s *LambdaServer) admit(inv *LambdaInvocation) *awsFakeError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
 	if err := s.fault.take(); err != nil {
 		return err
 	}
@@ -467,7 +469,7 @@ func (s *SQSServer) Messages() []SQSMessage {
 	return slices.Clone(s.messages)
 }
 
-// Requests is how many SendMessage requests arrived, failed, deduplicated and
+// Requests is how many requests arrived, refused, malformed, deduplicated and
 // disconnected ones included.
 func (s *SQSServer) Requests() int {
 	s.mu.Lock()
@@ -485,6 +487,9 @@ type sqsSendMessageInput struct {
 }
 
 func (s *SQSServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	s.mu.Unlock()
 	msg, ferr := sqsParseSendMessage(r)
 	if ferr == nil {
 		ferr = s.admit(msg)
@@ -502,11 +507,10 @@ func (s *SQSServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	sqsWriteSuccess(w, stored)
 }
 
-// admit counts the request and decides whether it is refused.
+// admit decides whether a well-formed request is refused.
 func (s *SQSServer) admit(msg SQSMessage) *awsFakeError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
 	if err := s.fault.take(); err != nil {
 		return err
 	}

@@ -324,7 +324,7 @@ func (r replies) engineers(tr *lookup.Trace) Reply {
 		blocks = append(blocks, textBlock(r.t("e_range", e.InsightsFrom.Format("2006-01-02 15:04:05"), e.InsightsTo.Format("2006-01-02 15:04:05"), widened)))
 	}
 	var links []string
-	for _, l := range consoleLinks(tr) {
+	for _, l := range e.ConsoleLinks {
 		links = append(links, r.t("e_console", l.Region, l.URL))
 	}
 	if len(links) > 0 {
@@ -332,26 +332,6 @@ func (r replies) engineers(tr *lookup.Trace) Reply {
 	}
 	blocks = append(blocks, contextBlock(r.t("e_trace_id", tr.TraceID)))
 	return r.reply(r.t("engineers"), blocks...)
-}
-
-// consoleLinks keeps the regions that had rows, or every region when none had.
-func consoleLinks(tr *lookup.Trace) []lookup.RegionLink {
-	withRows := map[string]bool{}
-	for _, rs := range tr.Regions {
-		if rs.State == lookup.RegionRows {
-			withRows[rs.Region] = true
-		}
-	}
-	if len(withRows) == 0 {
-		return tr.Engineers.ConsoleLinks
-	}
-	var out []lookup.RegionLink
-	for _, l := range tr.Engineers.ConsoleLinks {
-		if withRows[l.Region] {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // examples shown to anyone whose report was not understood.

@@ -33,12 +33,36 @@ type Sandbox struct {
 // NewSandbox returns the sample world. delay, when positive, is added to every
 // backend call so progress can be watched.
 func NewSandbox(delay time.Duration) Sandbox {
-	calls, rows, gens := sandboxData()
+	w := SampleWorld()
 	return Sandbox{
-		Calls:       &sandboxCalls{calls: calls, delay: delay},
-		Usage:       &sandboxUsage{rows: rows, delay: delay},
-		Generations: &sandboxGenerations{gens: gens, delay: delay},
+		Calls:       &sandboxCalls{calls: w.Calls, delay: delay},
+		Usage:       &sandboxUsage{rows: w.Rows, delay: delay},
+		Generations: &sandboxGenerations{gens: w.Generations, delay: delay},
 	}
+}
+
+// Sample is the data of the sample world: calls, their ai_usage lines by session,
+// and OpenRouter generations by id. Tests load it into real backends too.
+type Sample struct {
+	Calls       []Call
+	Rows        map[string][]UsageRow // telephony_session_id → lines
+	Generations map[string]Generation
+}
+
+// SampleWorld returns a fresh copy of the sample data.
+func SampleWorld() Sample {
+	w := Sample{Rows: map[string][]UsageRow{}, Generations: map[string]Generation{}}
+	for _, sc := range sampleCalls() {
+		w.Calls = append(w.Calls, sc.call)
+		for _, st := range sc.stages {
+			row := sampleRow(sc, st)
+			w.Rows[sc.call.TelephonySessionID] = append(w.Rows[sc.call.TelephonySessionID], row)
+			if st.genID != "" {
+				w.Generations[st.genID] = sampleGeneration(st, row.Timestamp)
+			}
+		}
+	}
+	return w
 }
 
 var sandboxRegions = []string{"us-east-1", "us-west-2", "us-east-2"}
@@ -122,7 +146,7 @@ func absDur(d time.Duration) time.Duration {
 }
 
 type sandboxUsage struct {
-	rows  []UsageRow
+	rows  map[string][]UsageRow
 	delay time.Duration
 }
 
@@ -151,10 +175,8 @@ func (s *sandboxUsage) SearchUsage(ctx context.Context, q UsageQuery) (UsageResu
 
 func (s *sandboxUsage) find(session string, from, to time.Time) []UsageRow {
 	var out []UsageRow
-	for _, r := range s.rows {
-		if r.RequestID != "" && strings.HasPrefix(r.RequestID, session+"/") &&
-			!r.Timestamp.Before(from) && !r.Timestamp.After(to) {
-			r.RequestID = strings.TrimPrefix(r.RequestID, session+"/")
+	for _, r := range s.rows[session] {
+		if !r.Timestamp.Before(from) && !r.Timestamp.After(to) {
 			out = append(out, r)
 		}
 	}
@@ -229,23 +251,6 @@ type sampleCall struct {
 	stages []sampleStage
 }
 
-func sandboxData() ([]Call, []UsageRow, map[string]Generation) {
-	var calls []Call
-	var rows []UsageRow
-	gens := map[string]Generation{}
-	for _, sc := range sampleCalls() {
-		calls = append(calls, sc.call)
-		for _, st := range sc.stages {
-			row := sampleRow(sc, st)
-			rows = append(rows, row)
-			if st.genID != "" {
-				gens[st.genID] = sampleGeneration(st, row.Timestamp)
-			}
-		}
-	}
-	return calls, rows, gens
-}
-
 func sampleRow(sc sampleCall, st sampleStage) UsageRow {
 	lambda, svc := "ai-analysis-processor", "ai-analysis-"+st.service
 	if st.contacts {
@@ -257,7 +262,7 @@ func sampleRow(sc sampleCall, st sampleStage) UsageRow {
 	}
 	row := UsageRow{
 		Timestamp: sc.call.CreatedAt.Add(st.offset), Region: sc.region, LogGroup: sandboxGroup(sc.region, lambda),
-		RequestID: sc.call.TelephonySessionID + "/" + reqID, Service: svc, OpenRouterID: st.genID,
+		RequestID: reqID, Service: svc, OpenRouterID: st.genID,
 		Provider: st.provider, Model: st.model, InputTokens: st.in, OutputTokens: st.out,
 		CacheReadTokens: ptr(st.cached), FinishReason: st.finish,
 	}

@@ -242,11 +242,23 @@ func (w *walk) addEngineersLogs(res UsageResult) {
 	}
 	e.LogGroups = map[string][]string{}
 	for _, r := range res.Regions {
-		if len(r.LogGroups) == 0 {
-			continue
+		if len(r.LogGroups) > 0 {
+			e.LogGroups[r.Region] = r.LogGroups
 		}
-		e.LogGroups[r.Region] = r.LogGroups
-		e.ConsoleLinks = append(e.ConsoleLinks, RegionLink{Region: r.Region, URL: ConsoleLink(r.Region, r.LogGroups, res.Query, res.From, res.To)})
+	}
+	// Link the regions that had rows; when none had, every region searched.
+	for _, want := range []func(RegionStatus) bool{
+		func(r RegionStatus) bool { return r.State == RegionRows && len(r.LogGroups) > 0 },
+		func(r RegionStatus) bool { return len(r.LogGroups) > 0 },
+	} {
+		for _, r := range res.Regions {
+			if want(r) {
+				e.ConsoleLinks = append(e.ConsoleLinks, RegionLink{Region: r.Region, URL: ConsoleLink(r.Region, r.LogGroups, res.Query, res.From, res.To)})
+			}
+		}
+		if len(e.ConsoleLinks) > 0 {
+			return
+		}
 	}
 }
 

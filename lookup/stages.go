@@ -33,12 +33,12 @@ func BuildStages(rows []UsageRow, linkPattern string) (stages []Stage, runs int,
 	if n := len(contacts); n > 0 {
 		shown = append(shown, contacts[n-1])
 	}
+	// The pipeline's stages in order, then the contacts-analyzer's.
 	for _, r := range shown {
 		for i, row := range r.rows {
 			stages = append(stages, newStage(row, stageName(row, i, r.contacts), linkPattern))
 		}
 	}
-	sort.SliceStable(stages, func(i, j int) bool { return stages[i].Timestamp.Before(stages[j].Timestamp) })
 	return stages, len(analysis), earlier
 }
 

@@ -153,6 +153,7 @@ func (r *cwRegionRun) poll(ctx context.Context, id string) ([][]types.ResultFiel
 		if err := cwSleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", r.region, id, err)
 		}
+		polled := time.Now()
 		out, err := cwRetryThrottled(ctx, c.cfg, call)
 		if err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: get query results: %w", r.region, err)
@@ -164,7 +165,8 @@ func (r *cwRegionRun) poll(ctx context.Context, id string) ([][]types.ResultFiel
 		default:
 			return nil, &cwQueryStatusError{region: r.region, status: out.Status}
 		}
-		wait = c.cfg.pollEvery()
+		// A steady cadence: the call's own latency counts toward the interval.
+		wait = c.cfg.pollEvery() - time.Since(polled)
 	}
 }
 

@@ -1,0 +1,129 @@
+package lookuptest
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/pgtest"
+	"github.com/callytics/tracebot/secrets"
+)
+
+// World is the sample world of lookup.SampleWorld loaded into real backends: the
+// calls in a Postgres database, the ai_usage lines in a fake CloudWatch Logs and the
+// generations in a fake OpenRouter, all reached over the wire by the real clients.
+type World struct {
+	Sample     lookup.Sample
+	DSN        string
+	Logs       *LogsServer
+	OpenRouter *OpenRouterServer
+	Regions    []string
+	Env        string
+}
+
+// WorldRegions are the regions the world's log groups live in.
+var WorldRegions = []string{"us-east-1", "us-west-2", "us-east-2"}
+
+// NewWorld loads the sample world into dsn (a fresh database) and two fakes.
+func NewWorld(tb testing.TB, dsn string) *World {
+	tb.Helper()
+	w := &World{Sample: lookup.SampleWorld(), DSN: dsn, Logs: NewLogsServer(tb),
+		OpenRouter: NewOpenRouterServer(tb), Regions: WorldRegions, Env: "prod"}
+	ctx := context.Background()
+	if err := pgtest.CreateCallsTable(ctx, dsn); err != nil {
+		tb.Fatal(err)
+	}
+	rows := make([]pgtest.CallRow, 0, len(w.Sample.Calls))
+	for _, c := range w.Sample.Calls {
+		rows = append(rows, pgtest.CallRow{TelephonySessionID: c.TelephonySessionID, StoreID: c.StoreID,
+			FranchiseID: c.FranchiseID, FromPhoneNumber: c.FromPhoneNumber, ToPhoneNumber: c.ToPhoneNumber,
+			ContactPhone: c.ContactPhone, CreatedAt: c.CreatedAt.UTC().Format("2006-01-02 15:04:05"),
+			S3AnalysisPath: c.S3AnalysisPath})
+	}
+	if err := pgtest.InsertCalls(ctx, dsn, rows...); err != nil {
+		tb.Fatal(err)
+	}
+	for _, region := range w.Regions {
+		w.Logs.SetLogGroups(region, w.groups(region)...)
+	}
+	for session, lines := range w.Sample.Rows {
+		for _, r := range lines {
+			w.Logs.AddRows(r.Region, session, logsRow(session, r))
+		}
+	}
+	for _, g := range w.Sample.Generations {
+		w.OpenRouter.AddGeneration(GenFromLookup(g))
+	}
+	return w
+}
+
+// groups are the log groups of the default TRACEBOT_LOG_GROUPS patterns.
+func (w *World) groups(region string) []string {
+	return []string{
+		"/aws/lambda/call-analytics-" + w.Env + "-ai-analysis-processor-" + region,
+		"/aws/lambda/call-analytics-" + w.Env + "-contacts-analyzer-" + region,
+	}
+}
+
+// LogGroupPatterns are the TRACEBOT_LOG_GROUPS defaults the world matches.
+var LogGroupPatterns = []string{
+	"/aws/lambda/call-analytics-{env}-ai-analysis-processor-{region}",
+	"/aws/lambda/call-analytics-{env}-contacts-analyzer-{region}",
+}
+
+func logsRow(session string, r lookup.UsageRow) LogsRow {
+	f := map[string]string{
+		"@requestId": r.RequestID, "service": r.Service, "model": r.Model,
+		"inputTokens": strconv.FormatInt(r.InputTokens, 10), "outputTokens": strconv.FormatInt(r.OutputTokens, 10),
+		"finishReason": r.FinishReason, "telephonySessionId": session,
+	}
+	if r.OpenRouterID != "" {
+		f["openrouterId"] = r.OpenRouterID
+	}
+	if r.Provider != "" {
+		f["provider"] = r.Provider
+	}
+	if r.CacheReadTokens != nil {
+		f["cacheReadTokens"] = strconv.FormatInt(*r.CacheReadTokens, 10)
+	}
+	if r.CacheReadRatio != nil {
+		f["cacheReadRatio"] = strconv.FormatFloat(*r.CacheReadRatio, 'f', -1, 64)
+	}
+	if r.CostUSD != nil {
+		f["costUsd"] = strconv.FormatFloat(*r.CostUSD, 'f', -1, 64)
+	}
+	return LogsRow{Timestamp: r.Timestamp, LogGroup: r.LogGroup, Fields: f}
+}
+
+// CloudWatch returns a searcher over the world's fake, one real SDK client per region.
+func (w *World) CloudWatch(tb testing.TB, cfg lookup.CloudWatchConfig) *lookup.CloudWatch {
+	tb.Helper()
+	clients := map[string]lookup.LogsAPI{}
+	for _, r := range w.Regions {
+		clients[r] = w.Logs.Client(tb, r)
+	}
+	cfg.Regions, cfg.LogGroups, cfg.Env = w.Regions, LogGroupPatterns, w.Env
+	return lookup.NewCloudWatch(cfg, clients)
+}
+
+// Service wires a lookup.Service over the world's backends with default settings
+// (short 404 retries so failure tests are quick).
+func (w *World) Service(tb testing.TB, cw lookup.CloudWatchConfig) (*lookup.Service, *lookup.PostgresStore) {
+	tb.Helper()
+	pg, err := lookup.OpenPostgres(context.Background(), w.DSN, time.UTC)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pg.Close)
+	or := lookup.NewOpenRouter(lookup.OpenRouterConfig{BaseURL: w.OpenRouter.URL(), Key: StaticKey(OpenRouterDefaultKey),
+		NotFoundFor: 300 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	return lookup.NewService(pg, w.CloudWatch(tb, cw), or, lookup.ServiceConfig{}), pg
+}
+
+// StaticKey returns a key getter for lookup.OpenRouterConfig.Key.
+func StaticKey(key string) func(context.Context) (secrets.Secret, error) {
+	s := secrets.New(key)
+	return func(context.Context) (secrets.Secret, error) { return s, nil }
+}

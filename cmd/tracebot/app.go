@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -127,6 +126,3 @@ func (a *app) serviceConfig(sample bool) lookup.ServiceConfig {
 		Logger:         a.log,
 	}
 }
-
-// since is a helper for timings in milliseconds.
-func since(t time.Time) int64 { return time.Since(t).Milliseconds() }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/callytics/tracebot/lookup/lookuptest"
+	"github.com/callytics/tracebot/secrets/secretstest"
+)
+
+// Canary secret values: none may appear in any output.
+const (
+	canaryDBPassword = "CANARY-pg-pw-5f0c1e9a"
+	canaryRouterKey  = "sk-or-v1-CANARY-7b3d2e6f91aa"
+)
+
+// env is a terminal pointed at real clients and wire-level fakes: SSM and CloudWatch
+// Logs through the SDK's standard endpoint variables, Postgres for real.
+type env struct {
+	world *lookuptest.World
+	ssm   *secretstest.SSMServer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dsn := sharedPG.NewDatabase(t)
+	w := lookuptest.NewWorld(t, dsn)
+	w.OpenRouter.SetKey(canaryRouterKey)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), canaryDBPassword) // trust auth ignores it
+	ssm := secretstest.NewSSMServer(t, map[string]string{
+		"/callytics/neon-database-url":  u.String(),
+		"/callytics/openrouter-api-key": canaryRouterKey,
+	})
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret-key",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ENDPOINT_URL_SSM": ssm.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": w.Logs.URL(),
+		"TRACEBOT_OPENROUTER_URL": w.OpenRouter.URL(), "TRACEBOT_NOW": "2026-05-22T16:00:00Z",
+		"TRACEBOT_REGION_GRACE": "200ms",
+	} {
+		t.Setenv(k, v)
+	}
+	return &env{world: w, ssm: ssm}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return result{code: exitCode(err, &errOut), stdout: out.String(), stderr: errOut.String()}
+}
+
+func (r result) assertNoCanary(t *testing.T) {
+	t.Helper()
+	for _, c := range []string{canaryDBPassword, canaryRouterKey, url.QueryEscape(canaryDBPassword)} {
+		if strings.Contains(r.stdout, c) || strings.Contains(r.stderr, c) {
+			t.Fatalf("canary %q leaked:\nstdout: %s\nstderr: %s", c, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestTraceExitCodes(t *testing.T) {
+	newEnv(t)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+	}{
+		{"traced", []string{"trace", "(914) 265-4371 5/20 1:15pm"}, exitOK, "gen-1779299695-aBcDeFg"},
+		{"traced json", []string{"trace", "--json", "(914) 265-4371 5/20 1:15pm"}, exitOK, `"total_cost_usd": 0.001535`},
+		{"flags after the report", []string{"trace", "(914) 265-4371 5/20 1:15pm", "--json"}, exitOK, `"outcome": "traced"`},
+		{"session flag", []string{"trace", "--session", "s-abc123def456"}, exitOK, "s-abc123def456"},
+		{"not understood", []string{"trace", "the analysis is wrong"}, exitNotUnderstood, "Examples"},
+		{"not understood json", []string{"trace", "--json", "5/20 1:15pm"}, exitNotUnderstood, `"code": "not_understood"`},
+		{"not found", []string{"trace", "(914) 265-4371 5/10 9am"}, exitNotFound, "No call found"},
+		{"unknown session", []string{"trace", "--session", "s-doesnotexist"}, exitNotFound, ""},
+		{"candidates", []string{"trace", "312-555-0142 5/21 10:30am"}, exitCandidates, "s-4f1a9c0e7d21"},
+		{"dry run", []string{"trace", "--dry-run", "--json", "(914) 265-4371 5/20 1:15pm"}, exitOK, `"at": "2026-05-20T17:15:00Z"`},
+		{"no report", []string{"trace"}, exitUsage, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+			r.assertNoCanary(t)
+		})
+	}
+}
+
+func TestTraceJSONIsOneObjectOnStdout(t *testing.T) {
+	newEnv(t)
+	r := runCLI(t, "trace", "--json", "(914) 265-4371 5/20 1:15pm")
+	var v map[string]any
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if dec.More() {
+		t.Fatal("stdout holds more than one JSON value")
+	}
+	if v["phone"] != "+19142654371" || v["at"] != "2026-05-20T17:15:00Z" {
+		t.Errorf("json: phone %v at %v", v["phone"], v["at"])
+	}
+}
+
+// TestNoSecretInAnyOutput runs a succeeding and a failing trace (text and JSON) and
+// check, with canary secrets, and looks for them everywhere the CLI writes.
+func TestNoSecretInAnyOutput(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{
+		{"trace", "(914) 265-4371 5/20 1:15pm"},
+		{"trace", "--json", "(914) 265-4371 5/20 1:15pm"},
+	} {
+		runCLI(t, args...).assertNoCanary(t)
+	}
+	// Failing: OpenRouter refuses the key, then the database is unreachable.
+	e.world.OpenRouter.SetKey("some-other-key")
+	r := runCLI(t, "trace", "--json", "(914) 265-4371 5/20 1:15pm")
+	if !strings.Contains(r.stdout, "unauthorized") {
+		t.Errorf("want an unauthorized generation error:\n%s", r.stdout)
+	}
+	r.assertNoCanary(t)
+	runCLI(t, "check").assertNoCanary(t)
+	e.ssm.SetParam("/callytics/neon-database-url", "postgres://tracebot:"+canaryDBPassword+"@127.0.0.1:1/calls?connect_timeout=1")
+	for _, args := range [][]string{
+		{"trace", "(914) 265-4371 5/20 1:15pm"},
+		{"trace", "--json", "(914) 265-4371 5/20 1:15pm"},
+		{"check"},
+	} {
+		r := runCLI(t, args...)
+		if r.code == exitOK {
+			t.Errorf("%v with the database down exited 0", args)
+		}
+		r.assertNoCanary(t)
+	}
+}
+
+func TestCheckReportsEachPart(t *testing.T) {
+	e := newEnv(t)
+	r := runCLI(t, "check")
+	if r.code != exitOK {
+		t.Fatalf("check exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"✓ /callytics/neon-database-url", "✓ /callytics/openrouter-api-key", "✓ postgres",
+		"✓ cloudwatch us-east-1", "✓ openrouter", "- reprocess", "off:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r.assertNoCanary(t)
+
+	e.ssm.DeleteParam("/callytics/openrouter-api-key")
+	r = runCLI(t, "check")
+	if r.code == exitOK || !strings.Contains(r.stdout, "✗ /callytics/openrouter-api-key") {
+		t.Errorf("a missing secret must be ✗ and exit non-zero (exit %d):\n%s", r.code, r.stdout)
+	}
+}
+
+func TestSandboxNeedsNoCloud(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing may be reached
+	r := runCLI(t, "trace", "--sandbox", "(914) 265-4371 5/20 1:15pm")
+	if r.code != exitOK || !strings.Contains(r.stdout, "SAMPLE DATA") || !strings.Contains(r.stdout, "s-abc123def456") {
+		t.Fatalf("sandbox: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	t.Setenv("TRACEBOT_WINDOW", "two hours")
+	t.Setenv("TRACEBOT_POLL_RATE", "fast")
+	r := runCLI(t, "trace", "--sandbox", "(914) 265-4371 5/20 1:15pm")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "TRACEBOT_WINDOW") || !strings.Contains(r.stderr, "TRACEBOT_POLL_RATE") {
+		t.Fatalf("exit %d stderr %s", r.code, r.stderr)
+	}
+}

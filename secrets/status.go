@@ -11,6 +11,7 @@ type NameStatus struct {
 	Name   string
 	OK     bool
 	Reason string // why not OK, or a note on an OK one (optional, stale); "" when fine
+	Absent bool   // an optional name that is not set: the feature it turns on is off
 }
 
 // Status fetches the registered names that are due (expired, invalidated or never
@@ -57,7 +58,7 @@ func (e *entry) status(name string, now time.Time) NameStatus {
 	case e.failure != "":
 		st.Reason = e.failure
 	case e.missing && e.optional:
-		st.OK = true
+		st.OK, st.Absent = true, true
 		st.Reason = "optional, not set"
 	case e.missing:
 		st.Reason = "missing"

@@ -45,20 +45,17 @@ func newLogger(w io.Writer, sc *secrets.Scrubber, level slog.Level) *slog.Logger
 // openApp builds the trace service: the sample world with sandbox, else the real
 // backends with secrets from SSM or TRACEBOT_SECRETS_DIR.
 func openApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
-	a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
-	a.log = newLogger(stderr, a.scrubber, slog.LevelWarn)
 	if sandbox {
+		a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
+		a.log = newLogger(stderr, a.scrubber, slog.LevelWarn)
 		sb := lookup.NewSandbox(0)
 		a.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, a.serviceConfig(true))
 		return a, nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelWarn)
 	if err != nil {
-		return nil, fmt.Errorf("aws: load config: %w", err)
+		return nil, err
 	}
-	a.secrets = newSecretStore(cfg, awsCfg, a.log)
-	a.scrubber = a.secrets.Scrubber()
-	a.log = newLogger(stderr, a.scrubber, slog.LevelWarn)
 	if err := a.secrets.Load(ctx, cfg.SSM.DatabaseURL, cfg.SSM.OpenRouterKey); err != nil {
 		return nil, err
 	}
@@ -67,6 +64,16 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*
 	}
 	a.service = lookup.NewService(a.pg, a.logs, a.router, a.serviceConfig(false))
 	return a, nil
+}
+
+// loadAWS reads AWS configuration only through the SDK's standard chain, so
+// AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL(_<SERVICE>) keep working.
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws: load config: %w", err)
+	}
+	return cfg, nil
 }
 
 func newSecretStore(cfg Config, awsCfg aws.Config, log *slog.Logger) *secrets.Store {

@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
-
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/callytics/tracebot/secrets"
 )
@@ -59,15 +58,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.ok("config", fmt.Sprintf("env %s, regions %s", cfg.Env, strings.Join(cfg.Regions, ",")))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
-	a.log = newLogger(stderr, a.scrubber, 8) // quiet: check prints its own lines
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelError+4) // quiet: check prints its own lines
 	if err != nil {
 		c.bad("aws config", err.Error())
 		return exitError{exitFailed}
 	}
-	a.secrets = newSecretStore(cfg, awsCfg, a.log)
-	a.scrubber = a.secrets.Scrubber()
 	c.scrub = a.scrub
 	checkSecrets(ctx, c, a)
 	if c.failed {
@@ -110,10 +105,10 @@ func checkSecrets(ctx context.Context, c *checker, a *app) {
 	_ = a.secrets.LoadOptional(ctx, n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken)
 	for _, st := range a.secrets.Status(ctx) {
 		switch {
+		case st.Absent:
+			c.off(st.Name, "not set (optional)")
 		case st.OK:
 			c.ok(st.Name, "resolved ("+source+")")
-		case strings.Contains(st.Reason, "optional"):
-			c.off(st.Name, st.Reason)
 		default:
 			c.bad(st.Name, st.Reason)
 		}

@@ -30,7 +30,9 @@ const usage = `tracebot traces a customer's phone call through the AI analysis p
 
 Usage:
   tracebot trace [--json] [--dry-run] [--sandbox] [--session ID] "<report>"
+  tracebot serve [--sandbox]
   tracebot check [--iam]
+  tracebot history [--user U] [--since 24h]
   tracebot version
 
 Examples:
@@ -76,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "trace":
 		return runTrace(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "history":
+		return runHistory(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

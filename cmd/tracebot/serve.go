@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/secrets"
+)
+
+// shutdownGrace bounds how long in-flight traces may finish after SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+// server is a running `tracebot serve`: the bot, its chat edges and HTTP endpoints.
+type server struct {
+	*app
+	reg      *prometheus.Registry
+	metrics  *bot.Metrics
+	state    bot.Store
+	bot      *bot.Bot
+	slack    *bot.SlackEdge
+	lark     *bot.LarkEdge
+	mux      *http.ServeMux
+	loops    []func(context.Context) error // Socket Mode, the Lark long connection
+	platform []string
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sandbox := fs.Bool("sandbox", false, "answer every trace from built-in sample data")
+	if err := fs.Parse(args); err != nil {
+		return exitError{exitUsage}
+	}
+	cfg, err := LoadConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	s, err := openServer(ctx, cfg, stderr, *sandbox)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.run(ctx)
+}
+
+// openServer builds everything and connects to the chat platforms; it fails with a
+// clear message when a required secret is missing or no platform is configured.
+func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*server, error) {
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelInfo)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{app: a, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if err := s.openTracing(ctx, awsCfg, sandbox); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := s.openBot(ctx, awsCfg, sandbox); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.openPlatforms(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// openBase loads AWS config and the secrets every command needs.
+func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Level) (*app, aws.Config, error) {
+	a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
+	a.log = newLogger(stderr, a.scrubber, level)
+	awsCfg, err := loadAWS(ctx)
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
+	a.secrets = newSecretStore(cfg, awsCfg, a.log)
+	a.scrubber = a.secrets.Scrubber()
+	a.log = newLogger(stderr, a.scrubber, level)
+	return a, awsCfg, nil
+}
+
+func (s *server) openTracing(ctx context.Context, awsCfg aws.Config, sandbox bool) error {
+	if sandbox {
+		s.log.Warn("sandbox: every trace answers from built-in sample data")
+		sb := lookup.NewSandbox(300 * time.Millisecond)
+		s.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, s.serviceConfig(true))
+		return nil
+	}
+	if err := s.secrets.Load(ctx, s.cfg.SSM.DatabaseURL, s.cfg.SSM.OpenRouterKey); err != nil {
+		return err
+	}
+	if err := s.openBackends(ctx, awsCfg); err != nil {
+		return err
+	}
+	s.service = lookup.NewService(s.pg, s.logs, s.router, s.serviceConfig(false))
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tracebot_insights_queries_in_flight", Help: "CloudWatch Logs Insights queries running now (capped by TRACEBOT_MAX_QUERIES).",
+	}, func() float64 { return float64(s.logs.InFlight()) }))
+	return nil
+}
+
+func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) error {
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = bot.NewMetrics(s.reg)
+	state, err := s.openState(ctx)
+	if err != nil {
+		return err
+	}
+	s.state = state
+	rp, err := s.reprocessor(awsCfg)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if !s.cfg.Now.IsZero() {
+		fixed := s.cfg.Now
+		now = func() time.Time { return fixed }
+	} else if sandbox {
+		now = func() time.Time { return lookup.SandboxNow }
+	}
+	s.bot = bot.New(bot.Config{
+		Lang: s.cfg.Lang, AllowedChannels: s.cfg.AllowedChannels, EscalationMention: s.cfg.EscalationMention,
+		ReprocessAllowed: s.cfg.ReprocessAllowed, ReprocessCooldown: s.cfg.ReprocessCooldown,
+		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sample: sandbox,
+		ParseOptions: lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
+	}, bot.Deps{Tracer: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
+	return nil
+}
+
+// openState is the Postgres state store when TRACEBOT_SSM_STATE_DATABASE_URL is set,
+// else the in-memory one (one replica only).
+func (s *server) openState(ctx context.Context) (bot.Store, error) {
+	name := s.cfg.SSM.StateDatabaseURL
+	if name == "" {
+		s.log.Warn("state is in memory: run one replica only (set TRACEBOT_SSM_STATE_DATABASE_URL to share cooldowns and dedupe)")
+		return bot.NewMemoryStore(nil), nil
+	}
+	if err := s.secrets.Load(ctx, name); err != nil {
+		return nil, err
+	}
+	dsn, err := s.secrets.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return bot.OpenPostgresStore(ctx, dsn.Reveal())
+}
+
+// reprocessor is nil (no button) unless TRACEBOT_REPROCESS_TARGET is set.
+func (s *server) reprocessor(awsCfg aws.Config) (lookup.Reprocessor, error) {
+	if s.cfg.ReprocessTarget == "" {
+		return nil, nil
+	}
+	target, err := lookup.ParseReprocessTarget(s.cfg.ReprocessTarget)
+	if err != nil {
+		return nil, err
+	}
+	region := func(o *string) {
+		if target.Region != "" {
+			*o = target.Region
+		}
+	}
+	lc := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { region(&o.Region) })
+	qc := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { region(&o.Region) })
+	return lookup.NewReprocessor(s.cfg.ReprocessTarget, s.cfg.ReprocessPayload, lc, qc)
+}
+
+// secretFunc binds a secret name to the store, so rotation is picked up.
+func (s *server) secretFunc(name string) bot.SecretFunc {
+	return func(ctx context.Context) (secrets.Secret, error) { return s.secrets.Get(ctx, name) }
+}
+
+// present reports whether an optional secret resolved.
+func (s *server) present(ctx context.Context, name string) bool {
+	v, err := s.secrets.Get(ctx, name)
+	return err == nil && !v.IsZero()
+}
+
+// openPlatforms turns on Slack and/or Lark: a platform whose secrets are absent is off.
+func (s *server) openPlatforms(ctx context.Context) error {
+	n := s.cfg.SSM
+	if err := s.secrets.LoadOptional(ctx, n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken); err != nil {
+		return err
+	}
+	if s.present(ctx, n.SlackBotToken) && (s.present(ctx, n.SlackSigningSecret) || s.present(ctx, n.SlackAppToken)) {
+		if err := s.openSlack(ctx); err != nil {
+			return err
+		}
+	}
+	if s.cfg.LarkAppID != "" {
+		if err := s.openLark(ctx); err != nil {
+			return err
+		}
+	}
+	if len(s.platform) == 0 {
+		return fmt.Errorf("no chat platform is configured: put a Slack bot token (%s) and signing secret (%s) in SSM, or set TRACEBOT_LARK_APP_ID",
+			n.SlackBotToken, n.SlackSigningSecret)
+	}
+	return nil
+}
+
+func (s *server) openSlack(ctx context.Context) error {
+	n := s.cfg.SSM
+	sc := bot.SlackConfig{
+		BotToken: s.secretFunc(n.SlackBotToken), SigningSecret: s.secretFunc(n.SlackSigningSecret),
+		APIURL: s.cfg.SlackAPIURL, Lang: s.cfg.Lang, Logger: s.log, Metrics: s.metrics,
+		OnAuthFailure: func(which string) {
+			if which == bot.SlackAppTokenName {
+				s.secrets.Invalidate(n.SlackAppToken)
+			} else {
+				s.secrets.Invalidate(n.SlackBotToken)
+			}
+		},
+	}
+	socket := s.present(ctx, n.SlackAppToken)
+	if socket {
+		sc.AppToken = s.secretFunc(n.SlackAppToken)
+	}
+	s.slack = bot.NewSlack(sc, s.bot)
+	if err := s.slack.Open(ctx); err != nil {
+		return fmt.Errorf("slack: %w", err)
+	}
+	s.slack.Routes(s.mux)
+	if socket {
+		s.loops = append(s.loops, s.slack.RunSocketMode)
+		s.platform = append(s.platform, "slack (socket mode + http)")
+	} else {
+		s.platform = append(s.platform, "slack (http)")
+	}
+	return nil
+}
+
+func (s *server) openLark(ctx context.Context) error {
+	n := s.cfg.SSM
+	if err := s.secrets.Load(ctx, n.LarkAppSecret, n.LarkVerificationToken); err != nil {
+		return fmt.Errorf("lark: %w", err)
+	}
+	if err := s.secrets.LoadOptional(ctx, n.LarkEncryptKey); err != nil {
+		return fmt.Errorf("lark: %w", err)
+	}
+	lc := bot.LarkConfig{
+		AppID: s.cfg.LarkAppID, AppSecret: s.secretFunc(n.LarkAppSecret), VerificationToken: s.secretFunc(n.LarkVerificationToken),
+		BaseURL: s.cfg.LarkBaseURL, Mode: s.cfg.LarkMode, Lang: s.cfg.Lang, Logger: s.log, Metrics: s.metrics,
+	}
+	if s.present(ctx, n.LarkEncryptKey) {
+		lc.EncryptKey = s.secretFunc(n.LarkEncryptKey)
+	}
+	s.lark = bot.NewLark(lc, s.bot)
+	if err := s.lark.Open(ctx); err != nil {
+		return fmt.Errorf("lark: %w", err)
+	}
+	if s.cfg.LarkMode == bot.LarkModeWS {
+		s.loops = append(s.loops, s.lark.RunWS)
+	} else {
+		s.lark.Routes(s.mux)
+	}
+	s.platform = append(s.platform, "lark ("+s.cfg.LarkMode+")")
+	return nil
+}
+
+func (s *server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+}
+
+// ready is 200 while the bot takes work, its secrets resolve and its databases answer.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if !s.bot.Accepting() {
+		problems = append(problems, "shutting down")
+	}
+	for _, st := range s.secrets.Status(ctx) {
+		if !st.OK {
+			problems = append(problems, "secret "+st.Name+": "+st.Reason)
+		}
+	}
+	if err := s.state.Ping(ctx); err != nil {
+		problems = append(problems, "state store: "+err.Error())
+	}
+	if s.pg != nil {
+		if err := s.pg.Ping(ctx); err != nil {
+			problems = append(problems, "calls database: "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			_, _ = io.WriteString(w, s.scrub(p)+"\n")
+		}
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// run serves until ctx ends (SIGTERM), then shuts down in order: stop intake
+// (/readyz turns 503), finish in-flight traces up to shutdownGrace, close the
+// connections to Slack and Lark, and return nil.
+func (s *server) run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, loop := range s.loops {
+		wg.Go(func() {
+			if err := loop(loopCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("connection loop ended", "err", err)
+			}
+		})
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.log.Info("tracebot serving", "addr", ln.Addr().String(), "platforms", s.platform, "version", Version)
+
+	select {
+	case err := <-serveErr:
+		stopLoops()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: no new work, finishing what is in flight", "grace", shutdownGrace)
+	down, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	intake := make(chan error, 1)
+	go func() { intake <- s.bot.Shutdown(down) }()
+	_ = srv.Shutdown(down)
+	stopLoops()
+	wg.Wait()
+	if err := <-intake; err != nil {
+		s.log.Warn("in-flight work did not finish in time", "err", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *server) close() {
+	if s.state != nil {
+		s.state.Close()
+	}
+	s.app.Close()
+}

@@ -286,7 +286,7 @@ func TestStoreStatus(t *testing.T) {
 		{Name: keyName, OK: true},
 		{Name: dbName, OK: true},
 		{Name: "/callytics/absent", Reason: "missing"},
-		{Name: appName, OK: true, Reason: "optional, not set"},
+		{Name: appName, OK: true, Reason: "optional, not set", Absent: true},
 	}
 	if diff := cmp.Diff(want, f.store.Status(context.Background())); diff != "" {
 		t.Errorf("fresh (-want +got)\n%s", diff)

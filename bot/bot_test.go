@@ -483,3 +483,11 @@ func TestUncertainReprocessKeepsTheCooldown(t *testing.T) {
 		t.Errorf("the second click should be told it was already requested: %v", privates)
 	}
 }
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m", 40 * time.Second: "40s", 2*time.Minute + 5*time.Second: "2m5s"} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -227,7 +227,7 @@ func (r replies) resultButtons(tr *lookup.Trace, state *ReprocessRecord) []Butto
 		rv := v
 		rv.Action = ActReprocess
 		out = append(out, Button{Label: r.t("b_reprocess"), Value: rv, Style: StyleDanger, Confirm: &Confirm{
-			Title: r.t("confirm_title"), Text: r.t("confirm_text", tr.Call.TelephonySessionID, r.cooldown),
+			Title: r.t("confirm_title"), Text: r.t("confirm_text", tr.Call.TelephonySessionID, humanDuration(r.cooldown)),
 			OK: r.t("b_reprocess"), Cancel: r.t("b_cancel")}})
 	}
 	fv := v
@@ -376,6 +376,18 @@ func (r replies) localClock(ts time.Time, zone string) string {
 		return ts.In(loc).Format("3:04 PM")
 	}
 	return ts.UTC().Format("15:04 UTC")
+}
+
+// humanDuration writes a cooldown as people do: "10m", "1h", "1h30m", "45s".
+func humanDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func clock(ts time.Time) string { return ts.UTC().Format("Jan 2 15:04 UTC") }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -325,11 +324,7 @@ func (s *server) run(ctx context.Context) error {
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	for _, loop := range s.loops {
-		wg.Go(func() {
-			if err := loop(loopCtx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("connection loop ended", "err", err)
-			}
-		})
+		wg.Go(func() { s.keepRunning(loopCtx, loop) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -355,6 +350,30 @@ func (s *server) run(ctx context.Context) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// keepRunning restarts a connection loop (Socket Mode, the Lark long connection)
+// that ended with an error — e.g. a rotated token that was refetched — with backoff,
+// until ctx ends.
+func (s *server) keepRunning(ctx context.Context, loop func(context.Context) error) {
+	wait := time.Second
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := loop(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Error("connection loop ended; restarting", "err", err, "in", wait)
+		if time.Since(start) > time.Minute {
+			wait = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 func (s *server) close() {

@@ -312,9 +312,10 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ready\n")
 }
 
-// run serves until ctx ends (SIGTERM), then shuts down in order: stop intake
-// (/readyz turns 503), finish in-flight traces up to shutdownGrace, close the
-// connections to Slack and Lark, and return nil.
+// run serves until ctx ends (SIGTERM), then shuts down in order: close the
+// connections to Slack and Lark (so they deliver to other replicas), stop intake
+// while HTTP still answers (/readyz 503, new requests told to retry), finish
+// in-flight traces up to shutdownGrace, stop the HTTP server, and return nil.
 func (s *server) run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -340,14 +341,12 @@ func (s *server) run(ctx context.Context) error {
 	s.log.Info("shutting down: no new work, finishing what is in flight", "grace", shutdownGrace)
 	down, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	intake := make(chan error, 1)
-	go func() { intake <- s.bot.Shutdown(down) }()
-	_ = srv.Shutdown(down)
 	stopLoops()
-	wg.Wait()
-	if err := <-intake; err != nil {
+	if err := s.bot.Shutdown(down); err != nil {
 		s.log.Warn("in-flight work did not finish in time", "err", err)
 	}
+	_ = srv.Shutdown(down)
+	wg.Wait()
 	s.log.Info("stopped")
 	return nil
 }

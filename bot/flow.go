@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -66,14 +67,14 @@ func (b *Bot) progressMessage(ctx context.Context, p Poster, m Message, req look
 	}
 	thread := Ref{Channel: m.Channel, Thread: m.Thread}
 	if m.Thread == "" {
-		root, err := p.Post(ctx, Ref{Channel: m.Channel}, b.replies.root(req, m.User), m.DeliveryID+":root")
+		root, err := p.Post(ctx, Ref{Channel: m.Channel}, b.replies.root(req, m.User), sendKey(m.DeliveryID, "root"))
 		if err != nil {
 			b.postFailed(ctx, m, "post root", err)
 			return Ref{}, false
 		}
 		thread = root.ThreadRef()
 	}
-	msg, err := p.Post(ctx, thread, b.replies.progress(req, lookup.Progress{Phone: req.Phone}), m.DeliveryID+":progress")
+	msg, err := p.Post(ctx, thread, b.replies.progress(req, lookup.Progress{Phone: req.Phone}), sendKey(m.DeliveryID, "progress"))
 	if err != nil {
 		b.postFailed(ctx, m, "post progress", err)
 		return Ref{}, false
@@ -95,10 +96,18 @@ func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req
 		return
 	}
 	for i, r := range extra {
-		if _, err := p.Post(ctx, msg.ThreadRef(), r, tr.TraceID+":extra:"+string(rune('0'+i))); err != nil {
+		if _, err := p.Post(ctx, msg.ThreadRef(), r, sendKey(tr.TraceID, fmt.Sprintf("extra%d", i))); err != nil {
 			b.log.Warn("post follow-up failed", "trace_id", tr.TraceID, "err", err)
 		}
 	}
+}
+
+// sendKey makes a send idempotent per delivery (Lark uuid); no delivery id, no key.
+func sendKey(delivery, part string) string {
+	if delivery == "" {
+		return ""
+	}
+	return delivery + ":" + part
 }
 
 func (b *Bot) update(ctx context.Context, p Poster, msg Ref, r Reply) {
@@ -111,7 +120,11 @@ func (b *Bot) update(ctx context.Context, p Poster, msg Ref, r Reply) {
 func (b *Bot) postFailed(ctx context.Context, m Message, what string, err error) {
 	b.log.Warn(what+" failed", "platform", m.Platform, "channel", m.Channel, "err", err)
 	if errors.Is(err, ErrCannotPost) {
-		b.private(ctx, m, b.replies.notice("cannot_post"))
+		key := "cannot_post"
+		if m.Platform == Lark {
+			key = "cannot_post_lark"
+		}
+		b.private(ctx, m, b.replies.notice(key))
 		return
 	}
 	b.private(ctx, m, b.replies.notice("action_failed", "could not post the answer in this channel"))

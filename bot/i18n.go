@@ -80,6 +80,7 @@ var texts = map[string][2]string{
 	"busy":              {"tracebot is busy right now; please try again in a minute.", "tracebot 正忙，请一分钟后再试。"},
 	"shutting_down":     {"tracebot is restarting; please try again in a minute.", "tracebot 正在重启，请一分钟后再试。"},
 	"cannot_post":       {"I can't post in that channel. Invite me with `/invite @tracebot` (or add the app to the channel), then try again.", "我无法在该频道发消息。请先用 `/invite @tracebot` 邀请我（或把应用加入频道），然后重试。"},
+	"cannot_post_lark":  {"I can't post in that chat. Add me in the group's settings → Bots, then try again.", "我无法在该群发消息。请在群设置 → 群机器人中添加我，然后重试。"},
 	"empty_report":      {"That message has no text to trace.", "这条消息没有可追踪的文字。"},
 	"working":           {"Working on it…", "处理中…"},
 	"generation_error":  {"%s: generation details unavailable (%s)", "%s：无法获取 generation 详情（%s）"},

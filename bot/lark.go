@@ -1,0 +1,276 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	lark "github.com/larksuite/oapi-sdk-go/v3"
+	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
+	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
+	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher"
+	"golang.org/x/time/rate"
+
+	"github.com/callytics/tracebot/secrets"
+)
+
+// Lark base URLs (TRACEBOT_LARK_BASE_URL): the same API under two brands.
+const (
+	LarkBaseURL   = "https://open.larksuite.com"
+	FeishuBaseURL = "https://open.feishu.cn"
+)
+
+// Lark modes (TRACEBOT_LARK_MODE).
+const (
+	LarkModeWS      = "ws"      // the SDK's long connection: no public URL needed
+	LarkModeWebhook = "webhook" // Lark calls POST /lark/events and POST /lark/card
+)
+
+// Defaults of LarkConfig.
+const (
+	DefaultLarkMaxBody     = 1 << 20
+	DefaultLarkHTTPTimeout = 15 * time.Second
+	// larkPatchInterval spaces the updates of one message: Lark allows 5 a
+	// second; 4 leaves room for network jitter against its sliding window.
+	larkPatchInterval    = 250 * time.Millisecond
+	larkLimiterCacheSize = 4096
+)
+
+// LarkSecretFunc returns the current value of a secret; it is called at every use,
+// so a rotated secret is picked up. (*secrets.Store).Get bound to a name fits, and
+// so does a SecretFunc.
+type LarkSecretFunc = func(ctx context.Context) (secrets.Secret, error)
+
+// LarkConfig configures the Lark/Feishu edge.
+type LarkConfig struct {
+	AppID     string         // TRACEBOT_LARK_APP_ID (not secret); required
+	AppSecret LarkSecretFunc // for tenant tokens and the long connection; required
+	// VerificationToken and EncryptKey check what Lark sends over HTTP (webhook
+	// mode): every callback carries the token; with an encrypt key set in the
+	// developer console, bodies are AES-encrypted and signed with it as well.
+	// The token is required for Routes; the key is optional but recommended.
+	VerificationToken LarkSecretFunc
+	EncryptKey        LarkSecretFunc // nil: no encryption configured
+	BaseURL           string         // TRACEBOT_LARK_BASE_URL, for the API and the long connection; "" → LarkBaseURL
+	Mode              string         // TRACEBOT_LARK_MODE; "" → LarkModeWS
+	Lang              string         // TRACEBOT_LANG, for the few words the edge says itself
+	HTTPClient        *http.Client   // for API calls and the long connection's bootstrap; nil → a client with DefaultLarkHTTPTimeout
+	Logger            *slog.Logger
+	Metrics           *Metrics // chat API errors and ack times; nil: none
+	MaxBodyBytes      int64    // webhook request body cap; 0 → DefaultLarkMaxBody
+}
+
+func (c *LarkConfig) setDefaults() {
+	if c.BaseURL == "" {
+		c.BaseURL = LarkBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Mode == "" {
+		c.Mode = LarkModeWS
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: DefaultLarkHTTPTimeout}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultLarkMaxBody
+	}
+}
+
+// LarkEdge puts the bot in Lark/Feishu: it receives im.message.receive_v1 events and
+// card.action.trigger callbacks (over the long connection or HTTP), turns them into
+// Messages and Actions for the Bot, and implements the bot's Poster with
+// interactive cards over the open API. It is safe for concurrent use.
+type LarkEdge struct {
+	cfg LarkConfig
+	bot *Bot
+	log *slog.Logger
+	sdk larkcore.Logger // the SDK's logs, into log
+
+	self atomic.Pointer[larkIdentity]
+
+	// mu guards the SDK objects, rebuilt when the secrets they hold change.
+	mu         sync.Mutex
+	client     *lark.Client // for the app secret clientKey
+	clientKey  secrets.Secret
+	dispatch   *dispatcher.EventDispatcher // for the token and key in dispatchOf
+	dispatchOf [2]secrets.Secret
+
+	limMu    sync.Mutex
+	limiters *expirable.LRU[string, *rate.Limiter] // message id → its update limiter
+	retry    larkRetry                             // tests shorten it
+}
+
+// larkIdentity is who the bot is (bot/v3/info).
+type larkIdentity struct{ OpenID, Name string }
+
+var _ Poster = (*LarkEdge)(nil)
+
+// NewLark returns the Lark edge of b and registers it as b's Lark poster. It does
+// no I/O; call Open before serving.
+func NewLark(cfg LarkConfig, b *Bot) *LarkEdge {
+	cfg.setDefaults()
+	log := cfg.Logger.With("component", "lark")
+	e := &LarkEdge{
+		cfg:      cfg,
+		bot:      b,
+		log:      log,
+		sdk:      larkSDKLogger{log: log},
+		limiters: expirable.NewLRU[string, *rate.Limiter](larkLimiterCacheSize, nil, time.Minute),
+		retry:    larkDefaultRetry,
+	}
+	if b != nil {
+		b.AddPoster(Lark, e)
+	}
+	return e
+}
+
+// Open learns the bot's own open_id (GET /open-apis/bot/v3/info with the tenant
+// token), so that a group message is taken only when it @mentions the bot itself.
+// It fails when the app secret cannot be read, Lark refuses the app's credentials,
+// or the app has no bot capability. Until it succeeds, group messages are ignored.
+func (e *LarkEdge) Open(ctx context.Context) error {
+	var out struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+		Bot  struct {
+			OpenID  string `json:"open_id"`
+			AppName string `json:"app_name"`
+		} `json:"bot"`
+	}
+	err := e.call(ctx, "bot.info", true, func(ctx context.Context, c *lark.Client) (*larkcore.ApiResp, larkcore.CodeError, error) {
+		resp, err := c.Get(ctx, "/open-apis/bot/v3/info", nil, larkcore.AccessTokenTypeTenant)
+		if err != nil {
+			return resp, larkcore.CodeError{}, err
+		}
+		if err := json.Unmarshal(resp.RawBody, &out); err != nil {
+			return resp, larkcore.CodeError{}, fmt.Errorf("decode answer (HTTP %d): %w", resp.StatusCode, err)
+		}
+		return resp, larkcore.CodeError{Code: out.Code, Msg: out.Msg}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if out.Bot.OpenID == "" {
+		return fmt.Errorf("lark bot.info: no open_id in the answer: is the bot capability enabled?")
+	}
+	e.self.Store(&larkIdentity{OpenID: out.Bot.OpenID, Name: out.Bot.AppName})
+	e.log.Info("lark: signed in", "app_id", e.cfg.AppID, "bot_open_id", out.Bot.OpenID, "bot_name", out.Bot.AppName)
+	return nil
+}
+
+// BotOpenID is the bot's own open_id, "" before Open.
+func (e *LarkEdge) BotOpenID() string {
+	if id := e.self.Load(); id != nil {
+		return id.OpenID
+	}
+	return ""
+}
+
+// Mode is the configured way in: LarkModeWS or LarkModeWebhook.
+func (e *LarkEdge) Mode() string { return e.cfg.Mode }
+
+// apiClient returns the SDK client for the current app secret, building a new one
+// when the secret changed (rotation). Tenant tokens are the SDK's job.
+func (e *LarkEdge) apiClient(ctx context.Context) (*lark.Client, error) {
+	secret, err := larkSecret(ctx, e.cfg.AppSecret, "app secret")
+	if err != nil {
+		return nil, err
+	}
+	if secret.IsZero() {
+		return nil, errors.New("lark: app secret is empty")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client == nil || !e.clientKey.Equal(secret) {
+		e.client = lark.NewClient(e.cfg.AppID, secret.Reveal(),
+			lark.WithOpenBaseUrl(e.cfg.BaseURL),
+			lark.WithHttpClient(e.cfg.HTTPClient),
+			lark.WithLogger(e.sdk),
+			lark.WithLogLevel(larkcore.LogLevelInfo),
+			lark.WithEnableTokenCache(true),
+		)
+		e.clientKey = secret
+	}
+	return e.client, nil
+}
+
+// eventDispatcher returns the SDK dispatcher for the current verification token
+// and encrypt key, with the bot's handlers registered.
+func (e *LarkEdge) eventDispatcher(token, key secrets.Secret) *dispatcher.EventDispatcher {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dispatch == nil || !e.dispatchOf[0].Equal(token) || !e.dispatchOf[1].Equal(key) {
+		d := dispatcher.NewEventDispatcher(token.Reveal(), key.Reveal())
+		d.InitConfig(larkevent.WithLogger(e.sdk), larkevent.WithLogLevel(larkcore.LogLevelInfo))
+		d.OnP2MessageReceiveV1(e.onMessage)
+		d.OnP2CardActionTrigger(e.onCardAction)
+		e.dispatch, e.dispatchOf = d, [2]secrets.Secret{token, key}
+	}
+	return e.dispatch
+}
+
+// larkSecret reads a secret; a nil getter is an empty secret.
+func larkSecret(ctx context.Context, get LarkSecretFunc, what string) (secrets.Secret, error) {
+	if get == nil {
+		return secrets.Secret{}, nil
+	}
+	s, err := get(ctx)
+	if err != nil {
+		return secrets.Secret{}, fmt.Errorf("lark: read %s: %w", what, err)
+	}
+	return s, nil
+}
+
+// larkSDKLogger sends the SDK's logs to slog. Debug lines are dropped: the SDK
+// prints whole event bodies (with the verification token) and requests at debug.
+type larkSDKLogger struct{ log *slog.Logger }
+
+func (l larkSDKLogger) Debug(context.Context, ...any) {}
+func (l larkSDKLogger) Info(ctx context.Context, args ...any) {
+	l.log.InfoContext(ctx, "lark sdk: "+larkJoin(args))
+}
+func (l larkSDKLogger) Warn(ctx context.Context, args ...any) {
+	l.log.WarnContext(ctx, "lark sdk: "+larkJoin(args))
+}
+func (l larkSDKLogger) Error(ctx context.Context, args ...any) {
+	l.log.ErrorContext(ctx, "lark sdk: "+larkJoin(args))
+}
+
+func larkJoin(args []any) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = fmt.Sprint(a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// larkTexts are the few sentences the Lark edge says itself (the rest comes from
+// the core's replies), in English and Chinese.
+var larkTexts = map[string][2]string{
+	"truncated":     {"…(shortened to fit in one card)", "…（内容过长，已截断）"},
+	"stale_button":  {"This button no longer works; ask again.", "这个按钮已失效，请重新发起。"},
+	"not_available": {"tracebot is not available right now.", "tracebot 暂时不可用。"},
+}
+
+// larkT returns the edge's sentence for key in lang.
+func larkT(lang, key string) string {
+	pair, ok := larkTexts[key]
+	if !ok {
+		return key
+	}
+	if lang == "zh" {
+		return pair[1]
+	}
+	return pair[0]
+}

@@ -137,10 +137,10 @@ func TestTraceJSONContract(t *testing.T) {
 	}
 	var got struct {
 		Phone, Zone, At string
-		Stages      []map[string]json.RawMessage `json:"stages"`
-		CacheRatio  float64                      `json:"cache_ratio"`
-		Timings     map[string]int64             `json:"timings_ms"`
-		Candidates  []map[string]any             `json:"candidates"`
+		Stages          []map[string]json.RawMessage `json:"stages"`
+		CacheRatio      float64                      `json:"cache_ratio"`
+		Timings         map[string]int64             `json:"timings_ms"`
+		Candidates      []map[string]any             `json:"candidates"`
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)

@@ -95,14 +95,21 @@ func checkSecrets(ctx context.Context, c *checker, a *app) {
 		required = append(required, n.StateDatabaseURL)
 	}
 	if a.cfg.LarkAppID != "" {
-		required = append(required, n.LarkAppSecret, n.LarkVerificationToken, n.LarkEncryptKey)
+		required = append(required, n.LarkAppSecret)
+		if a.cfg.LarkMode == "webhook" {
+			required = append(required, n.LarkVerificationToken)
+		}
 	}
 	err := a.secrets.Load(ctx, required...)
 	if err != nil && !errors.Is(err, secrets.ErrMissing) {
 		c.bad("secrets ("+source+")", err.Error())
 		return
 	}
-	_ = a.secrets.LoadOptional(ctx, n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken)
+	optional := []string{n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken}
+	if a.cfg.LarkAppID != "" {
+		optional = append(optional, n.LarkVerificationToken, n.LarkEncryptKey)
+	}
+	_ = a.secrets.LoadOptional(ctx, optional...)
 	for _, st := range a.secrets.Status(ctx) {
 		switch {
 		case st.Absent:

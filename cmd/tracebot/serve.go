@@ -249,10 +249,16 @@ func (s *server) openSlack(ctx context.Context) error {
 
 func (s *server) openLark(ctx context.Context) error {
 	n := s.cfg.SSM
-	if err := s.secrets.Load(ctx, n.LarkAppSecret, n.LarkVerificationToken); err != nil {
+	// The long connection needs only the app secret; webhooks are verified with the
+	// verification token (and the encrypt key, when one is set).
+	required := []string{n.LarkAppSecret}
+	if s.cfg.LarkMode == bot.LarkModeWebhook {
+		required = append(required, n.LarkVerificationToken)
+	}
+	if err := s.secrets.Load(ctx, required...); err != nil {
 		return fmt.Errorf("lark: %w", err)
 	}
-	if err := s.secrets.LoadOptional(ctx, n.LarkEncryptKey); err != nil {
+	if err := s.secrets.LoadOptional(ctx, n.LarkVerificationToken, n.LarkEncryptKey); err != nil {
 		return fmt.Errorf("lark: %w", err)
 	}
 	lc := bot.LarkConfig{

@@ -28,7 +28,7 @@ var (
 )
 
 // tracebotBinary builds this command once per test run.
-func tracebotBinary(t *testing.T) string {
+func tracebotBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tracebot-bin-")
@@ -60,13 +60,15 @@ type cluster struct {
 	slack  *slackfake.Server
 	lambda *lookuptest.LambdaServer
 	env    []string
+	args   []string // the command line of each replica; newCluster sets serve --sandbox
 }
 
 // newCluster prepares what replicas share: a fake Slack, a wire-level Lambda, and
 // one real Postgres state database (secrets as mounted files).
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	c := &cluster{slack: slackfake.New(t, slackfake.Config{}), lambda: lookuptest.NewLambdaServer(t)}
+	c := &cluster{slack: slackfake.New(t, slackfake.Config{}), lambda: lookuptest.NewLambdaServer(t),
+		args: []string{"serve", "--sandbox"}}
 	c.lambda.AddFunction("call-analytics-prod-reprocess")
 	dir := t.TempDir()
 	for name, value := range map[string]string{
@@ -85,7 +87,7 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -95,10 +97,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func (c *cluster) start(t *testing.T) *replica {
+func (c *cluster) start(t testing.TB) *replica {
 	t.Helper()
 	r := &replica{addr: freeAddr(t), logs: &bytes.Buffer{}, done: make(chan error, 1)}
-	r.cmd = exec.Command(tracebotBinary(t), "serve", "--sandbox")
+	r.cmd = exec.Command(tracebotBinary(t), c.args...)
 	r.cmd.Env = append(c.env, "TRACEBOT_ADDR="+r.addr)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	if err := r.cmd.Start(); err != nil {
@@ -119,7 +121,7 @@ func (c *cluster) start(t *testing.T) *replica {
 	return r
 }
 
-func (r *replica) status(t *testing.T, path string) int {
+func (r *replica) status(t testing.TB, path string) int {
 	resp, err := http.Get("http://" + r.addr + path)
 	if err != nil {
 		return 0
@@ -129,7 +131,7 @@ func (r *replica) status(t *testing.T, path string) int {
 }
 
 // send posts a request signed the way Slack signs it.
-func (r *replica) send(t *testing.T, path string, body []byte) int {
+func (r *replica) send(t testing.TB, path string, body []byte) int {
 	req := slackfake.NewRequest("http://"+r.addr+path, e2eSigningSecret, time.Now(), "application/x-www-form-urlencoded", body)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -140,7 +142,7 @@ func (r *replica) send(t *testing.T, path string, body []byte) int {
 	return resp.StatusCode
 }
 
-func (c *cluster) slash(t *testing.T, r *replica, text string) {
+func (c *cluster) slash(t testing.TB, r *replica, text string) {
 	t.Helper()
 	cmd := slackfake.Command{Command: "/trace", Text: text, TeamID: slackfake.DefaultTeamID, ChannelID: "CSUPPORT",
 		ChannelName: "support", UserID: "USUPPORT", UserName: "support", ResponseURL: c.slack.NewResponseURL(),
@@ -151,7 +153,7 @@ func (c *cluster) slash(t *testing.T, r *replica, text string) {
 }
 
 // resultMessage waits for the trace result (the message with a Reprocess button).
-func (c *cluster) resultMessage(t *testing.T) (slackfake.Message, slackfake.Button) {
+func (c *cluster) resultMessage(t testing.TB) (slackfake.Message, slackfake.Button) {
 	t.Helper()
 	var msg slackfake.Message
 	var btn slackfake.Button

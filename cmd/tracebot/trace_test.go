@@ -191,3 +191,29 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		t.Fatalf("exit %d stderr %s", r.code, r.stderr)
 	}
 }
+
+// TestSSMFailuresExitClearly: SSM refusing or lacking a parameter stops the trace
+// with a message naming the problem (the names, never values).
+func TestSSMFailuresExitClearly(t *testing.T) {
+	e := newEnv(t)
+	e.ssm.DeleteParam("/callytics/openrouter-api-key")
+	r := runCLI(t, "trace", "(914) 265-4371 5/20 1:15pm")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "secrets: missing /callytics/openrouter-api-key") {
+		t.Errorf("missing parameter: exit %d stderr %q", r.code, r.stderr)
+	}
+	r.assertNoCanary(t)
+
+	e.ssm.Fail("AccessDeniedException", 400)
+	r = runCLI(t, "trace", "(914) 265-4371 5/20 1:15pm")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "AccessDenied") {
+		t.Errorf("SSM refusing: exit %d stderr %q", r.code, r.stderr)
+	}
+	r.assertNoCanary(t)
+
+	t.Setenv("AWS_ENDPOINT_URL_SSM", "http://127.0.0.1:1")
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	r = runCLI(t, "trace", "(914) 265-4371 5/20 1:15pm")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "secrets: load") {
+		t.Errorf("SSM unreachable: exit %d stderr %q", r.code, r.stderr)
+	}
+}

@@ -62,6 +62,14 @@ func (e *LarkEdge) webhook(endpoint string) http.Handler {
 		}
 		resp := e.eventDispatcher(token, key).Handle(r.Context(),
 			&larkevent.EventReq{Header: r.Header, Body: body, RequestURI: r.RequestURI})
+		if resp.StatusCode >= http.StatusInternalServerError {
+			// Past larkVerify the SDK fails only on an event whose fields do not decode
+			// (or a panic it recovered and logged). A 5xx would make Lark retry it
+			// forever: refuse it as a bad request instead.
+			e.log.Warn("lark: event does not decode", "endpoint", endpoint, "sdk", string(resp.Body))
+			e.refuse(w, endpoint, http.StatusBadRequest, "event does not decode")
+			return
+		}
 		larkWriteResp(w, resp)
 	})
 }

@@ -60,6 +60,9 @@ type CloudWatchConfig struct {
 	StopTimeout time.Duration
 }
 
+// pollRateMargin keeps the per-region limiter just under TRACEBOT_POLL_RATE.
+const pollRateMargin = 0.95
+
 // pollEvery is the steady wait between two polls of one query.
 func (c CloudWatchConfig) pollEvery() time.Duration {
 	return min(max(c.PollMin, time.Duration(float64(time.Second)/c.PollRate)), c.PollMax)
@@ -142,8 +145,10 @@ func NewCloudWatch(cfg CloudWatchConfig, clients map[string]LogsAPI) *CloudWatch
 		log:      cfg.Logger,
 	}
 	for _, region := range cfg.Regions {
-		// Burst 1: no region ever sees more than PollRate calls in a second.
-		c.limiters[region] = rate.NewLimiter(rate.Limit(cfg.PollRate), 1)
+		// Burst 1 and a 5% margin: calls spaced exactly 1/PollRate apart put
+		// PollRate+1 of them in a closed one-second window, and network jitter bunches
+		// arrivals, so no region may see more than PollRate calls in any second.
+		c.limiters[region] = rate.NewLimiter(rate.Limit(cfg.PollRate*pollRateMargin), 1)
 	}
 	return c
 }

@@ -323,17 +323,7 @@ func errLine(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
 	}
-	msg := err.Error()
-	for i, r := range msg {
-		if r == '\n' {
-			msg = msg[:i]
-			break
-		}
-	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	return msg
+	return causeLine(err.Error())
 }
 
 // reporter serializes progress callbacks and keeps the snapshot they see.

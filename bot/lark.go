@@ -44,25 +44,20 @@ const (
 	larkLimiterCacheSize = 4096
 )
 
-// LarkSecretFunc returns the current value of a secret; it is called at every use,
-// so a rotated secret is picked up. (*secrets.Store).Get bound to a name fits, and
-// so does a SecretFunc.
-type LarkSecretFunc = func(ctx context.Context) (secrets.Secret, error)
-
 // LarkConfig configures the Lark/Feishu edge.
 type LarkConfig struct {
-	AppID     string         // TRACEBOT_LARK_APP_ID (not secret); required
-	AppSecret LarkSecretFunc // for tenant tokens and the long connection; required
+	AppID     string     // TRACEBOT_LARK_APP_ID (not secret); required
+	AppSecret SecretFunc // for tenant tokens and the long connection; required
 	// VerificationToken and EncryptKey check what Lark sends over HTTP (webhook
 	// mode): every callback carries the token; with an encrypt key set in the
 	// developer console, bodies are AES-encrypted and signed with it as well.
 	// The token is required for Routes; the key is optional but recommended.
-	VerificationToken LarkSecretFunc
-	EncryptKey        LarkSecretFunc // nil: no encryption configured
-	BaseURL           string         // TRACEBOT_LARK_BASE_URL, for the API and the long connection; "" → LarkBaseURL
-	Mode              string         // TRACEBOT_LARK_MODE; "" → LarkModeWS
-	Lang              string         // TRACEBOT_LANG, for the few words the edge says itself
-	HTTPClient        *http.Client   // for API calls and the long connection's bootstrap; nil → a client with DefaultLarkHTTPTimeout
+	VerificationToken SecretFunc
+	EncryptKey        SecretFunc   // nil: no encryption configured
+	BaseURL           string       // TRACEBOT_LARK_BASE_URL, for the API and the long connection; "" → LarkBaseURL
+	Mode              string       // TRACEBOT_LARK_MODE; "" → LarkModeWS
+	Lang              string       // TRACEBOT_LANG, for the few words the edge says itself
+	HTTPClient        *http.Client // for API calls and the long connection's bootstrap; nil → a client with DefaultLarkHTTPTimeout
 	Logger            *slog.Logger
 	Metrics           *Metrics // chat API errors and ack times; nil: none
 	MaxBodyBytes      int64    // webhook request body cap; 0 → DefaultLarkMaxBody
@@ -221,7 +216,7 @@ func (e *LarkEdge) eventDispatcher(token, key secrets.Secret) *dispatcher.EventD
 }
 
 // larkSecret reads a secret; a nil getter is an empty secret.
-func larkSecret(ctx context.Context, get LarkSecretFunc, what string) (secrets.Secret, error) {
+func larkSecret(ctx context.Context, get SecretFunc, what string) (secrets.Secret, error) {
 	if get == nil {
 		return secrets.Secret{}, nil
 	}

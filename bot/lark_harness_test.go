@@ -114,7 +114,7 @@ func newLarkHarness(t *testing.T, o larkHarnessOpts) *larkHarness {
 	return h
 }
 
-func larkStaticSecret(v string) LarkSecretFunc {
+func larkStaticSecret(v string) SecretFunc {
 	return func(context.Context) (secrets.Secret, error) { return secrets.New(v), nil }
 }
 

@@ -160,7 +160,7 @@ func TestLarkURLVerification(t *testing.T) {
 func TestLarkWebhookWithoutSecrets(t *testing.T) {
 	t.Parallel()
 	h := newLarkHarness(t, larkHarnessOpts{})
-	for name, get := range map[string]LarkSecretFunc{
+	for name, get := range map[string]SecretFunc{
 		"unreadable": func(context.Context) (secrets.Secret, error) { return secrets.Secret{}, errors.New("ssm: throttled") },
 		"missing":    nil,
 		"empty":      larkStaticSecret(""),

@@ -491,3 +491,6 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// sayIn is the package's t, for tests where t is the *testing.T.
+func sayIn(lang, key string) string { return t(lang, key) }

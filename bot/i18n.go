@@ -84,6 +84,11 @@ var texts = map[string][2]string{
 	"empty_report":      {"That message has no text to trace.", "这条消息没有可追踪的文字。"},
 	"working":           {"Working on it…", "处理中…"},
 	"generation_error":  {"%s: generation details unavailable (%s)", "%s：无法获取 generation 详情（%s）"},
+	"own_message":       {"That is one of my own messages; use “Trace this report” on the report itself.", "这是我自己发的消息；请在报告消息上使用“Trace this report”。"},
+	"bad_button":        {"That button is no longer supported; run the trace again.", "这个按钮已失效；请重新发起追踪。"},
+	"truncated":         {"…(shortened to fit in one card)", "…（内容过长，已截断）"},
+	"stale_button":      {"This button no longer works; ask again.", "这个按钮已失效，请重新发起。"},
+	"not_available":     {"tracebot is not available right now.", "tracebot 暂时不可用。"},
 	"action_failed":     {"That did not work: %s", "操作失败：%s"},
 }
 

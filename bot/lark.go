@@ -249,23 +249,3 @@ func larkJoin(args []any) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-// larkTexts are the few sentences the Lark edge says itself (the rest comes from
-// the core's replies), in English and Chinese.
-var larkTexts = map[string][2]string{
-	"truncated":     {"…(shortened to fit in one card)", "…（内容过长，已截断）"},
-	"stale_button":  {"This button no longer works; ask again.", "这个按钮已失效，请重新发起。"},
-	"not_available": {"tracebot is not available right now.", "tracebot 暂时不可用。"},
-}
-
-// larkT returns the edge's sentence for key in lang.
-func larkT(lang, key string) string {
-	pair, ok := larkTexts[key]
-	if !ok {
-		return key
-	}
-	if lang == "zh" {
-		return pair[1]
-	}
-	return pair[0]
-}

@@ -250,7 +250,7 @@ func TestLarkCardActions(t *testing.T) {
 	bad := h.click(ev.ChatID, card.ID, "ou_bob", ActionValue{})
 	bad.Value = map[string]any{"v": `{"a":"drop_tables"}`}
 	status, body = h.deliver(t, "/lark/card", bad.JSON())
-	if kind, text := larkToastOf(t, body); status != http.StatusOK || kind != "error" || text != larkT("en", "stale_button") {
+	if kind, text := larkToastOf(t, body); status != http.StatusOK || kind != "error" || text != sayIn("en", "stale_button") {
 		t.Errorf("bad value answered %d %s", status, body)
 	}
 	h.drain(t)

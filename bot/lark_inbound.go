@@ -207,7 +207,7 @@ func larkSortedKeys[V any](m map[string]V) []string {
 func (e *LarkEdge) onCardAction(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
 	a, ok := e.actionFrom(ev)
 	if !ok {
-		return larkToast(larkToastError, larkT(e.cfg.Lang, "stale_button")), nil
+		return larkToast(larkToastError, t(e.cfg.Lang, "stale_button")), nil
 	}
 	ack := e.bot.HandleAction(ctx, a)
 	if ack.Toast == "" {

@@ -225,7 +225,7 @@ func larkFit(c *larkCard, lang string, limit int) {
 	if total <= limit {
 		return
 	}
-	c.Elements = append(c.Elements, larkNote(larkEscape(larkT(lang, "truncated"))))
+	c.Elements = append(c.Elements, larkNote(larkEscape(t(lang, "truncated"))))
 	sizes := make([]int, len(c.Elements))
 	for i, el := range c.Elements {
 		sizes[i] = len(larkMarshal(el))

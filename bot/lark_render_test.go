@@ -229,7 +229,7 @@ func TestLarkCardFitsInLarksLimit(t *testing.T) {
 					t.Errorf("%s: buttons after shortening = %+v, want Refresh kept", lang, got)
 				}
 				last := c.Elements[len(c.Elements)-1]
-				if last.Tag != "note" || last.Elements[0].Content != larkEscape(larkT(lang, "truncated")) {
+				if last.Tag != "note" || last.Elements[0].Content != larkEscape(sayIn(lang, "truncated")) {
 					t.Errorf("%s: last element %+v, want the truncation note", lang, last)
 				}
 				for _, el := range c.Elements {

@@ -281,7 +281,7 @@ func (e *SlackEdge) onShortcut(ctx context.Context, ic slack.InteractionCallback
 		User: ic.User.ID, Text: e.stripSelfMention(msg.Text, false), ResponseURL: ic.ResponseURL,
 	}
 	if e.isSelf(msg.User, msg.BotID) {
-		e.answerPrivately(m, slackText(e.cfg.Lang, "own_message"))
+		e.answerPrivately(m, t(e.cfg.Lang, "own_message"))
 		return
 	}
 	e.bot.HandleMessage(ctx, m)
@@ -299,7 +299,7 @@ func (e *SlackEdge) onBlockActions(ctx context.Context, ic slack.InteractionCall
 		if err != nil {
 			e.log.Warn("slack: button value refused", "action_id", act.ActionID, "err", err)
 			e.answerPrivately(Message{Platform: Slack, Channel: ic.Channel.ID, User: ic.User.ID,
-				ResponseURL: ic.ResponseURL}, slackText(e.cfg.Lang, "bad_button"))
+				ResponseURL: ic.ResponseURL}, t(e.cfg.Lang, "bad_button"))
 			errs = append(errs, fmt.Errorf("slack block_actions %s: %w", act.ActionID, err))
 			continue
 		}
@@ -355,21 +355,6 @@ func slackFirst(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-// slackTexts are the few sentences the Slack edge says itself.
-var slackTexts = map[string][2]string{
-	"own_message": {"That is one of my own messages; use “Trace this report” on the report itself.",
-		"这是我自己发的消息；请在报告消息上使用“Trace this report”。"},
-	"bad_button": {"That button is no longer supported; run the trace again.",
-		"这个按钮已失效；请重新发起追踪。"},
-}
-
-func slackText(lang, key string) string {
-	if lang == "zh" {
-		return slackTexts[key][1]
-	}
-	return slackTexts[key][0]
 }
 
 // sleepCtx waits d, or until ctx ends.

@@ -334,9 +334,6 @@ func (r replies) engineers(tr *lookup.Trace) Reply {
 	return r.reply(r.t("engineers"), blocks...)
 }
 
-// examples shown to anyone whose report was not understood.
-var examples = []string{"(914) 265-4371 5/20 1:15pm", "+1 914 265 4371 5月20日 下午1:15 呼入"}
-
 func (r replies) notUnderstood(err error) Reply {
 	e, ok := err.(*lookup.Error)
 	if !ok {
@@ -351,7 +348,7 @@ func (r replies) notUnderstood(err error) Reply {
 		blocks = append(blocks, textBlock(r.t("missing", strings.Join(e.Missing, "; "))))
 	}
 	ex := r.t("examples")
-	for _, s := range examples {
+	for _, s := range lookup.ReportExamples {
 		ex += "\n`/trace " + s + "`"
 	}
 	blocks = append(blocks, textBlock(ex))

@@ -218,3 +218,6 @@ func (r *parsedReport) understood(req Request) []string {
 	}
 	return out
 }
+
+// ReportExamples are shown to anyone whose report was not understood.
+var ReportExamples = []string{"(914) 265-4371 5/20 1:15pm", "+1 914 265 4371 5月20日 下午1:15 呼入"}

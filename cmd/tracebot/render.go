@@ -161,7 +161,7 @@ func renderNotUnderstood(e *lookup.Error) string {
 		fmt.Fprintf(&b, "Missing: %s\n", strings.Join(e.Missing, "; "))
 	}
 	b.WriteString("Examples:\n")
-	for _, ex := range examples {
+	for _, ex := range lookup.ReportExamples {
 		fmt.Fprintf(&b, "  tracebot trace %q\n", ex)
 	}
 	return b.String()

@@ -172,9 +172,6 @@ func printDryRun(w io.Writer, asJSON bool, req lookup.Request) error {
 	return nil
 }
 
-// examples shown to anyone whose report was not understood.
-var examples = []string{`(914) 265-4371 5/20 1:15pm`, `+1 914 265 4371 5月20日 下午1:15 呼入`}
-
 func printNotUnderstood(w io.Writer, asJSON bool, req lookup.Request, err error) error {
 	e := &lookup.Error{Code: lookup.CodeNotUnderstood, Message: err.Error()}
 	if ue, ok := err.(*lookup.Error); ok {
@@ -182,7 +179,7 @@ func printNotUnderstood(w io.Writer, asJSON bool, req lookup.Request, err error)
 	}
 	if asJSON {
 		d := newDryRunJSON(req)
-		d.Error = &errorJSON{Code: lookup.CodeNotUnderstood, Message: e.Message, Understood: e.Understood, Missing: e.Missing, Examples: examples}
+		d.Error = &errorJSON{Code: lookup.CodeNotUnderstood, Message: e.Message, Understood: e.Understood, Missing: e.Missing, Examples: lookup.ReportExamples}
 		return printJSON(w, identity, d, exitNotUnderstood)
 	}
 	fmt.Fprint(w, renderNotUnderstood(e))

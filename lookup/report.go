@@ -79,11 +79,11 @@ type Report struct {
 
 // ReportRegion is what one region contributed.
 type ReportRegion struct {
-	Region       string `json:"region"`
-	State        string `json:"state"` // RegionRows, RegionEmpty, RegionNoGroup, RegionFailed
-	BytesScanned int64  `json:"bytes_scanned"`
-	Error        string `json:"error"`                    // one line, no secrets; "" unless failed
-	LogGroups    []string `json:"log_groups,omitempty"`   // groups queried
+	Region       string   `json:"region"`
+	State        string   `json:"state"` // RegionRows, RegionEmpty, RegionNoGroup, RegionFailed
+	BytesScanned int64    `json:"bytes_scanned"`
+	Error        string   `json:"error"`                    // one line, no secrets; "" unless failed
+	LogGroups    []string `json:"log_groups,omitempty"`     // groups queried
 	Missing      []string `json:"missing_groups,omitempty"` // configured groups that do not exist there
 	Err          error    `json:"-"`                        // the full cause of Error
 }

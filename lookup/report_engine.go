@@ -23,7 +23,7 @@ const (
 	// ReportTopRows is how many rows the cost report lists.
 	ReportTopRows = 20
 	// scanPricePerGB is Logs Insights' price per GB (2^30 bytes) scanned.
-	scanPricePerGB = 0.005
+	scanPricePerGB  = 0.005
 	reportCacheSize = 256
 )
 

@@ -261,10 +261,10 @@ func safeIndex(m []string, i int) string {
 	return ""
 }
 
-// reportSpan writes a window length as people type it: 90m, 2h, 36h, 7d.
+// reportSpan writes a window length as people type it: 90m, 2h, 24h, 36h, 7d.
 func reportSpan(d time.Duration) string {
 	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)

@@ -75,7 +75,11 @@ type Report struct {
 	Finish    *FinishReport
 	Providers *ProvidersReport
 	Deploys   *DeploysReport
+
+	thresholds reportThresholds // the warnings' thresholds, for charts
 }
+
+type reportThresholds struct{ cacheMin, lengthMax float64 }
 
 // ReportRegion is what one region contributed.
 type ReportRegion struct {

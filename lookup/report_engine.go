@@ -169,7 +169,8 @@ func (e *ReportEngine) cacheKey(q ReportQuery) string {
 
 // run builds one report.
 func (e *ReportEngine) run(ctx context.Context, q ReportQuery) (*Report, error) {
-	r := &Report{Kind: q.Kind, From: q.From, To: q.To, Zone: q.Zone, Window: q.Window, Sample: e.cfg.Sample}
+	r := &Report{Kind: q.Kind, From: q.From, To: q.To, Zone: q.Zone, Window: q.Window, Sample: e.cfg.Sample,
+		thresholds: reportThresholds{e.cfg.CacheMin, e.cfg.LengthMax}}
 	if q.Kind == ReportDeploys {
 		e.deploys(ctx, q, r)
 	} else {

@@ -748,5 +748,3 @@ func TestReportKindsHaveExamples(t *testing.T) {
 		}
 	}
 }
-
-

@@ -219,7 +219,6 @@ func (s *sandboxGenerations) FetchGeneration(ctx context.Context, id string) (Ge
 	return g, nil
 }
 
-
 // sampleStage describes one sample ai_usage line and its generation.
 type sampleStage struct {
 	service, genID, provider, model, finish string

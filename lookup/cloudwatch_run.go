@@ -128,7 +128,7 @@ func (c *CloudWatch) poll(ctx context.Context, q cwQuery, id string) (*cloudwatc
 	}
 	wait := c.cfg.PollMin
 	for {
-		if err := cwSleep(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", q.region, id, err)
 		}
 		polled := time.Now()

@@ -165,3 +165,29 @@ func TestReportCommandSandboxChart(t *testing.T) {
 		t.Errorf("deploys --png: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestReportConfig(t *testing.T) {
+	cfg, err := LoadConfig(mapEnv(map[string]string{"TRACEBOT_ENV": "test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"call-analytics-{env}-ai-analysis-processor-{region}", "call-analytics-{env}-contacts-analyzer-{region}"}
+	if !slicesEqual(cfg.Functions, want) || cfg.ReportMaxRange != 168*time.Hour || cfg.ReportCacheTTL != 2*time.Minute ||
+		cfg.CacheMin != 0.5 || cfg.LengthMax != 0.2 {
+		t.Errorf("defaults: %v %v %v %v %v", cfg.Functions, cfg.ReportMaxRange, cfg.ReportCacheTTL, cfg.CacheMin, cfg.LengthMax)
+	}
+	cfg, err = LoadConfig(mapEnv(map[string]string{"TRACEBOT_CACHE_MIN": "0", "TRACEBOT_FUNCTIONS": "a-{region}, b"}))
+	if err != nil || cfg.CacheMin != 0 || !slicesEqual(cfg.Functions, []string{"a-{region}", "b"}) {
+		t.Errorf("0 and a list: %v %v %v", err, cfg.CacheMin, cfg.Functions)
+	}
+	_, err = LoadConfig(mapEnv(map[string]string{
+		"TRACEBOT_CACHE_MIN": "1.5", "TRACEBOT_LENGTH_MAX": "a fifth", "TRACEBOT_REPORT_MAX_RANGE": "7 days", "TRACEBOT_REPORT_CACHE_TTL": "-1m",
+	}))
+	for _, name := range []string{"TRACEBOT_CACHE_MIN", "TRACEBOT_LENGTH_MAX", "TRACEBOT_REPORT_MAX_RANGE", "TRACEBOT_REPORT_CACHE_TTL"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
+		}
+	}
+}
+
+func slicesEqual(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }

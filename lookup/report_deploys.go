@@ -134,7 +134,11 @@ func codeDiffers(d *DeploysReport, patterns []string) []ReportWarning {
 		}
 		var parts []string
 		for _, sha := range slices.Sorted(maps.Keys(bySHA)) {
-			parts = append(parts, fmt.Sprintf("%s runs %s", strings.Join(bySHA[sha], ", "), shortSHA(sha)))
+			verb := "runs"
+			if len(bySHA[sha]) > 1 {
+				verb = "run"
+			}
+			parts = append(parts, fmt.Sprintf("%s %s %s", strings.Join(bySHA[sha], ", "), verb, shortSHA(sha)))
 		}
 		out = append(out, ReportWarning{Code: WarnCodeDiffers, Message: fmt.Sprintf(
 			"%s: the code differs between regions (%s): a region still runs an old build, as after a merge that was not deployed everywhere. "+

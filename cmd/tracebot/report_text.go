@@ -191,6 +191,14 @@ func renderRegions(r *lookup.Report) string {
 			parts = append(parts, "✗ "+reg.Error)
 		case lookup.RegionNoGroup:
 			parts = append(parts, reg.Region+" no log group")
+		case lookup.RegionEmpty:
+			parts = append(parts, reg.Region+" nothing found")
+		case lookup.RegionRows:
+			if r.Kind == lookup.ReportDeploys {
+				parts = append(parts, reg.Region+" read")
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, bytesText(reg.BytesScanned)))
 		default:
 			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, bytesText(reg.BytesScanned)))
 		}

@@ -243,11 +243,11 @@ func trafficToken(rng *rand.Rand) string {
 	return string(b)
 }
 
-// Event is the line as Insights holds it: the discovered fields, and @message,
-// the raw line the Lambda logged (timestamp, request id, level, JSON).
-func (r TrafficRow) Event() insights.Event {
+// UsageFields are the fields Insights discovers in a session's ai_usage line;
+// optional values that are absent from r are absent from the map.
+func UsageFields(session string, r UsageRow) map[string]string {
 	f := map[string]string{
-		"@requestId": r.RequestID, "telephonySessionId": r.SessionID, "service": r.Service, "model": r.Model,
+		"@requestId": r.RequestID, "telephonySessionId": session, "service": r.Service, "model": r.Model,
 		"inputTokens": strconv.FormatInt(r.InputTokens, 10), "outputTokens": strconv.FormatInt(r.OutputTokens, 10),
 		"finishReason": r.FinishReason,
 	}
@@ -266,6 +266,13 @@ func (r TrafficRow) Event() insights.Event {
 	if r.CostUSD != nil {
 		f["costUsd"] = strconv.FormatFloat(*r.CostUSD, 'f', -1, 64)
 	}
+	return f
+}
+
+// Event is the line as Insights holds it: the discovered fields, and @message,
+// the raw line the Lambda logged (timestamp, request id, level, JSON).
+func (r TrafficRow) Event() insights.Event {
+	f := UsageFields(r.SessionID, r.UsageRow)
 	body := map[string]any{"level": "INFO", "message": "ai_usage"}
 	for k, v := range f {
 		if k != "@requestId" {

@@ -31,16 +31,9 @@ func parseReportFlags(args []string, stderr io.Writer) (reportFlags, error) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "answer from the built-in sample world instead of AWS")
 	fs.StringVar(&f.png, "png", "", "write the report's chart to this PNG file")
 	fs.StringVar(&f.env, "env", "", "{env} of the log groups and functions: test, pre or prod")
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, &usageError{msg: err.Error(), shown: true}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		args = fs.Args()[1:]
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	f.words = strings.TrimSpace(strings.Join(words, " "))
 	switch f.env {

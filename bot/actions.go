@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -150,8 +151,11 @@ func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) 
 	b.rerender(ctx, p, a)
 }
 
+// reprocessCause is the one line the thread shows for a failed reprocess: the
+// *lookup.ReprocessError's cause, however the reprocessor wrapped it (a failure
+// worth retrying comes as a *lookup.RetryableError around it).
 func reprocessCause(err error) string {
-	if re, ok := err.(*lookup.ReprocessError); ok {
+	if re, ok := errors.AsType[*lookup.ReprocessError](err); ok {
 		return re.Cause()
 	}
 	return err.Error()

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	lark "github.com/larksuite/oapi-sdk-go/v3"
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
@@ -102,8 +102,8 @@ type LarkEdge struct {
 	dispatchOf [2]secrets.Secret
 
 	limMu    sync.Mutex
-	limiters *expirable.LRU[string, *rate.Limiter] // message id → its update limiter
-	retry    larkRetry                             // tests shorten it
+	limiters *lru.Cache[string, *rate.Limiter] // message id → its update limiter (an idle one is full again)
+	retry    larkRetry                         // tests shorten it
 }
 
 // larkIdentity is who the bot is (bot/v3/info).
@@ -117,13 +117,13 @@ func NewLark(cfg LarkConfig, b *Bot) *LarkEdge {
 	cfg.setDefaults()
 	log := cfg.Logger.With("component", "lark")
 	e := &LarkEdge{
-		cfg:      cfg,
-		bot:      b,
-		log:      log,
-		sdk:      larkSDKLogger{log: log},
-		limiters: expirable.NewLRU[string, *rate.Limiter](larkLimiterCacheSize, nil, time.Minute),
-		retry:    larkDefaultRetry,
+		cfg:   cfg,
+		bot:   b,
+		log:   log,
+		sdk:   larkSDKLogger{log: log},
+		retry: larkDefaultRetry,
 	}
+	e.limiters, _ = lru.New[string, *rate.Limiter](larkLimiterCacheSize) // fails only for a size <= 0
 	if b != nil {
 		b.AddPoster(Lark, e)
 	}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"golang.org/x/sync/singleflight"
@@ -103,8 +102,9 @@ type SlackEdge struct {
 
 	self atomic.Pointer[slackIdentity]
 
-	groups      *expirable.LRU[string, []string]
+	groups      *expiring[string, []string]
 	groupFlight singleflight.Group
+	answers     *Errands // the edge's own private answers
 
 	// sleep waits out a rate limit; tests shorten it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -139,11 +139,12 @@ func NewSlack(cfg SlackConfig, b *Bot) *SlackEdge {
 func newSlackEdge(cfg SlackConfig, h slackHandler) *SlackEdge {
 	cfg.setDefaults()
 	return &SlackEdge{
-		cfg:    cfg,
-		bot:    h,
-		log:    cfg.Logger.With("component", "slack"),
-		groups: expirable.NewLRU[string, []string](slackGroupCacheSize, nil, cfg.GroupCacheTTL),
-		sleep:  sleepCtx,
+		cfg:     cfg,
+		bot:     h,
+		log:     cfg.Logger.With("component", "slack"),
+		groups:  newExpiring[string, []string](slackGroupCacheSize, cfg.GroupCacheTTL),
+		answers: NewErrands(maxPrivateAnswers, privateAnswerTimeout, cfg.Logger),
+		sleep:   sleepCtx,
 	}
 }
 
@@ -281,7 +282,7 @@ func (e *SlackEdge) onShortcut(ctx context.Context, ic slack.InteractionCallback
 		User: ic.User.ID, Text: e.stripSelfMention(msg.Text, false), ResponseURL: ic.ResponseURL,
 	}
 	if e.isSelf(msg.User, msg.BotID) {
-		e.answerPrivately(m, t(e.cfg.Lang, "own_message"))
+		e.answerPrivately(ctx, m, t(e.cfg.Lang, "own_message"))
 		return
 	}
 	e.bot.HandleMessage(ctx, m)
@@ -298,7 +299,7 @@ func (e *SlackEdge) onBlockActions(ctx context.Context, ic slack.InteractionCall
 		v, err := DecodeActionValue(act.Value)
 		if err != nil {
 			e.log.Warn("slack: button value refused", "action_id", act.ActionID, "err", err)
-			e.answerPrivately(Message{Platform: Slack, Channel: ic.Channel.ID, User: ic.User.ID,
+			e.answerPrivately(ctx, Message{Platform: Slack, Channel: ic.Channel.ID, User: ic.User.ID,
 				ResponseURL: ic.ResponseURL}, t(e.cfg.Lang, "bad_button"))
 			errs = append(errs, fmt.Errorf("slack block_actions %s: %w", act.ActionID, err))
 			continue
@@ -328,17 +329,27 @@ func slackActionRef(ic slack.InteractionCallback) Ref {
 	return ref
 }
 
-// answerPrivately tells only the requester something, without waiting.
-func (e *SlackEdge) answerPrivately(m Message, text string) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+// The edge's own private answers: at most maxPrivateAnswers at once, each within
+// privateAnswerTimeout.
+const (
+	maxPrivateAnswers    = 8
+	privateAnswerTimeout = 30 * time.Second
+)
+
+// answerPrivately tells only the requester something, without waiting (see
+// Errands: past the bound, the answer is dropped).
+func (e *SlackEdge) answerPrivately(ctx context.Context, m Message, text string) {
+	e.answers.Go(ctx, "slack private answer", func(ctx context.Context) {
 		r := Reply{Text: text, Blocks: []Block{{Kind: BlockText, Text: text}}}
 		if err := e.Private(ctx, m, r); err != nil {
 			e.log.Warn("slack: private answer failed", "err", err)
 		}
-	}()
+	})
 }
+
+// Shutdown waits until the private answers the edge is sending have been sent, or
+// ctx ends. Nothing the edge started runs afterwards.
+func (e *SlackEdge) Shutdown(ctx context.Context) error { return e.answers.Wait(ctx) }
 
 // slackDelivery is the dedupe key of a delivery, or "" when Slack gave no id.
 func slackDelivery(kind, id string) string {

@@ -2,8 +2,12 @@ package bot
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,5 +180,43 @@ func TestSlackMentionBeforeOpen(t *testing.T) {
 	}
 	if s.edge.BotUserID() != slackfake.DefaultBotUserID {
 		t.Errorf("BotUserID after Open = %q", s.edge.BotUserID())
+	}
+}
+
+// TestSlackPrivateAnswersAreBounded: the edge's own private answers (a refused
+// button, the bot's own message) are sent in the background, at most a bound at
+// once; past it they are dropped rather than piled up.
+func TestSlackPrivateAnswersAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	var arrived atomic.Int32
+	hold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer hold.Close()
+	s := newStubEdge(t, nil)
+	s.edge.self.Store(newSlackIdentity(slackfake.DefaultBotUserID, slackfake.DefaultBotID, "T1"))
+	own := slackfake.Message{Channel: "C1", TS: "1779465600.000030", User: slackfake.DefaultBotUserID, BotID: slackfake.DefaultBotID, Text: "x"}
+	const requests = 40
+	for i := range requests {
+		p := slackfake.Shortcut{CallbackID: "trace_report", User: "U0SUPPORT", Channel: "C1", Message: own,
+			TriggerID: fmt.Sprintf("t%d", i), ResponseURL: fmt.Sprintf("%s/r/%d", hold.URL, i)}.Payload()
+		if st := s.post(t, "/slack/interactivity", slackfake.ContentForm, slackfake.InteractionForm(p)); st != http.StatusOK {
+			t.Fatalf("status %d", st)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for arrived.Load() < maxPrivateAnswers && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.edge.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := arrived.Load(); n != maxPrivateAnswers {
+		t.Errorf("private answers sent = %d, want the bound %d (of %d)", n, maxPrivateAnswers, requests)
 	}
 }

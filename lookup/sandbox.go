@@ -77,7 +77,7 @@ type sandboxCalls struct {
 }
 
 func (s *sandboxCalls) FindCalls(ctx context.Context, q CallQuery) ([]Call, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return nil, err
 	}
 	var out []Call
@@ -94,7 +94,7 @@ func (s *sandboxCalls) FindCalls(ctx context.Context, q CallQuery) ([]Call, erro
 }
 
 func (s *sandboxCalls) CallBySession(ctx context.Context, id string) (Call, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return Call{}, err
 	}
 	for _, c := range s.calls {
@@ -156,7 +156,7 @@ func (s *sandboxUsage) SearchUsage(ctx context.Context, q UsageQuery) (UsageResu
 	for _, span := range []time.Duration{time.Hour, 24 * time.Hour} {
 		res.From, res.To = q.CreatedAt.Add(-5*time.Minute).UTC(), q.CreatedAt.Add(span).UTC()
 		res.Widened = span > time.Hour
-		if err := sleep(ctx, s.delay); err != nil {
+		if err := Sleep(ctx, s.delay); err != nil {
 			return res, err
 		}
 		res.Rows = s.find(q.SessionID, res.From, res.To)
@@ -209,7 +209,7 @@ type sandboxGenerations struct {
 }
 
 func (s *sandboxGenerations) FetchGeneration(ctx context.Context, id string) (Generation, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return Generation{}, err
 	}
 	g, ok := s.gens[id]
@@ -217,20 +217,6 @@ func (s *sandboxGenerations) FetchGeneration(ctx context.Context, id string) (Ge
 		return Generation{}, Errorf(CodeNotFound, "openrouter: generation %s not found", id)
 	}
 	return g, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // sampleStage describes one sample ai_usage line and its generation.

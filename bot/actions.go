@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -93,7 +94,7 @@ func (b *Bot) reprocess(ctx context.Context, a Action) {
 		b.private(ctx, m, b.replies.notice("not_allowed"))
 		return
 	}
-	rec, won, err := b.deps.Store.ClaimReprocess(ctx, ReprocessRecord{
+	rec, won, err := b.deps.Store.ClaimReprocess(ctx, state.ReprocessRecord{
 		SessionID: a.Value.SessionID, StoreID: a.Value.StoreID, Platform: string(a.Platform),
 		Channel: a.Message.Channel, Thread: a.Message.ThreadRef().Thread, RequestedBy: a.User,
 	}, b.cfg.ReprocessCooldown)
@@ -110,22 +111,22 @@ func (b *Bot) reprocess(ctx context.Context, a Action) {
 	b.sendReprocess(ctx, a, rec)
 }
 
-func (b *Bot) alreadyRequested(rec ReprocessRecord) Reply {
-	if rec.Outcome == ReprocessPending {
+func (b *Bot) alreadyRequested(rec state.ReprocessRecord) Reply {
+	if rec.Outcome == state.ReprocessPending {
 		return b.replies.notice("reprocess_pending", code(rec.SessionID), mention(rec.RequestedBy))
 	}
 	return b.replies.notice("reprocess_again", code(rec.SessionID), mention(rec.RequestedBy),
 		clock(rec.RequestedAt), clock(rec.RequestedAt.Add(b.cfg.ReprocessCooldown)))
 }
 
-func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) {
+func (b *Bot) sendReprocess(ctx context.Context, a Action, rec state.ReprocessRecord) {
 	p := b.poster(a.Platform)
 	res, err := b.deps.Reprocessor.Request(ctx, lookup.ReprocessRequest{
 		SessionID: rec.SessionID, StoreID: rec.StoreID, RequestedBy: a.User, Platform: string(a.Platform)})
 	thread := a.Message.ThreadRef()
 	if err != nil && lookup.ReprocessRefused(err) {
-		b.finishReprocess(ctx, rec.ID, ReprocessRefused, "", err.Error())
-		b.deps.Metrics.reprocessOutcome(string(ReprocessRefused))
+		b.finishReprocess(ctx, rec.ID, state.ReprocessRefused, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(state.ReprocessRefused))
 		b.log.Warn("reprocess refused", "session", rec.SessionID, "err", err)
 		b.post(ctx, p, thread, b.replies.notice("reprocess_refused", code(rec.SessionID), mention(a.User), reprocessCause(err)))
 		return
@@ -133,15 +134,15 @@ func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) 
 	if err != nil {
 		// The target may have accepted it (timeout, dropped connection, 5xx): keep the
 		// cooldown so a second click cannot start a second run.
-		b.finishReprocess(ctx, rec.ID, ReprocessUnknown, "", err.Error())
-		b.deps.Metrics.reprocessOutcome(string(ReprocessUnknown))
+		b.finishReprocess(ctx, rec.ID, state.ReprocessUnknown, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(state.ReprocessUnknown))
 		b.log.Warn("reprocess outcome unknown", "session", rec.SessionID, "err", err)
 		b.post(ctx, p, thread, b.replies.notice("reprocess_unknown", code(rec.SessionID), mention(a.User), reprocessCause(err)))
 		return
 	}
-	b.finishReprocess(ctx, rec.ID, ReprocessRequested, res.RequestID, "")
-	b.deps.Metrics.reprocessOutcome(string(ReprocessRequested))
-	rec.Outcome, rec.AWSRequestID = ReprocessRequested, res.RequestID
+	b.finishReprocess(ctx, rec.ID, state.ReprocessRequested, res.RequestID, "")
+	b.deps.Metrics.reprocessOutcome(string(state.ReprocessRequested))
+	rec.Outcome, rec.AWSRequestID = state.ReprocessRequested, res.RequestID
 	b.rpState.Add(rec.SessionID, rec)
 	idLabel := "request id"
 	if res.Kind == lookup.ReprocessSQS {
@@ -161,7 +162,7 @@ func reprocessCause(err error) string {
 	return err.Error()
 }
 
-func (b *Bot) finishReprocess(ctx context.Context, id string, o ReprocessOutcome, awsID, msg string) {
+func (b *Bot) finishReprocess(ctx context.Context, id string, o state.ReprocessOutcome, awsID, msg string) {
 	if err := b.deps.Store.FinishReprocess(ctx, id, o, awsID, msg); err != nil {
 		b.log.Error("finish reprocess", "id", id, "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -77,10 +78,23 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// Store is the part of the state store the bot uses; *state.Memory and
+// *state.Postgres implement it (see state.Store for the contract of each method).
+// The bot imports state for the records, state imports nothing of the bot: the
+// records are plain data, and the `history` command reads them without a bot.
+type Store interface {
+	ClaimDelivery(ctx context.Context, platform, id string, ttl time.Duration) (bool, error)
+	ClaimReprocess(ctx context.Context, rec state.ReprocessRecord, cooldown time.Duration) (state.ReprocessRecord, bool, error)
+	FinishReprocess(ctx context.Context, id string, outcome state.ReprocessOutcome, awsRequestID, errMsg string) error
+	RecordTrace(ctx context.Context, rec state.TraceRecord) error
+}
+
+var _ Store = state.Store(nil)
+
 // Deps are the bot's collaborators.
 type Deps struct {
 	Tracer      Tracer
-	Store       Store
+	Store       Store              // nil: no dedupe, no records, no Reprocess
 	Reprocessor lookup.Reprocessor // nil: no Reprocess button
 	Metrics     *Metrics           // nil: no metrics
 	Logger      *slog.Logger
@@ -105,9 +119,9 @@ type Bot struct {
 	pending  sync.WaitGroup // queued or running jobs
 	refusals *Errands       // private answers to requests that were not queued
 
-	limiters *lru.Cache[string, *rate.Limiter]  // per user; an idle one is full again anyway
-	recent   *expiring[string, recentTrace]     // trace id → what a re-render needs
-	rpState  *expiring[string, ReprocessRecord] // session id → the reprocess holding its cooldown
+	limiters *lru.Cache[string, *rate.Limiter]        // per user; an idle one is full again anyway
+	recent   *expiring[string, recentTrace]           // trace id → what a re-render needs
+	rpState  *expiring[string, state.ReprocessRecord] // session id → the reprocess holding its cooldown
 }
 
 // recentTrace is kept so buttons can re-render a result without tracing again.
@@ -139,7 +153,7 @@ func New(cfg Config, deps Deps) *Bot {
 		jobs:     make(chan job, cfg.QueueSize),
 		refusals: NewErrands(maxRefusals, refusalTimeout, deps.Logger),
 		recent:   newExpiring[string, recentTrace](500, 24*time.Hour),
-		rpState:  newExpiring[string, ReprocessRecord](2000, cfg.ReprocessCooldown),
+		rpState:  newExpiring[string, state.ReprocessRecord](2000, cfg.ReprocessCooldown),
 	}
 	b.limiters, _ = lru.New[string, *rate.Limiter](10000) // fails only for a size <= 0
 	for range cfg.Workers {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
@@ -89,7 +90,7 @@ type testBot struct {
 	// lambda is the Lambda behind the bot's real LambdaReprocessor: fakes keep the
 	// real contract (errors come back wrapped as the real client wraps them).
 	lambda *lookuptest.LambdaServer
-	store  *MemoryStore
+	store  *state.Memory
 }
 
 func newTestBot(t *testing.T, mod func(*Config)) *testBot {
@@ -102,7 +103,7 @@ func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	if mod != nil {
 		mod(&cfg)
 	}
-	tb := &testBot{rec: newRecorder(), lambda: lookuptest.NewLambdaServer(t), store: NewMemoryStore(nil)}
+	tb := &testBot{rec: newRecorder(), lambda: lookuptest.NewLambdaServer(t), store: state.NewMemory(nil)}
 	rp, err := lookup.NewReprocessor("lambda:call-analytics-prod-reprocess", "", tb.lambda.Client(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -489,7 +490,7 @@ func TestHumanDuration(t *testing.T) {
 }
 
 // sayIn is the package's t, for tests where t is the *testing.T.
-func sayIn(lang, key string) string { return t(lang, key) }
+func sayIn(lang, key string) string { return T(lang, key) }
 
 // deadlineTracer records the context each trace runs with.
 type deadlineTracer struct {

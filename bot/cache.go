@@ -41,5 +41,3 @@ func (c *expiring[K, V]) Get(k K) (V, bool) {
 	return e.value, true
 }
 
-// Purge TEMPORARY
-func (c *expiring[K, V]) Purge() { c.cache.Purge() }

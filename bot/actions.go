@@ -24,24 +24,37 @@ func (b *Bot) handleAction(ctx context.Context, a Action) {
 		b.private(ctx, m, b.replies.notice("channel_off"))
 		return
 	}
-	switch a.Value.Action {
-	case ActReprocess:
-		b.reprocess(ctx, a)
-	case ActEscalate:
-		b.escalate(ctx, a)
-	case ActRefresh:
-		in := a.Message
-		b.traceFromButton(ctx, m, lookup.Request{SessionID: a.Value.SessionID}, &in)
-	case ActTraceCall:
-		b.traceFromButton(ctx, m, lookup.Request{SessionID: a.Value.SessionID}, nil)
-	case ActWiden, ActLastWeek:
-		req, err := b.searchRequest(a.Value)
-		if err != nil {
-			b.private(ctx, m, b.replies.notice("action_failed", err.Error()))
-			return
-		}
-		b.traceFromButton(ctx, m, req, nil)
+	if run, ok := b.actions()[a.Value.Action]; ok {
+		run(ctx, a)
 	}
+}
+
+// actions maps each action kind (see ActionKinds) to what a click on it does.
+func (b *Bot) actions() map[string]func(context.Context, Action) {
+	return map[string]func(context.Context, Action){
+		ActReprocess: b.reprocess,
+		ActEscalate:  b.escalate,
+		ActRefresh: func(ctx context.Context, a Action) {
+			in := a.Message
+			b.traceFromButton(ctx, a.asMessage(), lookup.Request{SessionID: a.Value.SessionID}, &in)
+		},
+		ActTraceCall: func(ctx context.Context, a Action) {
+			b.traceFromButton(ctx, a.asMessage(), lookup.Request{SessionID: a.Value.SessionID}, nil)
+		},
+		ActWiden:    b.searchAgain,
+		ActLastWeek: b.searchAgain,
+	}
+}
+
+// searchAgain runs the number search a Widen or Last week button describes.
+func (b *Bot) searchAgain(ctx context.Context, a Action) {
+	m := a.asMessage()
+	req, err := b.searchRequest(a.Value)
+	if err != nil {
+		b.private(ctx, m, b.replies.notice("action_failed", err.Error()))
+		return
+	}
+	b.traceFromButton(ctx, m, req, nil)
 }
 
 func (b *Bot) traceFromButton(ctx context.Context, m Message, req lookup.Request, in *Ref) {

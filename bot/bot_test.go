@@ -628,3 +628,18 @@ func (g gatedTracer) Trace(ctx context.Context, req lookup.Request, _ func(looku
 	}
 	return &lookup.Trace{TraceID: "t-gated", Outcome: lookup.OutcomeNotFound}
 }
+
+// Every action a button may carry has a handler, and nothing else does.
+func TestEveryActionKindIsHandled(t *testing.T) {
+	b := New(Config{}, Deps{})
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	handled := b.actions()
+	for _, kind := range ActionKinds {
+		if handled[kind] == nil {
+			t.Errorf("action %q has no handler", kind)
+		}
+	}
+	if len(handled) != len(ActionKinds) {
+		t.Errorf("%d handlers for %d action kinds", len(handled), len(ActionKinds))
+	}
+}

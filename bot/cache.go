@@ -40,4 +40,3 @@ func (c *expiring[K, V]) Get(k K) (V, bool) {
 	}
 	return e.value, true
 }
-

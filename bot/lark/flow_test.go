@@ -291,7 +291,7 @@ func mustMessage(t *testing.T, f *larkfake.Server, id string) larkfake.Message {
 	return m
 }
 
-// larkCounter reads the counter name whose label has value from reg.
+// counter reads the counter name whose label has value from reg.
 func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
 	families, err := reg.Gather()

@@ -31,7 +31,7 @@ import (
 // The fuzz targets of this file feed arbitrary Lark deliveries to the real edge
 // wired to the real bot (the sandbox tracer, a memory store, the Lambda fake behind
 // Reprocess), answering into a fake Lark, with the canary secrets of
-// lark_leak_test.go:
+// leak_test.go:
 //   - FuzzLarkEvents and FuzzLarkCard post the fuzzed plaintext to POST /lark/events
 //     and POST /lark/card over HTTP twice: plain with the verification token to an
 //     edge without an encrypt key, and encrypted and signed with the key to an edge
@@ -66,23 +66,23 @@ const (
 	fuzzAPIHost = "lark.test" // the edge's base URL; its transport takes it to the iteration's fake
 	fuzzMaxBody = 16 << 10    // the edge's body limit, low enough for the fuzzer to cross
 	fuzzSettle  = 10 * time.Second
-	// larkFuzzUnpaced is how many of the messages the fake creates in an iteration
+	// fuzzUnpaced is how many of the messages the fake creates in an iteration
 	// (om_fake0001, …) get an unlimited update limiter: the edge spaces updates of one
 	// message by 250 ms, which would make each traced input last half a second.
 	fuzzUnpaced = 32
-	// larkFuzzCardChat and larkFuzzCardMsg are the chat and the bot's card (sent at
+	// fuzzCardChat and fuzzCardMsg are the chat and the bot's card (sent at
 	// the start of every FuzzLarkCard iteration) that the click seeds click on.
 	fuzzCardChat = "oc_support"
 	fuzzCardMsg  = "om_fake0001"
-	fuzzSession  = "s-abc123def456" // the sandbox's call for larkReport
+	fuzzSession  = "s-abc123def456" // the sandbox's call for testReport
 )
 
-// larkFuzzCanaries names the canary secrets.
+// fuzzCanaries names the canary secrets.
 var fuzzCanaries = map[string]string{
 	canaryAppSecret: "app secret", canaryToken: "verification token", canaryKey: "encrypt key",
 }
 
-// larkFuzzTransport is the edge's HTTP transport: the open API goes to the current
+// fuzzTransport is the edge's HTTP transport: the open API goes to the current
 // iteration's fake Lark; anything else is refused and kept for the leak check, so
 // nothing leaves loopback.
 type fuzzTransport struct {
@@ -249,7 +249,7 @@ func (s *countingStore) RecordTrace(ctx context.Context, rec state.TraceRecord) 
 	return s.Memory.RecordTrace(ctx, rec)
 }
 
-// larkFuzzKnow records the user's message (and chat) an event or a click names in
+// fuzzKnow records the user's message (and chat) an event or a click names in
 // fake, so that the bot can answer in its thread as it would in Lark.
 func fuzzKnow(fake *larkfake.Server, input []byte) {
 	var ids struct {
@@ -295,7 +295,7 @@ func (r *fuzzRun) deliver(t *testing.T, path string, plain []byte) {
 	fuzzCheckStatus(t, "POST "+path+" ("+form+")", status, body, size, http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized)
 }
 
-// larkFuzzCheckStatus fails unless status is one of ok, or 413 exactly when the
+// fuzzCheckStatus fails unless status is one of ok, or 413 exactly when the
 // body is over the limit.
 func fuzzCheckStatus(t *testing.T, what string, status int, body string, size int64, ok ...int) {
 	t.Helper()
@@ -407,7 +407,7 @@ func fuzzHolds(v any, c string, depth int) bool {
 	return false
 }
 
-// larkFuzzCheckSend returns why Lark would refuse a message the bot sent or
+// fuzzCheckSend returns why Lark would refuse a message the bot sent or
 // updated as malformed (whatever the input was), or nil.
 func fuzzCheckSend(req larkfake.Request) error {
 	if !strings.HasPrefix(req.Path, "/open-apis/im/v1/messages") {
@@ -444,14 +444,14 @@ func fuzzCheckSend(req larkfake.Request) error {
 // app secret or the encrypt key; the ones Lark would accept carry the
 // verification token where Lark puts it.
 
-// larkFuzzDM is a direct message from ou_alice with text.
+// fuzzDM is a direct message from ou_alice with text.
 func fuzzDM(id, text string) larkfake.MessageEvent {
 	return larkfake.MessageEvent{EventID: "ev-" + id, Token: canaryToken, AppID: "cli_test", TenantKey: "tenant_fake",
 		ChatID: "oc_dm_alice", ChatType: "p2p", MessageID: "om_user" + id, SenderOpenID: "ou_alice", Text: text,
 		CreateTime: lookup.SandboxNow}
 }
 
-// larkFuzzGroup is a message in a group from ou_alice, with mentions.
+// fuzzGroup is a message in a group from ou_alice, with mentions.
 func fuzzGroup(id, text string, mentions ...larkfake.Mention) larkfake.MessageEvent {
 	e := fuzzDM(id, text)
 	e.ChatID, e.ChatType, e.Mentions = "oc_group", "group", mentions
@@ -463,7 +463,7 @@ var (
 	fuzzMentionBob = larkfake.Mention{Key: "@_user_2", OpenID: "ou_bob", Name: "Bob"}
 )
 
-// larkFuzzMessageSeeds are im.message.receive_v1 events and other things Lark
+// fuzzMessageSeeds are im.message.receive_v1 events and other things Lark
 // sends to the events URL.
 func fuzzMessageSeeds() [][]byte {
 	post := fuzzGroup("7", "", fuzzMentionBot)
@@ -502,16 +502,16 @@ func fuzzMessageSeeds() [][]byte {
 	}
 }
 
-// larkFuzzClick is a click by user on the fuzz card with the button's value.
+// fuzzClick is a click by user on the fuzz card with the button's value.
 func fuzzClick(id, user string, value map[string]any) larkfake.CardAction {
 	return larkfake.CardAction{EventID: "ev-click-" + id, Token: canaryToken, AppID: "cli_test", TenantKey: "tenant_fake",
 		OperatorOpenID: user, ChatID: fuzzCardChat, MessageID: fuzzCardMsg, Value: value, CardToken: "c-" + id}
 }
 
-// larkFuzzButton is a button's value carrying v as the bot encodes it.
+// fuzzButton is a button's value carrying v as the bot encodes it.
 func fuzzButton(v bot.ActionValue) map[string]any { return map[string]any{valueKey: v.Encode()} }
 
-// larkFuzzCardSeeds are card.action.trigger callbacks: clicks on each of the bot's
+// fuzzCardSeeds are card.action.trigger callbacks: clicks on each of the bot's
 // buttons, and broken ones.
 func fuzzCardSeeds() [][]byte {
 	at := lookup.SandboxNow.Add(-2 * time.Hour)
@@ -640,7 +640,7 @@ func FuzzForged(f *testing.F) {
 	})
 }
 
-// larkFuzzHeaderValue reports whether v can be sent as a header value
+// fuzzHeaderValue reports whether v can be sent as a header value
 // (httpguts.ValidHeaderFieldValue: no control character but tab).
 func fuzzHeaderValue(v string) bool {
 	for i := 0; i < len(v); i++ {
@@ -651,10 +651,10 @@ func fuzzHeaderValue(v string) bool {
 	return true
 }
 
-// larkFuzzTrim trims a header value as net/http does on reading it.
+// fuzzTrim trims a header value as net/http does on reading it.
 func fuzzTrim(v string) string { return strings.Trim(v, " \t") }
 
-// larkFuzzAuthenticChallenge reports whether body is a url_verification challenge
+// fuzzAuthenticChallenge reports whether body is a url_verification challenge
 // with the verification token, encrypted with the key: Lark does not sign those.
 func fuzzAuthenticChallenge(body []byte) bool {
 	plain, status, _ := openBody(body, canaryKey)

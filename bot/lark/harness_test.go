@@ -27,7 +27,7 @@ import (
 	"github.com/callytics/tracebot/bot"
 )
 
-// larkHarness is a bot with its Lark edge wired to a fake Lark, served over HTTP.
+// harness is a bot with its Lark edge wired to a fake Lark, served over HTTP.
 type harness struct {
 	fake   *larkfake.Server
 	edge   *Edge
@@ -203,7 +203,7 @@ func (h *harness) traceDM(t *testing.T, user, text string) (larkfake.MessageEven
 	return ev, sent[0]
 }
 
-// larkCardOf parses a message's current card.
+// cardOf parses a message's current card.
 func cardOf(t *testing.T, m larkfake.Message) larkfake.Card {
 	t.Helper()
 	c, err := larkfake.ParseCard(m.Content())
@@ -213,7 +213,7 @@ func cardOf(t *testing.T, m larkfake.Message) larkfake.Card {
 	return c
 }
 
-// larkButtonValue decodes a card button's ActionValue.
+// buttonValue decodes a card button's ActionValue.
 func buttonValue(t *testing.T, b larkfake.Button) bot.ActionValue {
 	t.Helper()
 	raw, _ := b.Value[valueKey].(string)
@@ -224,7 +224,7 @@ func buttonValue(t *testing.T, b larkfake.Button) bot.ActionValue {
 	return v
 }
 
-// larkFindButton returns the card's button for action, or fails.
+// findButton returns the card's button for action, or fails.
 func findButton(t *testing.T, c larkfake.Card, action string) bot.ActionValue {
 	t.Helper()
 	for _, b := range c.Buttons() {
@@ -236,7 +236,7 @@ func findButton(t *testing.T, c larkfake.Card, action string) bot.ActionValue {
 	return bot.ActionValue{}
 }
 
-// larkToastOf reads the toast of a card action answer.
+// toastOf reads the toast of a card action answer.
 func toastOf(t *testing.T, body string) (kind, text string) {
 	t.Helper()
 	var out struct {
@@ -250,7 +250,7 @@ func toastOf(t *testing.T, body string) (kind, text string) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// larkGatedTracer holds every trace until open is closed.
+// gatedTracer holds every trace until open is closed.
 type gatedTracer struct {
 	inner bot.Tracer
 	open  chan struct{}
@@ -267,7 +267,7 @@ func (g *gatedTracer) Trace(ctx context.Context, req lookup.Request, progress fu
 
 func (g *gatedTracer) release() { g.once.Do(func() { close(g.open) }) }
 
-// larkLogBuffer collects logs (every level) for assertions.
+// logBuffer collects logs (every level) for assertions.
 type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

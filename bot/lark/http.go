@@ -65,7 +65,7 @@ func (e *Edge) webhook(endpoint string) http.Handler {
 		resp := e.eventDispatcher(token, key).Handle(r.Context(),
 			&larkevent.EventReq{Header: r.Header, Body: body, RequestURI: r.RequestURI})
 		if resp.StatusCode >= http.StatusInternalServerError {
-			// Past larkVerify the SDK fails only on an event whose fields do not decode
+			// Past verify the SDK fails only on an event whose fields do not decode
 			// (or a panic it recovered and logged). A 5xx would make Lark retry it
 			// forever: refuse it as a bad request instead.
 			e.log.Warn("lark: event does not decode", "endpoint", endpoint, "sdk", string(resp.Body))
@@ -93,7 +93,7 @@ func (e *Edge) refuse(w http.ResponseWriter, endpoint string, status int, why st
 	http.Error(w, http.StatusText(status), status)
 }
 
-// larkVerify checks a webhook request as Lark signs it and returns 200, or the
+// verify checks a webhook request as Lark signs it and returns 200, or the
 // status to refuse it with and why (no secret in it). A signed request's signature
 // is checked before its body is decrypted.
 func verify(h http.Header, body []byte, token, key string) (int, string) {
@@ -127,7 +127,7 @@ func verify(h http.Header, body []byte, token, key string) (int, string) {
 	return http.StatusOK, ""
 }
 
-// larkOpen returns the plain body: decrypted when an encrypt key is configured (a
+// openBody returns the plain body: decrypted when an encrypt key is configured (a
 // plain body is then refused), as is otherwise (an encrypted one is refused).
 func openBody(body []byte, key string) ([]byte, int, string) {
 	var env struct {
@@ -151,7 +151,7 @@ func openBody(body []byte, key string) ([]byte, int, string) {
 	return plain, http.StatusOK, ""
 }
 
-// larkDecrypt opens an encrypted body as Lark makes it: base64 of a random IV and
+// decrypt opens an encrypted body as Lark makes it: base64 of a random IV and
 // the AES-256-CBC ciphertext, with key SHA-256(encrypt key) and PKCS#7 padding;
 // the plaintext must be a JSON object. Bad padding and bad JSON fail alike. (The SDK's EventDecrypt panics on some
 // ciphertexts made with another key, so it only ever sees bodies this accepted.)
@@ -181,7 +181,7 @@ func decrypt(encrypted, key string) ([]byte, error) {
 	return plain, nil
 }
 
-// larkWriteResp writes the dispatcher's answer (headers before the status, which
+// writeResp writes the dispatcher's answer (headers before the status, which
 // the SDK's own adapter gets wrong).
 func writeResp(w http.ResponseWriter, resp *larkevent.EventResp) {
 	for k, vs := range resp.Header {

@@ -20,7 +20,7 @@ import (
 
 const testEncryptKey = "encrypt-key-for-tests"
 
-// larkRequest builds a webhook request with full control over body and headers.
+// request builds a webhook request with full control over body and headers.
 func request(t *testing.T, url string, body []byte, headers map[string]string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
@@ -34,7 +34,7 @@ func request(t *testing.T, url string, body []byte, headers map[string]string) *
 	return req
 }
 
-// larkSigned signs body with key as Lark does.
+// signed signs body with key as Lark does.
 func signed(body []byte, key string) map[string]string {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	return map[string]string{"X-Lark-Request-Timestamp": ts, "X-Lark-Request-Nonce": "n0nce",
@@ -101,7 +101,7 @@ func TestWebhookEncrypted(t *testing.T) {
 	}
 }
 
-// larkEncryptFixed encrypts with the tests' key.
+// encryptFixed encrypts with the tests' key.
 func encryptFixed(plain []byte) []byte { return larkfake.Encrypt(testEncryptKey, plain) }
 
 // Without an encrypt key, plain bodies with the verification token are let through.
@@ -182,7 +182,7 @@ func TestWebhookWithoutSecrets(t *testing.T) {
 	}
 }
 
-// larkDecrypt opens what Lark encrypts and refuses, without panicking, anything
+// decrypt opens what Lark encrypts and refuses, without panicking, anything
 // made with another key or malformed (the SDK's own EventDecrypt can panic there).
 func TestDecrypt(t *testing.T) {
 	t.Parallel()
@@ -220,7 +220,7 @@ func TestDecrypt(t *testing.T) {
 	}
 }
 
-// larkVerify refuses each forgery for its own reason.
+// verify refuses each forgery for its own reason.
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	const token, key = "tok", testEncryptKey

@@ -83,7 +83,7 @@ func (e *Edge) messageFrom(ev *larkim.P2MessageReceiveV1) (bot.Message, string) 
 	return m, ""
 }
 
-// larkMentions reports whether mentions include the user with open_id self.
+// mentionsUser reports whether mentions include the user with open_id self.
 func mentionsUser(mentions []*larkim.MentionEvent, self string) bool {
 	for _, mn := range mentions {
 		if mn != nil && mn.Id != nil && deref(mn.Id.OpenId) == self {
@@ -93,7 +93,7 @@ func mentionsUser(mentions []*larkim.MentionEvent, self string) bool {
 	return false
 }
 
-// larkReportText is the report in a message: the text of a text or post message,
+// reportText is the report in a message: the text of a text or post message,
 // with the bot's @_user_N placeholder removed, other mentions written as @name, and
 // a leading /trace dropped. Other message types have no report ("").
 func reportText(msgType, content string, mentions []*larkim.MentionEvent, self string) string {
@@ -116,7 +116,7 @@ func reportText(msgType, content string, mentions []*larkim.MentionEvent, self s
 	return stripCommand(strings.TrimSpace(text))
 }
 
-// larkReplaceMentions rewrites the @_user_N placeholders: the bot's go, others
+// replaceMentions rewrites the @_user_N placeholders: the bot's go, others
 // become @name. Longer keys go first so @_user_1 does not eat @_user_10.
 func replaceMentions(text string, mentions []*larkim.MentionEvent, self string) string {
 	ms := make([]*larkim.MentionEvent, 0, len(mentions))
@@ -136,10 +136,10 @@ func replaceMentions(text string, mentions []*larkim.MentionEvent, self string) 
 	return leftoverPlaceholder.ReplaceAllString(text, " ")
 }
 
-// larkLeftoverPlaceholder matches placeholders the mentions did not explain.
+// leftoverPlaceholder matches placeholders the mentions did not explain.
 var leftoverPlaceholder = regexp.MustCompile(`@_user_\d+`)
 
-// larkStripCommand drops a leading "/trace" (the report follows it).
+// stripCommand drops a leading "/trace" (the report follows it).
 func stripCommand(text string) string {
 	rest, ok := strings.CutPrefix(text, traceCommand)
 	if !ok || (rest != "" && !strings.ContainsAny(rest[:1], " \t\n")) {
@@ -148,7 +148,7 @@ func stripCommand(text string) string {
 	return strings.TrimSpace(rest)
 }
 
-// larkPostText flattens a rich-text (post) message: one line per paragraph,
+// postText flattens a rich-text (post) message: one line per paragraph,
 // text, links and @placeholders kept. Lark sends {"title", "content"}, or the same
 // under a locale key.
 func postText(content string) string {

@@ -1,3 +1,8 @@
+// Package lark puts the bot in Lark/Feishu: it receives events and card
+// callbacks (the SDK's long connection or webhooks), turns them into the core's
+// Message and Action, and implements bot.Poster over the open API, rendering
+// Replies as interactive cards (lark_md from bot.Tokens). larkfake beside it is the
+// wire fake its tests use.
 package lark
 
 import (
@@ -36,17 +41,17 @@ const (
 	ModeWebhook = "webhook" // Lark calls POST /lark/events and POST /lark/card
 )
 
-// Defaults of LarkConfig.
+// Defaults of Config.
 const (
 	DefaultMaxBody     = 1 << 20
 	DefaultHTTPTimeout = 15 * time.Second
-	// larkPatchInterval spaces the updates of one message: Lark allows 5 a
+	// patchInterval spaces the updates of one message: Lark allows 5 a
 	// second; 4 leaves room for network jitter against its sliding window.
 	patchInterval    = 250 * time.Millisecond
 	limiterCacheSize = 4096
 )
 
-// LarkConfig configures the Lark/Feishu edge.
+// Config configures the Lark/Feishu edge.
 type Config struct {
 	AppID     string         // TRACEBOT_LARK_APP_ID (not secret); required
 	AppSecret bot.SecretFunc // for tenant tokens and the long connection; required
@@ -56,13 +61,13 @@ type Config struct {
 	// The token is required for Routes; the key is optional but recommended.
 	VerificationToken bot.SecretFunc
 	EncryptKey        bot.SecretFunc // nil: no encryption configured
-	BaseURL           string         // TRACEBOT_LARK_BASE_URL, for the API and the long connection; "" → LarkBaseURL
-	Mode              string         // TRACEBOT_LARK_MODE; "" → LarkModeWS
+	BaseURL           string         // TRACEBOT_LARK_BASE_URL, for the API and the long connection; "" → BaseURL
+	Mode              string         // TRACEBOT_LARK_MODE; "" → ModeWS
 	Lang              string         // TRACEBOT_LANG, for the few words the edge says itself
-	HTTPClient        *http.Client   // for API calls and the long connection's bootstrap; nil → a client with DefaultLarkHTTPTimeout
+	HTTPClient        *http.Client   // for API calls and the long connection's bootstrap; nil → a client with DefaultHTTPTimeout
 	Logger            *slog.Logger
 	Metrics           *bot.Metrics // chat API errors and ack times; nil: none
-	MaxBodyBytes      int64        // webhook request body cap; 0 → DefaultLarkMaxBody
+	MaxBodyBytes      int64        // webhook request body cap; 0 → DefaultMaxBody
 }
 
 func (c *Config) setDefaults() {
@@ -84,13 +89,13 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// LarkEdge puts the bot in Lark/Feishu: it receives im.message.receive_v1 events and
+// Edge puts the bot in Lark/Feishu: it receives im.message.receive_v1 events and
 // card.action.trigger callbacks (over the long connection or HTTP), turns them into
 // Messages and Actions for the Bot, and implements the bot's Poster with
 // interactive cards over the open API. It is safe for concurrent use.
 type Edge struct {
 	cfg Config
-	bot *bot.Bot
+	bot handler // nil: the edge only posts
 	log *slog.Logger
 	sdk larkcore.Logger // the SDK's logs, into log
 
@@ -108,28 +113,34 @@ type Edge struct {
 	retry    retryPolicy                       // tests shorten it
 }
 
-// larkIdentity is who the bot is (bot/v3/info).
+// identity is who the bot is (bot/v3/info).
 type identity struct{ OpenID, Name string }
 
 var _ bot.Poster = (*Edge)(nil)
 
-// NewLark returns the Lark edge of b and registers it as b's Lark poster. It does
+// New returns the Lark edge of b and registers it as b's Lark poster. It does
 // no I/O; call Open before serving.
 func New(cfg Config, b *bot.Bot) *Edge {
 	cfg.setDefaults()
 	log := cfg.Logger.With("component", "lark")
 	e := &Edge{
 		cfg:   cfg,
-		bot:   b,
 		log:   log,
 		sdk:   sdkLogger{log: log},
 		retry: defaultRetry,
 	}
 	e.limiters, _ = lru.New[string, *rate.Limiter](limiterCacheSize) // fails only for a size <= 0
 	if b != nil {
+		e.bot = b
 		b.AddPoster(bot.Lark, e)
 	}
 	return e
+}
+
+// handler is the part of the Bot the edge hands requests to.
+type handler interface {
+	HandleMessage(ctx context.Context, m bot.Message)
+	HandleAction(ctx context.Context, a bot.Action) bot.Ack
 }
 
 // Open learns the bot's own open_id (GET /open-apis/bot/v3/info with the tenant
@@ -174,7 +185,7 @@ func (e *Edge) BotOpenID() string {
 	return ""
 }
 
-// Mode is the configured way in: LarkModeWS or LarkModeWebhook.
+// Mode is the configured way in: ModeWS or ModeWebhook.
 func (e *Edge) Mode() string { return e.cfg.Mode }
 
 // apiClient returns the SDK client for the current app secret, building a new one
@@ -217,7 +228,7 @@ func (e *Edge) eventDispatcher(token, key secrets.Secret) *dispatcher.EventDispa
 	return e.dispatch
 }
 
-// larkSecret reads a secret; a nil getter is an empty secret.
+// readSecret reads a secret; a nil getter is an empty secret.
 func readSecret(ctx context.Context, get bot.SecretFunc, what string) (secrets.Secret, error) {
 	if get == nil {
 		return secrets.Secret{}, nil
@@ -229,7 +240,7 @@ func readSecret(ctx context.Context, get bot.SecretFunc, what string) (secrets.S
 	return s, nil
 }
 
-// larkSDKLogger sends the SDK's logs to slog. Debug lines are dropped: the SDK
+// sdkLogger sends the SDK's logs to slog. Debug lines are dropped: the SDK
 // prints whole event bodies (with the verification token) and requests at debug.
 type sdkLogger struct{ log *slog.Logger }
 

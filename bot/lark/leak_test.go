@@ -24,7 +24,7 @@ const (
 	canaryKey       = "CANARY-lark-encrypt-key-c3f80412"
 )
 
-// larkSecretUses are the only requests that may carry the app secret, in the body.
+// secretUses are the only requests that may carry the app secret, in the body.
 var secretUses = map[string]bool{
 	"/open-apis/auth/v3/tenant_access_token/internal": true,
 	"/callback/ws/endpoint":                           true,

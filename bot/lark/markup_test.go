@@ -1,6 +1,7 @@
 package lark
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -61,6 +62,42 @@ func TestPlain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := bot.Plain(tc.in); got != tc.want {
 				t.Errorf("larkPlain(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestMarkdownAgreesWithTheGrammar: on the grammar's edge cases the renderer draws
+// a link, bold, code or mention exactly where bot.Tokens finds one, and escaped
+// text everywhere else.
+func TestMarkdownAgreesWithTheGrammar(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"] in a label is text", "[a]b](https://x.example)", "&#91;a&#93;b&#93;(https://x.example)"},
+		{"javascript: URL is text", "[click](javascript:alert(1))", "&#91;click&#93;(javascript:alert(1))"},
+		{"label markup is plain", "[**b** `c`](https://x.example)", "[b c](https://x.example)"},
+		{"unterminated bold is text", "**oops `c`", "&#42;&#42;oops `c`"},
+		{"backticks inside bold", "**call `s-1`** done", "**call `s-1`** done"},
+		{"bold ends at the first closing marker", "**a `b** c`", "**a &#96;b** c&#96;"},
+		{"bold does not span lines", "**a\nb**", "&#42;&#42;a\nb&#42;&#42;"},
+		{"code does not span lines", "`a\nb`", "&#96;a\nb&#96;"},
+		{"user and group mentions", "<@ou_1> <@!S2> <@!all>", "<at id=ou_1></at> @S2 <at id=all></at>"},
+		{"bad mention is text", "<@ou_1|x>", "&lt;@ou_1|x&gt;"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := markdown(tc.in)
+			if got != tc.want {
+				t.Errorf("markdown(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			links := 0
+			for _, tok := range bot.Tokens(tc.in) {
+				if tok.Kind == bot.TokenLink {
+					links++
+				}
+			}
+			if n := strings.Count(got, "]("); n != links {
+				t.Errorf("%d links drawn, the grammar has %d", n, links)
 			}
 		})
 	}

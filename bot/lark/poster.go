@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,14 +43,14 @@ const (
 	defaultRetryBaseDelay = 500 * time.Millisecond
 )
 
-// larkCannotPost are the codes that mean the bot may not post there: they wrap
+// cannotPostCodes are the codes that mean the bot may not post there: they wrap
 // ErrCannotPost, so the core tells the requester privately how to add the bot.
 var cannotPostCodes = map[int]bool{
 	codeBotNotInChat: true, codeNoAvailability: true, codeGroupSettings: true,
 	codeLackPermission: true, codeSendDenied: true, codeBotStopped: true, codeScopeMissing: true,
 }
 
-// larkAPIError is a refusal by the Lark open API. It matches ErrCannotPost (with
+// apiError is a refusal by the Lark open API. It matches ErrCannotPost (with
 // errors.Is) when the bot may not post in the chat.
 type apiError struct {
 	Method string
@@ -79,7 +80,7 @@ func (e *apiError) retryable() bool {
 		e.Status >= http.StatusInternalServerError
 }
 
-// larkRetry says how often and how patiently a refused call is tried again.
+// retryPolicy says how often and how patiently a refused call is tried again.
 type retryPolicy struct {
 	attempts  int
 	baseDelay time.Duration // doubled after each attempt
@@ -87,7 +88,7 @@ type retryPolicy struct {
 
 var defaultRetry = retryPolicy{attempts: defaultRetryAttempts, baseDelay: defaultRetryBaseDelay}
 
-// larkCall is one open API call; it returns the raw answer, the code and message
+// apiCall is one open API call; it returns the raw answer, the code and message
 // Lark answered with, or the error that kept it from answering.
 type apiCall func(ctx context.Context, c *larksdk.Client) (*larkcore.ApiResp, larkcore.CodeError, error)
 
@@ -130,7 +131,7 @@ func (e *Edge) callOnce(ctx context.Context, method string, fn apiCall) error {
 	return nil
 }
 
-// larkRetryable reports whether err is worth another attempt.
+// retryable reports whether err is worth another attempt.
 func retryable(err error, idempotent bool) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -150,18 +151,18 @@ func (e *Edge) Post(ctx context.Context, to bot.Ref, r bot.Reply, dedupeKey stri
 	content := cardContent(r, e.cfg.Lang)
 	uuid := sendUUID(to.Channel+"\x00"+to.Thread, dedupeKey)
 	if to.Thread != "" {
-		id, chat, err := e.reply(ctx, to.Thread, content, uuid)
+		id, chat, err := e.send(ctx, destination{parent: to.Thread}, content, uuid)
 		return bot.Ref{Channel: orElse(to.Channel, chat), Thread: to.Thread, ID: id}, err
 	}
 	if to.Channel == "" {
 		return bot.Ref{}, fmt.Errorf("lark %s: no chat to post in", methodCreate)
 	}
-	id, chat, err := e.create(ctx, receiveIDChat, to.Channel, content, uuid)
+	id, chat, err := e.send(ctx, destination{idType: receiveIDChat, receiver: to.Channel}, content, uuid)
 	return bot.Ref{Channel: orElse(chat, to.Channel), ID: id}, err
 }
 
 // Update replaces the card of a message the bot sent (PATCH), spacing the updates
-// of one message by larkPatchInterval, within Lark's 5 a second.
+// of one message by patchInterval, within Lark's 5 a second.
 func (e *Edge) Update(ctx context.Context, msg bot.Ref, r bot.Reply) error {
 	if msg.ID == "" {
 		return fmt.Errorf("lark %s: no message to update", methodPatch)
@@ -193,51 +194,61 @@ func (e *Edge) Private(ctx context.Context, m bot.Message, r bot.Reply) error {
 		sum := sha256.Sum256([]byte(content))
 		key = m.DeliveryID + ":private:" + hex.EncodeToString(sum[:8])
 	}
-	_, _, err := e.create(ctx, receiveIDOpenID, m.User, content, sendUUID("user\x00"+m.User, key))
+	_, _, err := e.send(ctx, destination{idType: receiveIDOpenID, receiver: m.User}, content, sendUUID("user\x00"+m.User, key))
 	return err
 }
 
-// reply answers message parent in its thread and returns the new message's id and
-// chat.
-func (e *Edge) reply(ctx context.Context, parent, content, uuid string) (id, chat string, err error) {
-	err = e.call(ctx, methodReply, uuid != "", func(ctx context.Context, c *larksdk.Client) (*larkcore.ApiResp, larkcore.CodeError, error) {
-		body := larkim.NewReplyMessageReqBodyBuilder().MsgType(msgTypeInteractive).Content(content).ReplyInThread(true)
-		if uuid != "" {
-			body.Uuid(uuid)
-		}
-		resp, err := c.Im.Message.Reply(ctx, larkim.NewReplyMessageReqBuilder().MessageId(parent).Body(body.Build()).Build())
-		if err != nil {
-			return nil, larkcore.CodeError{}, err
-		}
-		if resp.Data != nil {
-			id, chat = deref(resp.Data.MessageId), deref(resp.Data.ChatId)
-		}
-		return resp.ApiResp, resp.CodeError, nil
-	})
-	if err == nil && id == "" {
-		err = fmt.Errorf("lark %s: no message id in the answer", methodReply)
+// destination is where a card goes: a reply in the thread of message parent, or
+// else a new message to receiver (a chat id or an open_id, per idType).
+type destination struct{ parent, idType, receiver string }
+
+// request is the open API call that sends content to d: POST
+// /open-apis/im/v1/messages/:message_id/reply (reply_in_thread), or POST
+// /open-apis/im/v1/messages?receive_id_type=…; the method name is for errors and
+// metrics.
+func (d destination) request(content, uuid string) (method string, req *larkcore.ApiReq) {
+	body := map[string]any{"msg_type": msgTypeInteractive, "content": content}
+	if uuid != "" {
+		body["uuid"] = uuid
 	}
-	return id, chat, err
+	req = &larkcore.ApiReq{HttpMethod: http.MethodPost, Body: body, PathParams: larkcore.PathParams{},
+		QueryParams: larkcore.QueryParams{}, SupportedAccessTokenTypes: []larkcore.AccessTokenType{larkcore.AccessTokenTypeTenant}}
+	if d.parent != "" {
+		req.ApiPath = "/open-apis/im/v1/messages/:message_id/reply"
+		req.PathParams.Set("message_id", d.parent)
+		body["reply_in_thread"] = true
+		return methodReply, req
+	}
+	req.ApiPath = "/open-apis/im/v1/messages"
+	req.QueryParams.Set("receive_id_type", d.idType)
+	body["receive_id"] = d.receiver
+	return methodCreate, req
 }
 
-// create sends a new message to receiver (a chat id or an open_id, per idType).
-func (e *Edge) create(ctx context.Context, idType, receiver, content, uuid string) (id, chat string, err error) {
-	err = e.call(ctx, methodCreate, uuid != "", func(ctx context.Context, c *larksdk.Client) (*larkcore.ApiResp, larkcore.CodeError, error) {
-		body := larkim.NewCreateMessageReqBodyBuilder().ReceiveId(receiver).MsgType(msgTypeInteractive).Content(content)
-		if uuid != "" {
-			body.Uuid(uuid)
-		}
-		resp, err := c.Im.Message.Create(ctx, larkim.NewCreateMessageReqBuilder().ReceiveIdType(idType).Body(body.Build()).Build())
+// send sends content to d and returns the new message's id and chat. A uuid makes
+// Lark send it at most once, so only then is a failed call retried.
+func (e *Edge) send(ctx context.Context, d destination, content, uuid string) (id, chat string, err error) {
+	method, req := d.request(content, uuid)
+	err = e.call(ctx, method, uuid != "", func(ctx context.Context, c *larksdk.Client) (*larkcore.ApiResp, larkcore.CodeError, error) {
+		resp, err := c.Do(ctx, req)
 		if err != nil {
-			return nil, larkcore.CodeError{}, err
+			return resp, larkcore.CodeError{}, err
 		}
-		if resp.Data != nil {
-			id, chat = deref(resp.Data.MessageId), deref(resp.Data.ChatId)
+		var out struct {
+			larkcore.CodeError
+			Data struct {
+				MessageID string `json:"message_id"`
+				ChatID    string `json:"chat_id"`
+			} `json:"data"`
 		}
-		return resp.ApiResp, resp.CodeError, nil
+		if err := json.Unmarshal(resp.RawBody, &out); err != nil {
+			return resp, larkcore.CodeError{}, fmt.Errorf("decode answer (HTTP %d): %w", resp.StatusCode, err)
+		}
+		id, chat = out.Data.MessageID, out.Data.ChatID
+		return resp, out.CodeError, nil
 	})
 	if err == nil && id == "" {
-		err = fmt.Errorf("lark %s: no message id in the answer", methodCreate)
+		err = fmt.Errorf("lark %s: no message id in the answer", method)
 	}
 	return id, chat, err
 }
@@ -254,7 +265,7 @@ func (e *Edge) patchLimiter(id string) *rate.Limiter {
 	return lim
 }
 
-// larkUUID is the uuid of a send: a digest of where it goes and the core's dedupe
+// sendUUID is the uuid of a send: a digest of where it goes and the core's dedupe
 // key (Lark keeps at most 50 characters and sends one message per uuid an hour).
 // A key made of an empty delivery id (":progress") names nothing and gets none.
 func sendUUID(target, dedupeKey string) string {
@@ -266,7 +277,7 @@ func sendUUID(target, dedupeKey string) string {
 	return id[:min(len(id), maxUUID)]
 }
 
-// larkOr is a, or b when a is empty.
+// orElse is a, or b when a is empty.
 func orElse(a, b string) string {
 	if a != "" {
 		return a

@@ -12,14 +12,14 @@ import (
 // This file renders a Reply as a Lark interactive card (message card JSON 1.0:
 // config, header, elements), the content of msg_type "interactive".
 
-// larkCardLimit is the most a card's JSON may weigh: Lark refuses cards over 30 KB.
+// cardLimit is the most a card's JSON may weigh: Lark refuses cards over 30 KB.
 // Rendering stays 2 KB under it, for the request's own JSON escaping.
 const (
 	cardLimit  = 30 * 1024
 	cardBudget = cardLimit - 2*1024
 )
 
-// larkCard is a message card. update_multi makes it one shared card that PATCH
+// messageCard is a message card. update_multi makes it one shared card that PATCH
 // updates for everyone in the chat; without it PATCH fails on group cards.
 type messageCard struct {
 	Config   cardConfig  `json:"config"`
@@ -37,13 +37,13 @@ type cardHeader struct {
 	Template string     `json:"template,omitempty"`
 }
 
-// larkText is a text object: tag plain_text or lark_md.
+// textObject is a text object: tag plain_text or lark_md.
 type textObject struct {
 	Tag     string `json:"tag"`
 	Content string `json:"content"`
 }
 
-// larkElement is one card element; Tag says which fields it uses: div (Text or
+// element is one card element; Tag says which fields it uses: div (Text or
 // Fields), markdown (Content), note (Notes), hr, action (Actions).
 type element struct {
 	Tag     string       `json:"tag"`
@@ -60,7 +60,7 @@ type cardField struct {
 	Text    textObject `json:"text"`
 }
 
-// larkButton is an action button (Value) or a link button (URL).
+// cardButton is an action button (Value) or a link button (URL).
 type cardButton struct {
 	Tag     string            `json:"tag"`
 	Text    textObject        `json:"text"`
@@ -75,10 +75,10 @@ type cardConfirm struct {
 	Text  textObject `json:"text"`
 }
 
-// larkValueKey is the key of the ActionValue in a button's value object.
+// valueKey is the key of the ActionValue in a button's value object.
 const valueKey = "v"
 
-// larkRenderCard renders r as a card, in lang for the few words the renderer adds.
+// renderCard renders r as a card, in lang for the few words the renderer adds.
 // The first header block becomes the card's header.
 func renderCard(r bot.Reply, lang string) messageCard {
 	c := messageCard{Config: cardConfig{WideScreenMode: true, UpdateMulti: true}, Elements: []element{}}
@@ -97,7 +97,7 @@ func renderCard(r bot.Reply, lang string) messageCard {
 	return c
 }
 
-// larkRenderBlock renders one block; ok is false for a block that draws nothing.
+// renderBlock renders one block; ok is false for a block that draws nothing.
 func renderBlock(bl bot.Block) (element, bool) {
 	switch bl.Kind {
 	case bot.BlockHeader:
@@ -128,7 +128,7 @@ func note(md string) element {
 	return element{Tag: "note", Notes: []textObject{{Tag: "lark_md", Content: md}}}
 }
 
-// larkFields draws label/value pairs two to a row.
+// fieldsDiv draws label/value pairs two to a row.
 func fieldsDiv(fields []bot.Field) element {
 	el := element{Tag: "div"}
 	for _, f := range fields {
@@ -141,7 +141,7 @@ func fieldsDiv(fields []bot.Field) element {
 	return el
 }
 
-// larkTable draws one line per row, "first cell — Label: cell · Label: cell …":
+// tableText draws one line per row, "first cell — Label: cell · Label: cell …":
 // cards have no table that stays readable with eight columns on a phone.
 func tableText(tab *bot.Table) string {
 	lines := make([]string, 0, len(tab.Rows))
@@ -166,7 +166,7 @@ func tableText(tab *bot.Table) string {
 	return strings.Join(lines, "\n")
 }
 
-// larkCodeBlock fences text verbatim; a fence inside it is broken up so it cannot
+// codeBlock fences text verbatim; a fence inside it is broken up so it cannot
 // end the block early.
 func codeBlock(text string) string {
 	return "```\n" + strings.ReplaceAll(text, "```", "`\u200b``") + "\n```"
@@ -202,7 +202,7 @@ func renderButton(b bot.Button) cardButton {
 	return btn
 }
 
-// larkCardContent renders r as the JSON content of an interactive message, within
+// cardContent renders r as the JSON content of an interactive message, within
 // Lark's size limit: when it is too big, the biggest texts are shortened (and, if
 // that is not enough, dropped) and a note says so; buttons are always kept.
 func cardContent(r bot.Reply, lang string) string {
@@ -211,7 +211,7 @@ func cardContent(r bot.Reply, lang string) string {
 	return string(marshal(c))
 }
 
-// larkMarshal encodes v without HTML escaping (lark_md holds <at> tags and &…;).
+// marshal encodes v without HTML escaping (lark_md holds <at> tags and &…;).
 func marshal(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -220,8 +220,8 @@ func marshal(v any) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-// larkFit shrinks c until its JSON fits in limit bytes: a big text (over
-// larkBigText) is shortened, else the last text goes; buttons always stay.
+// fit shrinks c until its JSON fits in limit bytes: a big text (over
+// bigText) is shortened, else the last text goes; buttons always stay.
 func fit(c *messageCard, lang string, limit int) {
 	total := len(marshal(c))
 	if total <= limit {
@@ -253,16 +253,16 @@ func fit(c *messageCard, lang string, limit int) {
 	}
 }
 
-// larkBigText is the size from which an element is shortened rather than dropped.
+// bigText is the size from which an element is shortened rather than dropped.
 const bigText = 1024
 
-// larkTrimmable reports whether the element at i of n may be shortened or dropped:
+// trimmable reports whether the element at i of n may be shortened or dropped:
 // not buttons, rules, or the truncation note (the last element).
 func trimmable(el element, i, n int) bool {
 	return i < n-1 && el.Tag != "action" && el.Tag != "hr"
 }
 
-// larkBiggestText is the index of the trimmable element with the most text, or -1.
+// biggestText is the index of the trimmable element with the most text, or -1.
 func biggestText(els []element, sizes []int) int {
 	best := -1
 	for i, el := range els {
@@ -273,7 +273,7 @@ func biggestText(els []element, sizes []int) int {
 	return best
 }
 
-// larkLastText is the index of the last trimmable element (there is one).
+// lastText is the index of the last trimmable element (there is one).
 func lastText(els []element) int {
 	for i := len(els) - 1; i >= 0; i-- {
 		if trimmable(els[i], i, len(els)) {
@@ -305,7 +305,7 @@ func (el *element) shorten(n int) bool {
 	return false
 }
 
-// larkCut drops at least n bytes from the end of s and adds "…". It never cuts a
+// cutText drops at least n bytes from the end of s and adds "…". It never cuts a
 // character, an HTML character reference or a code span in two. ok is false when
 // fewer than keep bytes would be left.
 func cutText(s string, n, keep int) (string, bool) {

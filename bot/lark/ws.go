@@ -10,7 +10,7 @@ import (
 	larkws "github.com/larksuite/oapi-sdk-go/v3/ws"
 )
 
-// larkWSStopTimeout bounds how long RunWS waits for the connection to close.
+// wsStopTimeout bounds how long RunWS waits for the connection to close.
 const wsStopTimeout = 10 * time.Second
 
 // RunWS receives events and card callbacks over the SDK's long connection

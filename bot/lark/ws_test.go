@@ -45,7 +45,7 @@ func waitWS(t *testing.T, h *harness, n int) {
 	}
 }
 
-// larkPush sends an event over the long connection and returns the answer's data.
+// push sends an event over the long connection and returns the answer's data.
 func push(t *testing.T, h *harness, payload []byte) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -129,7 +129,7 @@ func TestLongConnectionRefused(t *testing.T) {
 	}
 }
 
-// larkNoGoroutines waits until no goroutine's stack mentions any of frames.
+// noGoroutines waits until no goroutine's stack mentions any of frames.
 func noGoroutines(t *testing.T, frames ...string) {
 	t.Helper()
 	var leaked string

@@ -278,7 +278,7 @@ func TestRetriedEventHandledOnce(t *testing.T) {
 	}
 }
 
-// slackTraced runs /trace for the runbook's call and returns the root and the
+// traced runs /trace for the runbook's call and returns the root and the
 // result message.
 func traced(t *testing.T, h *harness, channel string) (slackfake.Message, slackfake.Message) {
 	t.Helper()

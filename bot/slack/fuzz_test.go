@@ -76,7 +76,7 @@ var fuzzRefusedCodes = []string{"invalid_blocks", "msg_too_long", "no_text", "in
 // fuzzRU is the n-th response_url of an iteration, as the seeds spell it.
 func fuzzRU(n int) string { return fmt.Sprintf("https://%s/response/%d", fuzzHooks, n) }
 
-// slackFuzzTransport is the edge's HTTP transport. The Web API and the seeds'
+// fuzzTransport is the edge's HTTP transport. The Web API and the seeds'
 // response URLs go to the current iteration's fake Slack; any other request (a
 // fuzzed response_url) is refused and kept, so nothing leaves loopback and even a
 // refused request is checked for secrets.

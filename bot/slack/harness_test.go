@@ -32,7 +32,7 @@ const (
 	testSession = "s-abc123def456"
 )
 
-// slackLogBuffer collects log output from many goroutines.
+// logBuffer collects log output from many goroutines.
 type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -50,7 +50,7 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// slackSleeps records the rate-limit waits of an edge instead of waiting them.
+// sleeps records the rate-limit waits of an edge instead of waiting them.
 type sleeps struct {
 	mu    sync.Mutex
 	waits []time.Duration
@@ -69,7 +69,7 @@ func (s *sleeps) get() []time.Duration {
 	return append([]time.Duration(nil), s.waits...)
 }
 
-// slackHarness is the whole Slack side of tracebot against fakes: the fake Slack,
+// harness is the whole Slack side of tracebot against fakes: the fake Slack,
 // the real bot over the sandbox world and a memory store, the Lambda fake behind
 // Reprocess, and the edge's HTTP endpoints on a test server.
 type harness struct {
@@ -91,7 +91,7 @@ type harness struct {
 
 type harnessOpts struct {
 	fake      slackfake.Config
-	secret    string // signing secret; "" → slackTestSecret
+	secret    string // signing secret; "" → testSecret
 	bot       func(*bot.Config)
 	edge      func(*Config)
 	sandboxMS int // delay of each sandbox backend call, so progress can be seen
@@ -366,7 +366,7 @@ func newStubEdge(t *testing.T, mod func(*Config)) *stubEdge {
 	return s
 }
 
-// post sends a request signed with slackTestSecret now and returns the status.
+// post sends a request signed with testSecret now and returns the status.
 func (s *stubEdge) post(t *testing.T, path, contentType string, body []byte) int {
 	t.Helper()
 	req := slackfake.NewRequest(s.srv.URL+path, testSecret, time.Now(), contentType, body)
@@ -378,7 +378,7 @@ func (s *stubEdge) post(t *testing.T, path, contentType string, body []byte) int
 	return resp.StatusCode
 }
 
-// slackCounter sums the samples of counter name whose label has value.
+// counter sums the samples of counter name whose label has value.
 func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
 	families, err := reg.Gather()

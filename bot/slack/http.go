@@ -15,7 +15,7 @@ import (
 	"github.com/callytics/tracebot/bot"
 )
 
-// slackBodyHandler serves a request whose signature has been verified.
+// bodyHandler serves a request whose signature has been verified.
 type bodyHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 
 // Routes registers the Slack HTTP endpoints on mux: POST /slack/commands,

@@ -16,14 +16,14 @@ import (
 	"github.com/callytics/tracebot/bot"
 )
 
-// slackCannotPost are the Web API errors that mean the bot may not post in the
+// cannotPostErrors are the Web API errors that mean the bot may not post in the
 // channel: they wrap ErrCannotPost so the bot answers privately instead.
 var cannotPostErrors = []string{"not_in_channel", "channel_not_found", "is_archived"}
 
-// slackAuthErrors mean the token itself was refused.
+// authErrors mean the token itself was refused.
 var authErrors = []string{"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 
-// slackQuiet discards slack-go's own logging (it logs only in debug mode, which
+// quietLog discards slack-go's own logging (it logs only in debug mode, which
 // tracebot never turns on, but it must never print payloads either).
 var quietLog = log.New(io.Discard, "", 0)
 

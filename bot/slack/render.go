@@ -35,7 +35,7 @@ const (
 	linkPrefix   = "tracebot-link:" // + index; a URL button
 )
 
-// slackMessage is one Slack message rendered from a Reply: the notification text
+// message is one Slack message rendered from a Reply: the notification text
 // and the blocks.
 type message struct {
 	Text   string          `json:"text"`
@@ -75,8 +75,8 @@ func render(r bot.Reply, lang string) []message {
 	return out
 }
 
-// slackFallback is the message's "text": what notifications and screen readers
-// show. It is the reply's Text, or else its first text, converted to mrkdwn.
+// fallback is the message's "text": what notifications and screen readers
+// show. It is the reply's Text, or else its first text, as a notification shows it.
 func fallback(r bot.Reply) string {
 	s := r.Text
 	for _, b := range r.Blocks {
@@ -94,7 +94,7 @@ func fallback(r bot.Reply) string {
 	return truncate(s, maxFallbackText)
 }
 
-// slackBlocks renders one neutral block; buttons counts the buttons drawn so far
+// renderBlock renders one neutral block; buttons counts the buttons drawn so far
 // (their action ids must be unique in a message).
 func renderBlock(b bot.Block, buttons *int) []slackgo.Block {
 	switch b.Kind {
@@ -126,7 +126,7 @@ func header(s string) []slackgo.Block {
 	return []slackgo.Block{slackgo.NewHeaderBlock(plainText(s, maxHeaderText))}
 }
 
-// slackTextSections renders a paragraph of markup as one section, or several when
+// textSections renders a paragraph of markup as one section, or several when
 // it is longer than a section may be.
 func textSections(s string) []slackgo.Block {
 	var out []slackgo.Block
@@ -148,7 +148,7 @@ func contextBlock(mrkdwn string) slackgo.Block {
 	return slackgo.NewContextBlock("", mrkdwnText(mrkdwn))
 }
 
-// slackFieldSections renders label/value pairs as section fields, ten per section.
+// fieldSections renders label/value pairs as section fields, ten per section.
 func fieldSections(fields []bot.Field) []slackgo.Block {
 	var out []slackgo.Block
 	for len(fields) > 0 {
@@ -164,7 +164,7 @@ func fieldSections(fields []bot.Field) []slackgo.Block {
 	return out
 }
 
-// slackTable draws a table as a context line of column names and one mrkdwn line
+// tableSections draws a table as a context line of column names and one mrkdwn line
 // per row ("triage · model · provider · …"), as few sections as the rows fit in.
 func tableSections(tab *bot.Table) []slackgo.Block {
 	if tab == nil {
@@ -192,7 +192,7 @@ func tableSections(tab *bot.Table) []slackgo.Block {
 	return out
 }
 
-// slackCode renders preformatted text in ``` fences, split at line breaks into
+// codeSections renders preformatted text in ``` fences, split at line breaks into
 // as many sections as needed.
 func codeSections(s string) []slackgo.Block {
 	const fence = "```"
@@ -206,7 +206,7 @@ func codeSections(s string) []slackgo.Block {
 	return out
 }
 
-// slackActions renders buttons, at most 25 per actions block.
+// actionBlocks renders buttons, at most 25 per actions block.
 func actionBlocks(buttons []bot.Button, count *int) []slackgo.Block {
 	var out []slackgo.Block
 	var elems []slackgo.BlockElement
@@ -231,7 +231,7 @@ func actionBlocks(buttons []bot.Button, count *int) []slackgo.Block {
 	return out
 }
 
-// slackButton renders one button, or nil for one Slack cannot carry (a value or
+// button renders one button, or nil for one Slack cannot carry (a value or
 // URL over the limit: both are built by the bot and far shorter in practice).
 func button(b bot.Button, i int) *slackgo.ButtonBlockElement {
 	label := plainText(bot.Plain(b.Label), maxButtonText)
@@ -274,7 +274,7 @@ func mrkdwnText(s string) *slackgo.TextBlockObject {
 	return slackgo.NewTextBlockObject(slackgo.MarkdownType, s, false, false)
 }
 
-// slackPlainText is a plain_text object of at most max characters ("…" marks a
+// plainText is a plain_text object of at most max characters ("…" marks a
 // cut); Slack rejects empty ones, so an empty text becomes a dash.
 func plainText(s string, max int) *slackgo.TextBlockObject {
 	if strings.TrimSpace(s) == "" {
@@ -283,7 +283,7 @@ func plainText(s string, max int) *slackgo.TextBlockObject {
 	return slackgo.NewTextBlockObject(slackgo.PlainTextType, truncate(s, max), true, false)
 }
 
-// slackTruncate cuts s to at most max runes, ending in "…" when cut.
+// truncate cuts s to at most max runes, ending in "…" when cut.
 func truncate(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
@@ -292,7 +292,7 @@ func truncate(s string, max int) string {
 	return safeCut(string(r[:max-1])) + "…"
 }
 
-// slackSafeCut drops a trailing partial mrkdwn token (an unclosed "<…" or "&…")
+// safeCut drops a trailing partial mrkdwn token (an unclosed "<…" or "&…")
 // left by a cut, so the text never ends in a broken link or entity.
 func safeCut(s string) string {
 	if i := strings.LastIndexByte(s, '<'); i >= 0 && !strings.Contains(s[i:], ">") {
@@ -304,7 +304,7 @@ func safeCut(s string) string {
 	return s
 }
 
-// slackMrkdwnLines converts markup line by line (markup never spans lines).
+// mrkdwnLines converts markup line by line (markup never spans lines).
 func mrkdwnLines(s string) []string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
@@ -313,8 +313,8 @@ func mrkdwnLines(s string) []string {
 	return lines
 }
 
-// slackChunks packs lines (already mrkdwn) into texts of at most max runes, joined
-// by newlines. A line longer than max is split by slackSplitLine.
+// chunks packs lines (already mrkdwn) into texts of at most max runes, joined
+// by newlines. A line longer than max is split by splitLine.
 func chunks(lines []string, max int) []string {
 	var out []string
 	var cur strings.Builder
@@ -355,7 +355,7 @@ func chunks(lines []string, max int) []string {
 	return kept
 }
 
-// slackSplitLine cuts one mrkdwn line into pieces of at most max runes, preferring
+// splitLine cuts one mrkdwn line into pieces of at most max runes, preferring
 // spaces, never inside a <link> or an &entity;.
 func splitLine(s string, max int) []string {
 	var out []string
@@ -368,7 +368,7 @@ func splitLine(s string, max int) []string {
 	return append(out, s)
 }
 
-// slackCutPoint picks where to cut r so the first part has at most max runes.
+// cutPoint picks where to cut r so the first part has at most max runes.
 func cutPoint(r []rune, max int) int {
 	open := -1 // start of the token (<…> or &…;) that max falls in, if any
 	for i := 0; i < max; i++ {

@@ -81,7 +81,7 @@ func validate(t *testing.T, msgs []message) {
 	}
 }
 
-// slackAllText is every text of the rendered messages' blocks.
+// allText is every text of the rendered messages' blocks.
 func allText(t *testing.T, msgs []message) string {
 	t.Helper()
 	var blocks []any
@@ -240,5 +240,45 @@ func TestRenderSlackCodeKeepsItsFence(t *testing.T) {
 	all := allText(t, msgs)
 	if strings.Count(all, "```") != 2 || !strings.HasPrefix(all, "```\nselect") || !strings.Contains(all, "&lt;x&gt;") {
 		t.Errorf("code block: %q", all)
+	}
+}
+
+// TestMrkdwnAgreesWithTheGrammar: on the grammar's edge cases the renderer draws a
+// link, bold, code or mention exactly where bot.Tokens finds one, and escaped text
+// everywhere else.
+func TestMrkdwnAgreesWithTheGrammar(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"] in a label is text", "[a]b](https://x.example)", "[a]b](https://x.example)"},
+		{"javascript: URL is text", "[click](javascript:alert(1))", "[click](javascript:alert(1))"},
+		{"URL with < is text", "[x](https://a.example/<b>)", "[x](https://a.example/&lt;b&gt;)"},
+		{"unterminated bold is text", "**oops `c`", "**oops `c`"},
+		{"backticks inside bold", "**call `s-1`** done", "*call `s-1`* done"},
+		{"bold ends at the first closing marker", "**a `b** c`", "*a `b* c`"},
+		{"bold does not span lines", "**a\nb**", "**a\nb**"},
+		{"user and group mentions", "<@U1> <@!S2> <@!all>", "<@U1> <!subteam^S2> <!subteam^all>"},
+		{"bad mention is text", "<@U1|x>", "&lt;@U1|x&gt;"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mrkdwn(tc.in)
+			if got != tc.want {
+				t.Errorf("mrkdwn(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			links, mentions := 0, 0
+			for _, tok := range bot.Tokens(tc.in) {
+				switch tok.Kind {
+				case bot.TokenLink:
+					links++
+				case bot.TokenUser, bot.TokenGroup:
+					mentions++
+				}
+			}
+			if n := strings.Count(got, "<http"); n != links {
+				t.Errorf("%d links drawn, the grammar has %d", n, links)
+			}
+			if n := strings.Count(got, "<@") + strings.Count(got, "<!subteam^"); n != mentions {
+				t.Errorf("%d mentions drawn, the grammar has %d", n, mentions)
+			}
+		})
 	}
 }

@@ -1,3 +1,7 @@
+// Package slack puts the bot in Slack: it verifies and acknowledges what Slack
+// sends (HTTP endpoints or Socket Mode), turns it into the core's Message and
+// Action, and implements bot.Poster over the Web API, rendering Replies to Block
+// Kit (mrkdwn from bot.Tokens). slackfake beside it is the wire fake its tests use.
 package slack
 
 import (
@@ -20,13 +24,13 @@ import (
 	"github.com/callytics/tracebot/lookup"
 )
 
-// Which token Slack rejected, for SlackConfig.OnAuthFailure.
+// Which token Slack rejected, for Config.OnAuthFailure.
 const (
 	BotTokenName = "bot_token"
 	AppTokenName = "app_token"
 )
 
-// Defaults of SlackConfig.
+// Defaults of Config.
 const (
 	DefaultAPIURL       = "https://slack.com/api/"
 	DefaultMaxBody      = 1 << 20
@@ -41,23 +45,23 @@ const (
 	deliveryInteraction = "action:"
 )
 
-// SlackConfig configures the Slack edge.
+// Config configures the Slack edge.
 type Config struct {
 	BotToken      bot.SecretFunc // xoxb-…, for the Web API; required
 	SigningSecret bot.SecretFunc // verifies HTTP requests; required for Routes
 	AppToken      bot.SecretFunc // xapp-…, for Socket Mode; nil: HTTP only
-	APIURL        string         // TRACEBOT_SLACK_API_URL; "" → DefaultSlackAPIURL
+	APIURL        string         // TRACEBOT_SLACK_API_URL; "" → DefaultAPIURL
 	HTTPClient    *http.Client
 	Lang          string // TRACEBOT_LANG, for the few sentences the edge says itself
 	Logger        *slog.Logger
 	Metrics       *bot.Metrics // chat API errors and ack times; nil: none
-	// OnAuthFailure, when set, is called with SlackBotTokenName or
-	// SlackAppTokenName when Slack rejects that token (invalid_auth,
+	// OnAuthFailure, when set, is called with BotTokenName or
+	// AppTokenName when Slack rejects that token (invalid_auth,
 	// token_revoked, …), so the secret can be fetched again at once.
 	OnAuthFailure func(which string)
-	MaxBodyBytes  int64         // request body cap; 0 → DefaultSlackMaxBody
-	RateRetries   int           // retries of a call Slack rate-limited; 0 → DefaultSlackRetries
-	GroupCacheTTL time.Duration // how long user-group members are cached; 0 → DefaultSlackGroupTTL
+	MaxBodyBytes  int64         // request body cap; 0 → DefaultMaxBody
+	RateRetries   int           // retries of a call Slack rate-limited; 0 → DefaultRetries
+	GroupCacheTTL time.Duration // how long user-group members are cached; 0 → DefaultGroupTTL
 }
 
 func (c *Config) setDefaults() {
@@ -84,7 +88,7 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// SlackEdge puts the bot in Slack: it verifies and acknowledges what Slack sends
+// Edge puts the bot in Slack: it verifies and acknowledges what Slack sends
 // (over HTTP or Socket Mode), turns it into Messages and Actions for the Bot, and
 // implements the bot's Poster (and GroupResolver) over the Web API. It is safe for
 // concurrent use.
@@ -103,13 +107,13 @@ type Edge struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// slackHandler is the part of the Bot the edge hands requests to.
+// handler is the part of the Bot the edge hands requests to.
 type handler interface {
 	HandleMessage(ctx context.Context, m bot.Message)
 	HandleAction(ctx context.Context, a bot.Action) bot.Ack
 }
 
-// slackIdentity is who the bot is in the workspace (auth.test).
+// identity is who the bot is in the workspace (auth.test).
 type identity struct {
 	UserID, BotID, TeamID string
 	mention               *regexp.Regexp // <@UBOT> or <@UBOT|name>
@@ -120,7 +124,7 @@ var (
 	_ bot.GroupResolver = (*Edge)(nil)
 )
 
-// NewSlack returns the Slack edge of b and registers it as b's Slack poster. It
+// New returns the Slack edge of b and registers it as b's Slack poster. It
 // does no I/O; call Open before serving.
 func New(cfg Config, b *bot.Bot) *Edge {
 	e := newEdge(cfg, b)
@@ -316,7 +320,7 @@ func (e *Edge) onBlockActions(ctx context.Context, ic slackgo.InteractionCallbac
 	return errors.Join(errs...)
 }
 
-// slackActionRef names the message carrying the clicked button.
+// actionRef names the message carrying the clicked button.
 func actionRef(ic slackgo.InteractionCallback) bot.Ref {
 	ref := bot.Ref{
 		Channel: firstOf(ic.Container.ChannelID, ic.Channel.ID),
@@ -351,7 +355,7 @@ func (e *Edge) answerPrivately(ctx context.Context, m bot.Message, text string) 
 // ctx ends. Nothing the edge started runs afterwards.
 func (e *Edge) Shutdown(ctx context.Context) error { return e.answers.Wait(ctx) }
 
-// slackDelivery is the dedupe key of a delivery, or "" when Slack gave no id.
+// deliveryKey is the dedupe key of a delivery, or "" when Slack gave no id.
 func deliveryKey(kind, id string) string {
 	if id == "" {
 		return ""

@@ -95,7 +95,7 @@ func TestLongConnection(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("RunWS after cancel = %v, want nil", err)
 	}
-	noGoroutines(t, "oapi-sdk-go/v3/ws.", "bot.(*LarkEdge).RunWS")
+	noGoroutines(t, "oapi-sdk-go/v3/ws.", "lark.(*Edge).RunWS")
 	if _, open := h.fake.WSConnections(); open != 0 {
 		eventually(t, func() bool { _, open := h.fake.WSConnections(); return open == 0 }, "the long connection is still open")
 	}
@@ -108,7 +108,7 @@ func TestLongConnectionCancelEarly(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("RunWS = %v, want nil", err)
 	}
-	noGoroutines(t, "oapi-sdk-go/v3/ws.", "bot.(*LarkEdge).RunWS")
+	noGoroutines(t, "oapi-sdk-go/v3/ws.", "lark.(*Edge).RunWS")
 }
 
 // Credentials Lark refuses end RunWS with an error instead of retrying forever.

@@ -242,27 +242,16 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 	if err := b.Idle(ctx); err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() { b.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-		return b.refusals.Wait(ctx)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitFor(ctx, b.workers.Wait)
 }
 
 // Idle waits until no job is queued or running and no refusal is being sent, or
 // until ctx ends (then it returns ctx's error). New work may arrive meanwhile.
 func (b *Bot) Idle(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { b.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-		return b.refusals.Wait(ctx)
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := waitFor(ctx, b.pending.Wait); err != nil {
+		return err
 	}
+	return b.refusals.Wait(ctx)
 }
 
 // HandleMessage queues a trace request and returns at once. The job gets ctx's

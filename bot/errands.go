@@ -55,9 +55,13 @@ func (e *Errands) Go(ctx context.Context, what string, fn func(ctx context.Conte
 }
 
 // Wait waits until the errands started so far have ended, or ctx ends.
-func (e *Errands) Wait(ctx context.Context) error {
+func (e *Errands) Wait(ctx context.Context) error { return waitFor(ctx, e.running.Wait) }
+
+// waitFor runs wait (a WaitGroup's Wait) until it returns or ctx ends; then it
+// returns ctx's error.
+func waitFor(ctx context.Context, wait func()) error {
 	done := make(chan struct{})
-	go func() { e.running.Wait(); close(done) }()
+	go func() { wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

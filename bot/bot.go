@@ -242,7 +242,10 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 	if err := b.Idle(ctx); err != nil {
 		return err
 	}
-	return waitFor(ctx, b.workers.Wait)
+	if err := waitFor(ctx, b.workers.Wait); err != nil {
+		return err
+	}
+	return b.refusals.Wait(ctx) // and the refusals of requests that came meanwhile
 }
 
 // Idle waits until no job is queued or running and no refusal is being sent, or

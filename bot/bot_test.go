@@ -81,7 +81,7 @@ func (r *recorder) lastUpdate(id string) Reply {
 
 func sandboxTracer() Tracer {
 	sb := lookup.NewSandbox(0)
-	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 }
 
 type testBot struct {

@@ -74,7 +74,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h := &harness{token: o.token, key: o.encryptKey, logs: &logBuffer{}, store: state.NewMemory(nil)}
 	h.fake = larkfake.New(t, larkfake.Options{AppID: "cli_test", AppSecret: o.appSecret, BotOpenID: "ou_bot"})
 	sb := lookup.NewSandbox(o.sandboxDelay)
-	var tracer bot.Tracer = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	var tracer bot.Tracer = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 	if o.gated {
 		h.gate = &gatedTracer{inner: tracer, open: make(chan struct{})}
 		tracer = h.gate

@@ -29,7 +29,7 @@ func BenchmarkCommandAck(b *testing.B) {
 	sb := lookup.NewSandbox(0)
 	core := bot.New(bot.Config{Sample: true, Workers: 8, QueueSize: 1 << 20, RateLimit: 1 << 30,
 		Now: func() time.Time { return lookup.SandboxNow }},
-		bot.Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})})
+		bot.Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})})
 	defer func() { _ = core.Shutdown(context.Background()) }()
 	edge := New(Config{BotToken: bot.StaticSecret(secrets.New(fake.Config().BotToken)),
 		SigningSecret: bot.StaticSecret(secrets.New(testSecret)), APIURL: fake.APIURL()}, core)

@@ -176,7 +176,7 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 		t.Fatal(err)
 	}
 	sb := lookup.NewSandbox(0)
-	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true, Logger: logger})
+	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
 	r.bot = bot.New(bot.Config{
 		Sample: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: parseOptions(t),

@@ -22,7 +22,7 @@ var benchRegionQuery = map[string]time.Duration{cwEast1: 900 * time.Millisecond,
 // least one more poll slot (1/(0.95·5) s ≈ 210ms) than seeing one, so the
 // benchmark also states the ratio to that quota-bound floor.
 //
-//	go test ./lookup -run '^$' -bench Report -benchtime 8x
+//	go test ./lookup -run '^$' -bench 'BenchmarkReport$' -benchtime 8x
 func BenchmarkReport(b *testing.B) {
 	w := newReportWorld(b, rpNoisy)
 	w.srv.SetLatency(benchAWS)

@@ -68,7 +68,7 @@ type Report struct {
 	Warnings     []ReportWarning
 	Queries      []string // the Insights queries run in each region
 	Cached       bool     // served from the result cache: no query ran
-	Sample       bool     // built from --sandbox sample data
+	Sandbox      bool     // built from --sandbox sample data
 
 	Cost      *CostReport
 	Cache     *CacheReport
@@ -223,7 +223,7 @@ type reportJSON struct {
 	Warnings     []ReportWarning `json:"warnings"`
 	Queries      []string        `json:"queries,omitempty"`
 	Cached       bool            `json:"cached,omitempty"`
-	Sample       bool            `json:"sample,omitempty"`
+	Sandbox      bool            `json:"sandbox,omitempty"`
 }
 
 // MarshalJSON writes the SPEC §12 object: times in RFC 3339 UTC, the common
@@ -231,7 +231,7 @@ type reportJSON struct {
 func (r *Report) MarshalJSON() ([]byte, error) {
 	c := reportJSON{Kind: r.Kind, Zone: r.ZoneName(), Window: r.Window, Regions: r.Regions,
 		BytesScanned: r.BytesScanned, ScanCostUSD: r.ScanCostUSD, Warnings: r.Warnings, Queries: r.Queries,
-		Cached: r.Cached, Sample: r.Sample}
+		Cached: r.Cached, Sandbox: r.Sandbox}
 	if !r.From.IsZero() {
 		from, to := r.From.UTC(), r.To.UTC()
 		c.From, c.To = &from, &to

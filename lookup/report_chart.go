@@ -140,7 +140,7 @@ func chartSubtitle(r *Report, zone *time.Location) string {
 	if len(failed) > 0 {
 		s += " - missing " + strings.Join(failed, ", ") + " (failed)"
 	}
-	if r.Sample {
+	if r.Sandbox {
 		s += " - SAMPLE DATA"
 	}
 	return s

@@ -40,7 +40,7 @@ type ReportConfig struct {
 	LengthMax      float64       // TRACEBOT_LENGTH_MAX: share of length (or content-filter) in one stage-hour
 	GenerationLink string        // TRACEBOT_GENERATION_LINK, "{id}" replaced
 	Timeout        time.Duration // one report's deadline, 60s
-	Sample         bool          // label every report as sample data
+	Sandbox        bool          // label every report as sample data
 	Logger         *slog.Logger
 }
 
@@ -169,7 +169,7 @@ func (e *ReportEngine) cacheKey(q ReportQuery) string {
 
 // run builds one report.
 func (e *ReportEngine) run(ctx context.Context, q ReportQuery) (*Report, error) {
-	r := &Report{Kind: q.Kind, From: q.From, To: q.To, Zone: q.Zone, Window: q.Window, Sample: e.cfg.Sample,
+	r := &Report{Kind: q.Kind, From: q.From, To: q.To, Zone: q.Zone, Window: q.Window, Sandbox: e.cfg.Sandbox,
 		thresholds: reportThresholds{e.cfg.CacheMin, e.cfg.LengthMax}}
 	if q.Kind == ReportDeploys {
 		e.deploys(ctx, q, r)

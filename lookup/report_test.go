@@ -638,8 +638,8 @@ func TestSandboxReportsShowEveryWarning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := gocmp.Diff(codes, reportWarningCodes(r)); diff != "" || !r.Sample {
-			t.Errorf("sandbox %s (sample %v): warnings (-want +got):\n%s", kind, r.Sample, diff)
+		if diff := gocmp.Diff(codes, reportWarningCodes(r)); diff != "" || !r.Sandbox {
+			t.Errorf("sandbox %s (sample %v): warnings (-want +got):\n%s", kind, r.Sandbox, diff)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func NewSandboxReports(cfg ReportConfig) *ReportEngine {
 	patterns := []string{"/aws/lambda/call-analytics-{env}-ai-analysis-processor-{region}", "/aws/lambda/call-analytics-{env}-contacts-analyzer-{region}"}
 	cw := NewCloudWatch(CloudWatchConfig{Regions: sandboxRegions, LogGroups: patterns, Env: DefaultEnv,
 		PollMin: time.Millisecond, PollMax: 5 * time.Millisecond, PollRate: 1000, Logger: cfg.Logger}, logs)
-	cfg.Env, cfg.Regions, cfg.Functions, cfg.Sample = DefaultEnv, sandboxRegions, DefaultFunctions(patterns), true
+	cfg.Env, cfg.Regions, cfg.Functions, cfg.Sandbox = DefaultEnv, sandboxRegions, DefaultFunctions(patterns), true
 	return NewReportEngine(cw, fns, cfg)
 }
 

@@ -18,7 +18,7 @@ func renderReport(r *lookup.Report) string {
 	if zone == nil {
 		zone = time.UTC
 	}
-	if r.Sample {
+	if r.Sandbox {
 		b.WriteString("SAMPLE DATA (--sandbox)\n")
 	}
 	b.WriteString(reportHeading(r, zone) + "\n\n")

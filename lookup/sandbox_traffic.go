@@ -38,6 +38,23 @@ type TrafficConfig struct {
 	// SwitchShare of sessions has one stage served by another provider than the
 	// session's sticky one; 0.02 when zero, which stays under the 5% warning.
 	SwitchShare float64
+	// Surge multiplies the sessions of some hours (a burst of calls): their cost
+	// rises by the same factor.
+	Surge *TrafficSurge
+}
+
+// TrafficSurge is Factor × the usual sessions in some hours.
+type TrafficSurge struct {
+	Hours  []int // hour offsets from Start
+	Factor int
+}
+
+// sessionsIn is how many sessions each region has in hour h.
+func (c TrafficConfig) sessionsIn(h int) int {
+	if c.Surge != nil && c.Surge.Factor > 1 && slices.Contains(c.Surge.Hours, h) {
+		return c.SessionsPerHour * c.Surge.Factor
+	}
+	return c.SessionsPerHour
 }
 
 // TrafficSpike is a share of one stage's rows with a finish reason in some hours.
@@ -106,14 +123,17 @@ func (c TrafficConfig) withDefaults() TrafficConfig {
 func GenerateTraffic(cfg TrafficConfig) []TrafficRow {
 	cfg = cfg.withDefaults()
 	g := &trafficGen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
-	total := cfg.Hours * len(cfg.Regions) * cfg.SessionsPerHour
+	total := 0
+	for h := range cfg.Hours {
+		total += len(cfg.Regions) * cfg.sessionsIn(h)
+	}
 	g.longInput = spread(cfg.LongInput, total, 1)
 	g.cacheMiss = spread(cfg.CacheMiss, total, 2)
 	var out []TrafficRow
 	n := 0
 	for h := range cfg.Hours {
 		for _, region := range cfg.Regions {
-			for i := range cfg.SessionsPerHour {
+			for i := range cfg.sessionsIn(h) {
 				out = append(out, g.session(n, h, region, i)...)
 				n++
 			}
@@ -150,8 +170,12 @@ func (g *trafficGen) switches(n int) bool {
 
 func (g *trafficGen) session(n, hour int, region string, i int) []TrafficRow {
 	cfg := g.cfg
-	created := cfg.Start.Add(time.Duration(hour)*time.Hour + time.Duration(i)*time.Hour/time.Duration(cfg.SessionsPerHour) +
+	created := cfg.Start.Add(time.Duration(hour)*time.Hour + time.Duration(i)*time.Hour/time.Duration(cfg.sessionsIn(hour)) +
 		time.Duration(g.rng.IntN(200))*time.Second)
+	// A session (its four stages take under 20 s) stays in its hour.
+	if last := cfg.Start.Add(time.Duration(hour+1)*time.Hour - 30*time.Second); created.After(last) {
+		created = last
+	}
 	id := fmt.Sprintf("s-%012x", g.rng.Uint64()&0xffffffffffff)
 	sticky := trafficProviders[g.pick([]int{70, 20, 10})]
 	coachModel := ModelDeepSeek

@@ -213,7 +213,8 @@ func (w *walk) searchUsage(ctx context.Context, call Call) ([]UsageRow, bool) {
 	w.addEngineersLogs(res)
 	for _, r := range res.Regions {
 		if r.State == RegionFailed {
-			w.t.Errors = append(w.t.Errors, StepError{Step: StepLogs, Region: r.Region, Message: r.Error})
+			w.t.Errors = append(w.t.Errors, StepError{Step: StepLogs, Region: r.Region, Message: r.Error,
+				Backend: StepBackend(StepLogs, r.Region)})
 		}
 	}
 	w.report.update(func(p *Progress) { p.Regions = res.Regions; p.LogsDone = true })
@@ -289,7 +290,11 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 			defer mu.Unlock()
 			if err != nil {
 				stages[i].GenerationError = errLine(err)
-				w.t.Errors = append(w.t.Errors, StepError{Step: StepGenerations, Message: stages[i].Stage + ": " + errLine(err)})
+				se := StepError{Step: StepGenerations, Message: stages[i].Stage + ": " + errLine(err)}
+				if backendFailure(err) {
+					se.Backend = BackendOpenRouter
+				}
+				w.t.Errors = append(w.t.Errors, se)
 			} else {
 				stages[i].join(gen)
 			}
@@ -311,7 +316,11 @@ func (w *walk) generationsOnly(ctx context.Context) {
 
 func (w *walk) fail(step, region string, err error) {
 	w.svc.cfg.Logger.Warn("trace step failed", "trace_id", w.t.TraceID, "step", step, "region", region, "err", err)
-	w.t.Errors = append(w.t.Errors, StepError{Step: step, Region: region, Message: errLine(err)})
+	se := StepError{Step: step, Region: region, Message: errLine(err)}
+	if backendFailure(err) {
+		se.Backend = StepBackend(step, region)
+	}
+	w.t.Errors = append(w.t.Errors, se)
 }
 
 // errLine shortens an error for a reply: the full chain is logged instead.

@@ -109,6 +109,10 @@ type StepError struct {
 	Step    string `json:"step"`
 	Region  string `json:"region,omitempty"`
 	Message string `json:"message"`
+	// Backend names the backend that failed (StepBackend: "OpenRouter",
+	// "CloudWatch us-east-2", …); "" when the error is an answer about the
+	// request (no such call, not a generation id) rather than a failure.
+	Backend string `json:"backend,omitempty"`
 }
 
 // Timings are per-step wall times in milliseconds.

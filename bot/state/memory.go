@@ -34,6 +34,7 @@ type Memory struct {
 	reprocs    map[string]*ReprocessRecord // by id; the records in reprocIDs
 	reprocIDs  []string                    // oldest first
 	traces     []TraceRecord               // oldest first
+	alerts     memoryAlerts
 }
 
 type deliveryKey struct{ platform, id string }
@@ -56,6 +57,7 @@ func NewMemory(now func() time.Time) *Memory {
 		deliveries: make(map[deliveryKey]time.Time),
 		cooldowns:  make(map[string]heldCooldown),
 		reprocs:    make(map[string]*ReprocessRecord),
+		alerts:     newMemoryAlerts(),
 	}
 }
 
@@ -157,6 +159,7 @@ func (m *Memory) RecordTrace(_ context.Context, rec TraceRecord) error {
 	if rec.CreatedAt.IsZero() {
 		rec.CreatedAt = m.now()
 	}
+	rec.Failures = slices.Clone(rec.Failures)
 	m.traces = append(m.traces, rec)
 	if len(m.traces) > historyLimit {
 		m.traces = slices.Delete(m.traces, 0, 1)
@@ -181,6 +184,7 @@ func (m *Memory) History(_ context.Context, q HistoryQuery) (History, error) {
 	}
 	h.Traces = newestFirst(h.Traces, q.limit(), func(t TraceRecord) time.Time { return t.CreatedAt })
 	h.Reprocesses = newestFirst(h.Reprocesses, q.limit(), func(r ReprocessRecord) time.Time { return r.RequestedAt })
+	h.Alerts = m.alertHistory(q)
 	return h, nil
 }
 

@@ -336,29 +336,51 @@ func scanReprocess(row pgx.Row) (ReprocessRecord, error) {
 const traceColumns = `trace_id, platform, channel, user_id, input, phone, session_id, outcome,
 	failed_step, error, calls_ms, logs_ms, generations_ms, total_ms, created_at`
 
-const recordTraceSQL = `INSERT INTO tracebot_traces (` + traceColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, now()))`
+// recordTraceSQL inserts the trace and, in the same statement, one row per
+// failed backend ($16–$18 are parallel arrays).
+const recordTraceSQL = `WITH t AS (
+	INSERT INTO tracebot_traces (` + traceColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, now()))
+	RETURNING id, trace_id, created_at
+)
+INSERT INTO tracebot_trace_failures (trace_row, trace_id, step, backend, cause, created_at)
+SELECT t.id, t.trace_id, f.step, f.backend, f.cause, t.created_at
+FROM t, unnest($16::text[], $17::text[], $18::text[]) AS f(step, backend, cause)`
 
 // RecordTrace implements Store.
 func (s *Postgres) RecordTrace(ctx context.Context, rec TraceRecord) error {
+	steps, backends, causes := make([]string, 0, len(rec.Failures)), make([]string, 0, len(rec.Failures)), make([]string, 0, len(rec.Failures))
+	for _, f := range rec.Failures {
+		steps, backends, causes = append(steps, f.Step), append(backends, f.Backend), append(causes, f.Cause)
+	}
 	_, err := s.pool.Exec(ctx, recordTraceSQL, rec.TraceID, rec.Platform, rec.Channel, rec.User,
 		rec.Input, rec.Phone, rec.SessionID, rec.Outcome, rec.FailedStep, rec.Error,
-		rec.CallsMS, rec.LogsMS, rec.GenerationsMS, rec.TotalMS, optionalTime(rec.CreatedAt))
+		rec.CallsMS, rec.LogsMS, rec.GenerationsMS, rec.TotalMS, optionalTime(rec.CreatedAt), steps, backends, causes)
 	if err != nil {
 		return fmt.Errorf("state store: record trace %s: %w", rec.TraceID, s.clean(err))
 	}
 	return nil
 }
 
-// scanTrace reads one row of traceColumns.
+// scanTrace reads one row of traceColumns and the trace's failures (three
+// parallel arrays).
 func scanTrace(row pgx.CollectableRow) (TraceRecord, error) {
 	var t TraceRecord
+	var steps, backends, causes []string
 	err := row.Scan(&t.TraceID, &t.Platform, &t.Channel, &t.User, &t.Input, &t.Phone, &t.SessionID,
-		&t.Outcome, &t.FailedStep, &t.Error, &t.CallsMS, &t.LogsMS, &t.GenerationsMS, &t.TotalMS, &t.CreatedAt)
+		&t.Outcome, &t.FailedStep, &t.Error, &t.CallsMS, &t.LogsMS, &t.GenerationsMS, &t.TotalMS, &t.CreatedAt,
+		&steps, &backends, &causes)
+	for i := range steps {
+		t.Failures = append(t.Failures, TraceFailure{Step: steps[i], Backend: backends[i], Cause: causes[i]})
+	}
 	return t, err
 }
 
-const historyTracesSQL = `SELECT ` + traceColumns + ` FROM tracebot_traces
+const historyTracesSQL = `SELECT ` + traceColumns + `,
+	ARRAY(SELECT step FROM tracebot_trace_failures f WHERE f.trace_row = t.id ORDER BY f.id),
+	ARRAY(SELECT backend FROM tracebot_trace_failures f WHERE f.trace_row = t.id ORDER BY f.id),
+	ARRAY(SELECT cause FROM tracebot_trace_failures f WHERE f.trace_row = t.id ORDER BY f.id)
+FROM tracebot_traces t
 WHERE ($1::text = '' OR user_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2)
 ORDER BY created_at DESC, id DESC LIMIT $3`
 
@@ -381,7 +403,11 @@ func (s *Postgres) History(ctx context.Context, q HistoryQuery) (History, error)
 	if err != nil {
 		return History{}, fmt.Errorf("state store: history: reprocesses: %w", s.clean(err))
 	}
-	return History{Traces: traces, Reprocesses: reprocesses}, nil
+	alerts, err := s.alertHistory(ctx, q)
+	if err != nil {
+		return History{}, fmt.Errorf("state store: history: alerts: %w", s.clean(err))
+	}
+	return History{Traces: traces, Reprocesses: reprocesses, Alerts: alerts}, nil
 }
 
 // optionalTime is nil (SQL NULL) for the zero time.

@@ -43,8 +43,11 @@ type Store interface {
 	// is set to the store's clock.
 	RecordTrace(ctx context.Context, rec TraceRecord) error
 
-	// History returns recent traces and reprocesses matching q, newest first.
+	// History returns recent traces, reprocesses and alert events matching q,
+	// newest first.
 	History(ctx context.Context, q HistoryQuery) (History, error)
+
+	AlertStore
 
 	// Ping reports whether the store can be reached.
 	Ping(ctx context.Context) error
@@ -118,8 +121,11 @@ type TraceRecord struct {
 	Phone      string
 	SessionID  string
 	Outcome    string
-	FailedStep string
+	FailedStep string // the first failure's step and cause, as before Failures
 	Error      string
+	// Failures are every backend that failed in the trace (partial results
+	// included), each with its one-line cause.
+	Failures []TraceFailure
 
 	CallsMS, LogsMS, GenerationsMS, TotalMS int64
 	CreatedAt                               time.Time
@@ -152,10 +158,12 @@ func (q HistoryQuery) limit() int {
 	}
 }
 
-// History is what History returns: both lists newest first.
+// History is what History returns: every list newest first. Alert events are
+// listed only when q.User is empty, or for mutes by that user.
 type History struct {
 	Traces      []TraceRecord
 	Reprocesses []ReprocessRecord
+	Alerts      []AlertEvent
 }
 
 // validateDeliveryClaim checks the arguments of ClaimDelivery.

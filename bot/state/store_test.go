@@ -102,6 +102,11 @@ func shiftStoreClock(t *testing.T, s *Postgres, d time.Duration) {
 		"UPDATE tracebot_reprocess_cooldowns SET expires_at = expires_at - " + back,
 		"UPDATE tracebot_reprocesses SET requested_at = requested_at - " + back +
 			", finished_at = finished_at - " + back,
+		"UPDATE tracebot_leases SET expires_at = expires_at - " + back,
+		"UPDATE tracebot_alert_episodes SET opened_at = opened_at - " + back + ", seen_at = seen_at - " + back +
+			", closed_at = closed_at - " + back,
+		"UPDATE tracebot_alert_posts SET claimed_at = claimed_at - " + back + ", done_at = done_at - " + back,
+		"UPDATE tracebot_alert_mutes SET muted_at = muted_at - " + back + ", until = until - " + back,
 	} {
 		if _, err := s.pool.Exec(t.Context(), stmt, d.Microseconds()); err != nil {
 			t.Fatalf("shift clock: %v", err)

@@ -43,7 +43,32 @@ func (b *Bot) actions() map[string]func(context.Context, Action) {
 		},
 		ActWiden:    b.searchAgain,
 		ActLastWeek: b.searchAgain,
+		ActMute:     b.muteAlert,
 	}
+}
+
+// muteAlert records a Mute 24h click (who, which rule and subject) in the
+// store, so every replica holds the alert back, and says in the alert's thread
+// who muted it until when.
+func (b *Bot) muteAlert(ctx context.Context, a Action) {
+	m := a.asMessage()
+	switch {
+	case b.deps.Store == nil:
+		b.private(ctx, m, b.replies.notice("alerts_off"))
+		return
+	case !lookup.KnownRule(lookup.AlertRule(a.Value.Rule)):
+		b.private(ctx, m, b.replies.notice("bad_button"))
+		return
+	}
+	mute, err := b.deps.Store.Mute(ctx, state.AlertMute{Rule: a.Value.Rule, Subject: a.Value.Subject, By: a.User,
+		Platform: string(a.Platform), Channel: a.Message.Channel}, DefaultMuteFor)
+	if err != nil {
+		b.log.Error("mute alert", "rule", a.Value.Rule, "err", err)
+		b.private(ctx, m, b.replies.notice("action_failed", "could not record the mute; try again"))
+		return
+	}
+	b.log.Info("alert muted", "rule", mute.Rule, "subject", mute.Subject, "by", mute.By, "until", mute.Until)
+	b.post(ctx, b.poster(a.Platform), a.Message.ThreadRef(), b.replies.alertMuted(mute, DefaultMuteFor))
 }
 
 // searchAgain runs the number search a Widen or Last week button describes.

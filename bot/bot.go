@@ -87,6 +87,7 @@ type Store interface {
 	ClaimReprocess(ctx context.Context, rec state.ReprocessRecord, cooldown time.Duration) (state.ReprocessRecord, bool, error)
 	FinishReprocess(ctx context.Context, id string, outcome state.ReprocessOutcome, awsRequestID, errMsg string) error
 	RecordTrace(ctx context.Context, rec state.TraceRecord) error
+	Mute(ctx context.Context, m state.AlertMute, d time.Duration) (state.AlertMute, error)
 }
 
 var _ Store = state.Store(nil)
@@ -148,7 +149,8 @@ func New(cfg Config, deps Deps) *Bot {
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger,
 		replies: replies{lang: cfg.Lang, sandbox: cfg.Sandbox, reprocess: deps.Reprocessor != nil,
-			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != ""},
+			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != "", mention: cfg.EscalationMention,
+			zone: cfg.ParseOptions.DefaultZone},
 		posters:  map[Platform]Poster{},
 		jobs:     make(chan job, cfg.QueueSize),
 		refusals: NewErrands(maxRefusals, refusalTimeout, deps.Logger),

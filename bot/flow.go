@@ -48,43 +48,46 @@ func (b *Bot) trace(ctx context.Context, m Message, req lookup.Request, in *Ref)
 		b.log.Error("no poster for platform", "platform", m.Platform)
 		return
 	}
-	msg, ok := b.progressMessage(ctx, p, m, req, in)
-	if !ok {
+	msg, err := b.progressMessage(ctx, p, m, req, in)
+	if err != nil {
+		b.recordChatFailure(ctx, m, req, err)
 		return
 	}
 	up := newUpdater(ctx, b, p, msg, req)
 	tr := b.deps.Tracer.Trace(ctx, req, up.set)
 	up.stop()
 	b.recent.Add(tr.TraceID, recentTrace{trace: tr, req: req})
-	b.show(ctx, p, msg, tr, req, in == nil)
-	b.recordTrace(ctx, m, req, tr)
+	err = b.show(ctx, p, msg, tr, req, in == nil)
+	b.recordTrace(ctx, m, req, tr, chatFailures(m.Platform, err)...)
 }
 
 // progressMessage finds or posts the message that progress and the result go to.
-func (b *Bot) progressMessage(ctx context.Context, p Poster, m Message, req lookup.Request, in *Ref) (Ref, bool) {
+// A failure is answered privately and returned.
+func (b *Bot) progressMessage(ctx context.Context, p Poster, m Message, req lookup.Request, in *Ref) (Ref, error) {
 	if in != nil {
 		b.update(ctx, p, *in, b.replies.progress(req, lookup.Progress{Phone: req.Phone}))
-		return *in, true
+		return *in, nil
 	}
 	thread := Ref{Channel: m.Channel, Thread: m.Thread}
 	if m.Thread == "" {
 		root, err := p.Post(ctx, Ref{Channel: m.Channel}, b.replies.root(req, m.User), sendKey(m.DeliveryID, "root"))
 		if err != nil {
 			b.postFailed(ctx, m, "post root", err)
-			return Ref{}, false
+			return Ref{}, err
 		}
 		thread = root.ThreadRef()
 	}
 	msg, err := p.Post(ctx, thread, b.replies.progress(req, lookup.Progress{Phone: req.Phone}), sendKey(m.DeliveryID, "progress"))
 	if err != nil {
 		b.postFailed(ctx, m, "post progress", err)
-		return Ref{}, false
+		return Ref{}, err
 	}
-	return msg, true
+	return msg, nil
 }
 
 // show replaces the progress message with the result and posts the follow-ups.
-func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req lookup.Request, followUps bool) {
+// It returns the error of showing the result (follow-ups are only logged).
+func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req lookup.Request, followUps bool) error {
 	var state *state.ReprocessRecord
 	if tr.Call != nil {
 		if rec, ok := b.rpState.Get(tr.Call.TelephonySessionID); ok {
@@ -92,15 +95,16 @@ func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req
 		}
 	}
 	main, extra := b.replies.result(tr, req, state)
-	b.update(ctx, p, msg, main)
+	err := b.update(ctx, p, msg, main)
 	if !followUps {
-		return
+		return err
 	}
 	for i, r := range extra {
 		if _, err := p.Post(ctx, msg.ThreadRef(), r, sendKey(tr.TraceID, fmt.Sprintf("extra%d", i))); err != nil {
 			b.log.Warn("post follow-up failed", "trace_id", tr.TraceID, "err", err)
 		}
 	}
+	return err
 }
 
 // sendKey makes a send idempotent per delivery (Lark uuid); no delivery id, no key.
@@ -111,10 +115,13 @@ func sendKey(delivery, part string) string {
 	return delivery + ":" + part
 }
 
-func (b *Bot) update(ctx context.Context, p Poster, msg Ref, r Reply) {
-	if err := p.Update(ctx, msg, r); err != nil {
+// update replaces msg with r; a failure is logged and returned.
+func (b *Bot) update(ctx context.Context, p Poster, msg Ref, r Reply) error {
+	err := p.Update(ctx, msg, r)
+	if err != nil {
 		b.log.Warn("update failed", "channel", msg.Channel, "err", err)
 	}
+	return err
 }
 
 // postFailed answers privately when the bot cannot post where it was asked.
@@ -131,7 +138,9 @@ func (b *Bot) postFailed(ctx context.Context, m Message, what string, err error)
 	b.private(ctx, m, b.replies.notice("action_failed", "could not post the answer in this channel"))
 }
 
-func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr *lookup.Trace) {
+// recordTrace stores the trace's record: its outcome, timings and every
+// backend that failed in it (the trace's own, then chat's).
+func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr *lookup.Trace, chat ...state.TraceFailure) {
 	b.deps.Metrics.trace(m.Platform, string(tr.Outcome), tr.TimingsMS.Calls, tr.TimingsMS.Logs, tr.TimingsMS.Generations, tr.TimingsMS.Total)
 	rec := state.TraceRecord{TraceID: tr.TraceID, Platform: string(m.Platform), Channel: m.Channel, User: m.User,
 		Input: lookup.MaskText(m.Text), Phone: lookup.MaskPhone(req.Phone), Outcome: string(tr.Outcome),
@@ -142,9 +151,39 @@ func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr
 	if len(tr.Errors) > 0 {
 		rec.FailedStep, rec.Error = tr.Errors[0].Step, tr.Errors[0].Message
 	}
+	for _, e := range tr.Errors {
+		if e.Backend != "" {
+			rec.Failures = append(rec.Failures, state.TraceFailure{Step: e.Step, Backend: e.Backend, Cause: e.Message})
+		}
+	}
+	rec.Failures = append(rec.Failures, chat...)
 	b.log.Info("trace", "trace_id", tr.TraceID, "platform", m.Platform, "user", m.User, "phone", rec.Phone,
 		"outcome", tr.Outcome, "session", rec.SessionID, "total_ms", tr.TimingsMS.Total)
 	b.store(ctx, rec)
+}
+
+// recordChatFailure records a trace that never ran because its first message
+// could not be posted.
+func (b *Bot) recordChatFailure(ctx context.Context, m Message, req lookup.Request, err error) {
+	fails := chatFailures(m.Platform, err)
+	if len(fails) == 0 {
+		return
+	}
+	b.store(ctx, state.TraceRecord{Platform: string(m.Platform), Channel: m.Channel, User: m.User,
+		Input: lookup.MaskText(m.Text), Phone: lookup.MaskPhone(req.Phone), Outcome: string(lookup.OutcomeFailed),
+		FailedStep: StepChat, Error: fails[0].Cause, Failures: fails})
+}
+
+// StepChat is the step of a trace's failures that the chat platform caused.
+const StepChat = "chat"
+
+// chatFailures is the platform's failure in err, if it is one: a channel the
+// bot may not post in is the channel's setting, not a failing platform.
+func chatFailures(p Platform, err error) []state.TraceFailure {
+	if err == nil || errors.Is(err, ErrCannotPost) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return []state.TraceFailure{{Step: StepChat, Backend: p.Name(), Cause: lookup.ErrorLine(err)}}
 }
 
 func (b *Bot) recordNotUnderstood(ctx context.Context, m Message, err error) {

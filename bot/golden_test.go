@@ -23,7 +23,8 @@ import (
 // from traces of the sample world.
 func goldenReplies(t *testing.T, lang string) map[string]Reply {
 	t.Helper()
-	r := replies{lang: lang, sandbox: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true}
+	r := replies{lang: lang, sandbox: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true,
+		mention: "S0ONCALL", zone: mustZone(t, "America/New_York")}
 	req, tr := goldenTrace(t, "(914) 265-4371 5/20 1:15pm")
 	main, extra := r.result(tr, req, nil)
 	if len(extra) != 1 {
@@ -72,7 +73,53 @@ func goldenReplies(t *testing.T, lang string) map[string]Reply {
 		"escalate":    r.notice("escalate", groupMention("S0ONCALL"), mention("U0BOB"), r.summary(tr)),
 		"cannot_post": r.notice("cannot_post"),
 		"busy":        r.notice("busy"),
+		// Alerts (SPEC §13): a collapse firing, a critical budget, a resolution, a mute.
+		"alert_firing":          r.alert(goldenCollapse(), "12"),
+		"alert_budget_critical": r.alert(goldenBudget(), "13"),
+		"alert_resolved":        r.alertResolved(goldenCollapse(), goldenEpisode(), lookup.SandboxNow),
+		"alert_muted": r.alertMuted(state.AlertMute{Rule: "length_spike", Subject: "coaching", By: "U0ALICE",
+			At: lookup.SandboxNow, Until: lookup.SandboxNow.Add(DefaultMuteFor)}, DefaultMuteFor),
 	}
+}
+
+// goldenCollapse is the collapse alert of the sample world's night, as the rule
+// writes it.
+func goldenCollapse() lookup.Alert {
+	low := func(h int, v float64) lookup.AlertHour {
+		return lookup.AlertHour{Bucket: time.Date(2026, 5, 22, h, 0, 0, 0, time.UTC), Value: v}
+	}
+	hours := []lookup.CachePoint{{Bucket: low(6, 0.12).Bucket, InputTokens: 1000, CacheRatio: ptr(0.12)},
+		{Bucket: low(7, 0.14).Bucket, InputTokens: 1000, CacheRatio: ptr(0.14)}}
+	a, ok := lookup.CacheCollapseAlert(hours, low(7, 0).Bucket, lookup.DefaultCacheMin, mustZoneOrUTC("America/New_York"))
+	if !ok {
+		panic("the golden collapse does not fire")
+	}
+	return a
+}
+
+// goldenBudget is the critical level of a $10 budget at $9.62.
+func goldenBudget() lookup.Alert {
+	ny := mustZoneOrUTC("America/New_York")
+	a, ok := lookup.BudgetAlert(lookup.BudgetSpend{SpendUSD: 9.62, BudgetUSD: 10, DayStart: time.Date(2026, 5, 22, 4, 0, 0, 0, time.UTC),
+		Now: lookup.SandboxNow, Zone: ny})
+	if !ok || a.Level != lookup.LevelCritical {
+		panic("the golden budget is not critical")
+	}
+	return a
+}
+
+func goldenEpisode() state.AlertEpisode {
+	closed := lookup.SandboxNow.Add(-10 * time.Minute)
+	return state.AlertEpisode{ID: "12", Rule: "cache_collapse", OpenedAt: time.Date(2026, 5, 22, 8, 10, 0, 0, time.UTC), ClosedAt: &closed}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func mustZoneOrUTC(name string) *time.Location {
+	if z, err := time.LoadLocation(name); err == nil {
+		return z
+	}
+	return time.UTC
 }
 
 // goldenProgress is a trace half done: call found, logs running.

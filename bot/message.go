@@ -27,6 +27,17 @@ const (
 	Lark  Platform = "lark"
 )
 
+// Name is how people write the platform: "Slack", "Lark".
+func (p Platform) Name() string {
+	switch p {
+	case Slack:
+		return "Slack"
+	case Lark:
+		return "Lark"
+	}
+	return string(p)
+}
+
 // Source says how a request reached the bot.
 type Source string
 
@@ -111,6 +122,7 @@ const (
 	ActRefresh   = "refresh"    // re-run steps 3–4 in place
 	ActReprocess = "reprocess"
 	ActEscalate  = "escalate"
+	ActMute      = "mute" // an alert's Mute 24h
 )
 
 // ActionValue is the typed JSON carried by a button.
@@ -123,6 +135,10 @@ type ActionValue struct {
 	Zone      string     `json:"z,omitempty"`
 	Direction string     `json:"d,omitempty"`
 	TraceID   string     `json:"t,omitempty"`
+	// An alert's buttons: its rule, subject (stage or backend) and episode.
+	Rule    string `json:"r,omitempty"`
+	Subject string `json:"sb,omitempty"`
+	Episode string `json:"e,omitempty"`
 }
 
 // Encode returns the value as a button payload.
@@ -132,7 +148,7 @@ func (v ActionValue) Encode() string {
 }
 
 // ActionKinds are the actions a button may carry; the Bot handles each.
-var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate}
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActMute}
 
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {

@@ -13,6 +13,7 @@ type Metrics struct {
 	chatErrors  *prometheus.CounterVec
 	ackSeconds  *prometheus.HistogramVec
 	queued      prometheus.Gauge
+	alerts      *prometheus.CounterVec
 }
 
 // NewMetrics registers the bot's series on reg.
@@ -38,8 +39,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tracebot_jobs_in_flight", Help: "Traces and actions queued or running on the worker pool.",
 		}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracebot_alerts_total", Help: "Alert episodes opened by this replica (each is posted once per channel), by rule and level.",
+		}, []string{"rule", "level"}),
 	}
-	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued)
+	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued, m.alerts)
 	return m
 }
 
@@ -78,5 +82,11 @@ func (m *Metrics) reprocessOutcome(outcome string) {
 func (m *Metrics) jobs(delta float64) {
 	if m != nil {
 		m.queued.Add(delta)
+	}
+}
+
+func (m *Metrics) alert(rule, level string) {
+	if m != nil {
+		m.alerts.WithLabelValues(rule, level).Inc()
 	}
 }

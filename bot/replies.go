@@ -13,9 +13,11 @@ import (
 type replies struct {
 	lang       string
 	sandbox    bool
-	reprocess  bool          // a Reprocess button is offered
-	cooldown   time.Duration // shown in the confirm dialog
-	escalation bool          // an Escalate button is offered
+	reprocess  bool           // a Reprocess button is offered
+	cooldown   time.Duration  // shown in the confirm dialog
+	escalation bool           // an Escalate button is offered
+	mention    string         // TRACEBOT_ESCALATION_MENTION, for critical alerts
+	zone       *time.Location // TRACEBOT_TIME_ZONE: alerts' hours are labelled in it
 }
 
 func (r replies) t(key string, args ...any) string { return T(r.lang, key, args...) }

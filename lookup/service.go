@@ -323,6 +323,11 @@ func (w *walk) fail(step, region string, err error) {
 	w.t.Errors = append(w.t.Errors, se)
 }
 
+// ErrorLine is err as one line for a reply or a record (at most 300
+// characters; a user-facing error's message; "timed out" for a deadline): the
+// full chain is logged instead.
+func ErrorLine(err error) string { return errLine(err) }
+
 // errLine shortens an error for a reply: the full chain is logged instead.
 func errLine(err error) string {
 	var ue *Error

@@ -127,7 +127,8 @@ const (
 	PostRefused AlertPostState = "refused" // the bot may not post in the channel
 )
 
-func (s AlertPostState) final() bool { return s == PostDone || s == PostRefused }
+// Final reports whether the post needs no further attempt.
+func (s AlertPostState) Final() bool { return s == PostDone || s == PostRefused }
 
 // AlertPost is one claimed post of an episode in one channel.
 type AlertPost struct {
@@ -218,7 +219,7 @@ func validateMute(m AlertMute, d time.Duration) error {
 
 // alertEvent turns a finished post into its history line.
 func alertEvent(p AlertPost, ep AlertEpisode) (AlertEvent, bool) {
-	if p.DoneAt == nil || !p.State.final() {
+	if p.DoneAt == nil || !p.State.Final() {
 		return AlertEvent{}, false
 	}
 	ev := AlertEvent{At: *p.DoneAt, Event: EventPosted, Rule: p.Rule, Level: ep.Level, Subject: ep.Subject,

@@ -1,0 +1,312 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/lookup"
+)
+
+// AlertChecker evaluates the alert rules once; *lookup.AlertChecker implements it.
+type AlertChecker interface {
+	Check(ctx context.Context, now time.Time, in lookup.AlertInputs) lookup.AlertCheck
+}
+
+// Defaults of AlertsConfig.
+const (
+	DefaultMuteFor     = 24 * time.Hour
+	defaultPostTimeout = 60 * time.Second
+	alertLease         = "alerts"
+)
+
+// AlertsConfig tunes the alert scheduler (SPEC §13).
+type AlertsConfig struct {
+	Channels []string      // TRACEBOT_ALERT_CHANNELS: Slack channel ids and Lark chat ids (oc_…)
+	Interval time.Duration // TRACEBOT_ALERT_INTERVAL; the lease is held for two
+	// Holder names this replica in the lease and the post claims; it must differ
+	// between replicas (the command uses host, pid and a random suffix).
+	Holder string
+	// FailuresKnown says whether the store holds the bot's trace records
+	// (always true for a running bot: memory holds this process's).
+	FailuresKnown bool
+	PostTimeout   time.Duration // one post's deadline; a pending claim is stale after two
+}
+
+// Alerts checks the rules every interval and posts each episode once per
+// channel (SPEC §13). With a shared store one replica evaluates per interval
+// (the lease), and every post is claimed before it is made, so however many
+// checks, replicas or restarts see an episode, each channel gets its alert once
+// and its "resolved" reply once. A post that fails (a rate limit, the network)
+// is retried at the next interval; a report that could not be read whole leaves
+// its rules' episodes as they are. It is safe for concurrent use.
+type Alerts struct {
+	b       *Bot
+	cfg     AlertsConfig
+	checker AlertChecker
+	store   state.AlertStore
+	log     *slog.Logger
+}
+
+// NewAlerts returns the scheduler of b's alerts. It does no I/O; Run starts it.
+func NewAlerts(b *Bot, cfg AlertsConfig, checker AlertChecker, store state.AlertStore) *Alerts {
+	if cfg.Interval <= 0 {
+		cfg.Interval = lookup.DefaultAlertInterval
+	}
+	if cfg.PostTimeout <= 0 {
+		cfg.PostTimeout = defaultPostTimeout
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = "tracebot"
+	}
+	return &Alerts{b: b, cfg: cfg, checker: checker, store: store, log: b.log.With("component", "alerts")}
+}
+
+// ChannelPlatform says which platform a channel id belongs to: Lark chat ids
+// start with oc_, anything else is Slack's.
+func ChannelPlatform(channel string) Platform {
+	if strings.HasPrefix(channel, "oc_") {
+		return Lark
+	}
+	return Slack
+}
+
+// Run checks at once and then every interval until ctx ends; then it gives the
+// lease up so another replica takes over at its next tick.
+func (a *Alerts) Run(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Interval)
+	defer t.Stop()
+	for {
+		if err := a.Tick(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("alert check failed; trying again next interval", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = a.store.ReleaseLease(release, alertLease, a.cfg.Holder)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick is one interval: take or renew the lease, and when held evaluate every
+// rule and make the posts that are due. It returns an error only when the
+// state store failed; everything else is logged and retried next interval.
+func (a *Alerts) Tick(ctx context.Context) error {
+	held, err := a.store.AcquireLease(ctx, alertLease, a.cfg.Holder, 2*a.cfg.Interval)
+	if err != nil || !held {
+		return err
+	}
+	now := a.b.cfg.Now()
+	eps, err := a.store.UnsettledEpisodes(ctx)
+	if err != nil {
+		return err
+	}
+	in, err := a.inputs(ctx, now, eps)
+	if err != nil {
+		return err
+	}
+	check := a.checker.Check(ctx, now, in)
+	for _, e := range check.Errors {
+		a.log.Warn("alert rule not evaluated; its episodes stay as they are", "rule", e.Rule, "err", e.Message)
+	}
+	if err := a.openAndClose(ctx, check, eps); err != nil {
+		return err
+	}
+	if eps, err = a.store.UnsettledEpisodes(ctx); err != nil {
+		return err
+	}
+	for _, ep := range eps {
+		if err := a.deliver(ctx, ep, check); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inputs are the trace failures of the last ten minutes and the backends whose
+// episode is open.
+func (a *Alerts) inputs(ctx context.Context, now time.Time, eps []state.AlertEpisode) (lookup.AlertInputs, error) {
+	in := lookup.AlertInputs{FailuresKnown: a.cfg.FailuresKnown}
+	if !in.FailuresKnown {
+		return in, nil
+	}
+	recs, err := a.store.TraceFailures(ctx, now.Add(-lookup.BackendFailureWindow))
+	if err != nil {
+		return in, err
+	}
+	for _, r := range recs {
+		in.Failures = append(in.Failures, lookup.TraceFailure{TraceID: r.TraceID, At: r.At, Backend: r.Backend, Cause: r.Cause})
+	}
+	for _, ep := range eps {
+		if ep.Rule == string(lookup.RuleBackendFailures) && ep.ClosedAt == nil {
+			in.OpenBackends = append(in.OpenBackends, ep.Key)
+		}
+	}
+	return in, nil
+}
+
+// openAndClose opens (or refreshes) the episode of every alert, and closes the
+// open episodes of evaluated rules whose condition no longer holds.
+func (a *Alerts) openAndClose(ctx context.Context, check lookup.AlertCheck, eps []state.AlertEpisode) error {
+	active := map[[2]string]bool{}
+	for _, al := range check.Alerts {
+		active[[2]string{string(al.Rule), al.EpisodeKey()}] = true
+		body, err := json.Marshal(al)
+		if err != nil {
+			return fmt.Errorf("alerts: encode %s: %w", al.Rule, err)
+		}
+		ep, opened, err := a.store.OpenEpisode(ctx, state.AlertEpisode{Rule: string(al.Rule), Key: al.EpisodeKey(),
+			Subject: al.Subject(), Level: string(al.Level), Message: al.Message, Alert: body})
+		if err != nil {
+			return err
+		}
+		if opened {
+			a.b.deps.Metrics.alert(string(al.Rule), string(al.Level))
+			a.log.Info("alert episode opened", "rule", al.Rule, "level", al.Level, "episode", ep.ID, "subject", al.Subject())
+		}
+	}
+	for _, ep := range eps {
+		if ep.ClosedAt != nil || !check.WasEvaluated(lookup.AlertRule(ep.Rule)) || active[[2]string{ep.Rule, ep.Key}] {
+			continue
+		}
+		if err := a.store.CloseEpisode(ctx, ep.ID); err != nil {
+			return err
+		}
+		a.log.Info("alert episode closed", "rule", ep.Rule, "episode", ep.ID, "subject", ep.Subject)
+	}
+	return nil
+}
+
+// deliver makes the posts of one episode that are due in each channel: the
+// alert (unless muted), and once the episode is closed the "resolved" reply in
+// the alert's thread. A closed episode whose posts are all done is settled.
+func (a *Alerts) deliver(ctx context.Context, ep state.AlertEpisode, check lookup.AlertCheck) error {
+	var al lookup.Alert
+	if err := json.Unmarshal(ep.Alert, &al); err != nil {
+		a.log.Error("alert episode unreadable; settling it", "episode", ep.ID, "err", err)
+		return a.store.SettleEpisode(ctx, ep.ID)
+	}
+	posts, err := a.store.AlertPosts(ctx, ep.ID)
+	if err != nil {
+		return err
+	}
+	closed := ep.ClosedAt != nil
+	muted, err := a.muted(ctx, ep, closed)
+	if err != nil {
+		return err
+	}
+	settled := closed
+	for _, ch := range a.cfg.Channels {
+		alertPost := findPost(posts, ch, state.PostAlert)
+		switch {
+		case alertPost == nil && (closed || muted):
+			// Never tried: muted all along, or the episode ended before this channel
+			// was configured. Nothing to post, nothing to resolve.
+			continue
+		case alertPost == nil || !alertPost.State.Final():
+			p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
+			if err != nil {
+				return err
+			}
+			alertPost = &p
+		}
+		if alertPost.State != state.PostDone {
+			settled = settled && alertPost.State == state.PostRefused
+			continue
+		}
+		if !closed || !al.Resolves() {
+			continue
+		}
+		if res := findPost(posts, ch, state.PostResolved); res == nil || !res.State.Final() {
+			p, err := a.post(ctx, ep, al, ch, state.PostResolved, alertPost.MessageID, check)
+			if err != nil {
+				return err
+			}
+			settled = settled && p.State.Final()
+		}
+	}
+	if settled {
+		return a.store.SettleEpisode(ctx, ep.ID)
+	}
+	return nil
+}
+
+// muted reports whether a mute holds the episode's alert back. Mutes hold new
+// alerts only: a closed episode is not held back.
+func (a *Alerts) muted(ctx context.Context, ep state.AlertEpisode, closed bool) (bool, error) {
+	if closed {
+		return false, nil
+	}
+	_, ok, err := a.store.ActiveMute(ctx, ep.Rule, ep.Subject)
+	return ok, err
+}
+
+func findPost(posts []state.AlertPost, channel string, kind state.AlertPostKind) *state.AlertPost {
+	i := slices.IndexFunc(posts, func(p state.AlertPost) bool { return p.Channel == channel && p.Kind == kind })
+	if i < 0 {
+		return nil
+	}
+	return &posts[i]
+}
+
+// post claims one post and makes it when the claim is won; it returns the claim
+// as it stands afterwards. Only a store failure is returned as an error: a
+// failed post is recorded for the next interval, a refused one is final (and
+// logged, once per episode and channel).
+func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
+	thread string, check lookup.AlertCheck) (state.AlertPost, error) {
+	claim, won, err := a.store.ClaimAlertPost(ctx, state.AlertPost{Rule: ep.Rule, EpisodeID: ep.ID, Channel: channel,
+		Kind: kind, Holder: a.cfg.Holder}, 2*a.cfg.PostTimeout)
+	if err != nil || !won {
+		return claim, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
+	defer cancel()
+	ref, perr := a.send(pctx, ep, al, channel, kind, thread, check)
+	claim.State, claim.Error = state.PostDone, ""
+	switch {
+	case perr == nil:
+		claim.MessageID, claim.Thread = ref.ID, ref.ThreadRef().Thread
+	case errors.Is(perr, ErrCannotPost) || errors.Is(perr, errNoPoster):
+		claim.State, claim.Error = state.PostRefused, lookup.ErrorLine(perr)
+		a.log.Warn("cannot post the alert in this channel; the other channels still get it", "rule", ep.Rule,
+			"episode", ep.ID, "channel", channel, "kind", kind, "err", perr)
+	default:
+		claim.State, claim.Error = state.PostFailed, lookup.ErrorLine(perr)
+		a.log.Warn("alert post failed; retrying next interval", "rule", ep.Rule, "episode", ep.ID, "channel", channel,
+			"kind", kind, "err", perr)
+	}
+	if err := a.store.FinishAlertPost(context.WithoutCancel(ctx), claim); err != nil {
+		return claim, err
+	}
+	if claim.State == state.PostDone {
+		a.log.Info("alert posted", "rule", ep.Rule, "level", ep.Level, "episode", ep.ID, "channel", channel, "kind", kind)
+	}
+	return claim, nil
+}
+
+var errNoPoster = errors.New("that platform is not configured")
+
+// send posts the alert (a root message) or its resolution (a reply in thread).
+func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
+	thread string, check lookup.AlertCheck) (Ref, error) {
+	platform := ChannelPlatform(channel)
+	p := a.b.poster(platform)
+	if p == nil {
+		return Ref{}, fmt.Errorf("alerts: channel %s: %s: %w", channel, platform.Name(), errNoPoster)
+	}
+	key := "alert:" + ep.ID + ":" + string(kind)
+	if kind == state.PostResolved {
+		return p.Post(ctx, Ref{Channel: channel, Thread: thread}, a.b.replies.alertResolved(al, ep, a.b.cfg.Now()), key)
+	}
+	return p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
+}

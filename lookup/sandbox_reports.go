@@ -26,6 +26,11 @@ import (
 // filtered one evening), providers 24h (switching), deploys (us-east-2 runs an
 // old ai-analysis-processor).
 
+// SandboxDailyBudget is the sample world's daily budget (USD) when
+// TRACEBOT_DAILY_BUDGET is unset: its spend on May 22 up to SandboxNow ($1.68)
+// is past 95% of it, so `alerts check --sandbox` shows a critical budget.
+const SandboxDailyBudget = 1.75
+
 // SandboxAccount is the account id of the sample world's log groups.
 const SandboxAccount = "123456789012"
 

@@ -201,3 +201,17 @@ func TestUpdateWithoutMessage(t *testing.T) {
 		t.Error("an update without a message id succeeded")
 	}
 }
+
+// TestCheckChannel: is_in_chat, asked with the tenant token, says whether the bot
+// is in the chat.
+func TestCheckChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.fake.RemoveBot("oc_gone")
+	if err := h.edge.CheckChannel(context.Background(), "oc_alerts"); err != nil {
+		t.Errorf("oc_alerts: %v", err)
+	}
+	if err := h.edge.CheckChannel(context.Background(), "oc_gone"); !errors.Is(err, bot.ErrCannotPost) {
+		t.Errorf("oc_gone: %v, want ErrCannotPost", err)
+	}
+}

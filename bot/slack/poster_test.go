@@ -329,3 +329,22 @@ func TestPostedBlocksAreValid(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckChannel: conversations.info says whether the bot is a member.
+func TestCheckChannel(t *testing.T) {
+	s := newStubEdge(t, nil)
+	s.fake.FailChannel("COUTSIDE", "not_in_channel")
+	s.fake.FailChannel("CGONE", "channel_not_found")
+	for _, tt := range []struct {
+		channel    string
+		cannotPost bool
+	}{{"C0ALERTS", false}, {"COUTSIDE", true}, {"CGONE", true}} {
+		err := s.edge.CheckChannel(context.Background(), tt.channel)
+		if (err != nil) != tt.cannotPost || (err != nil && !errors.Is(err, bot.ErrCannotPost)) {
+			t.Errorf("CheckChannel(%s) = %v, want cannot post %v", tt.channel, err, tt.cannotPost)
+		}
+	}
+	if n := len(s.fake.CallsTo("conversations.info")); n != 3 {
+		t.Errorf("%d conversations.info calls, want 3", n)
+	}
+}

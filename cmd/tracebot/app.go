@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/secrets"
 )
@@ -237,4 +238,18 @@ func lambdaClients(awsCfg aws.Config, regions []string) map[string]lookup.Functi
 		clients[r] = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Region = r })
 	}
 	return clients
+}
+
+// openStateDB opens the state database named by TRACEBOT_SSM_STATE_DATABASE_URL
+// (the caller checks it is set) with its connection string from the secret store.
+func (a *app) openStateDB(ctx context.Context) (*state.Postgres, error) {
+	name := a.cfg.SSM.StateDatabaseURL
+	if err := a.secrets.Load(ctx, name); err != nil {
+		return nil, err
+	}
+	dsn, err := a.secrets.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return state.OpenPostgres(ctx, dsn.Reveal())
 }

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/lark"
+	"github.com/callytics/tracebot/bot/slack"
+	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/secrets"
 )
 
@@ -76,6 +80,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.Close()
 	checkBackends(ctx, c, a)
 	checkOptional(c, cfg)
+	checkAlerts(ctx, c, a)
 	if c.failed {
 		return exitError{exitFailed}
 	}
@@ -151,5 +156,47 @@ func checkOptional(c *checker, cfg Config) {
 	}
 	if cfg.LarkAppID == "" {
 		c.off("lark", "TRACEBOT_LARK_APP_ID is not set")
+	}
+}
+
+// checkAlerts shows the alerts on or off, the rules' thresholds and, for each
+// channel, whether the bot can post there (Slack conversations.info membership,
+// Lark is_in_chat).
+func checkAlerts(ctx context.Context, c *checker, a *app) {
+	cfg := a.cfg
+	if len(cfg.AlertChannels) == 0 {
+		c.off("alerts", "TRACEBOT_ALERT_CHANNELS is not set")
+		return
+	}
+	var rules []string
+	ac := alertConfig(cfg, false)
+	for _, r := range lookup.AlertRules {
+		state := "on"
+		if !ac.On(r) {
+			state = "off"
+		}
+		rules = append(rules, string(r)+" "+state)
+	}
+	c.ok("alerts", fmt.Sprintf("every %s to %s (%s)", cfg.AlertInterval, strings.Join(cfg.AlertChannels, ", "), strings.Join(rules, ", ")))
+	b := bot.New(bot.Config{Lang: cfg.Lang}, bot.Deps{Logger: a.log})
+	defer func() { _ = b.Shutdown(context.WithoutCancel(ctx)) }()
+	checkers := map[bot.Platform]func(context.Context, string) error{}
+	n := cfg.SSM
+	if a.present(ctx, n.SlackBotToken) {
+		checkers[bot.Slack] = slack.New(slack.Config{BotToken: a.secretFunc(n.SlackBotToken), APIURL: cfg.SlackAPIURL, Logger: a.log}, b).CheckChannel
+	}
+	if cfg.LarkAppID != "" && a.present(ctx, n.LarkAppSecret) {
+		checkers[bot.Lark] = lark.New(lark.Config{AppID: cfg.LarkAppID, AppSecret: a.secretFunc(n.LarkAppSecret),
+			BaseURL: cfg.LarkBaseURL, Logger: a.log}, b).CheckChannel
+	}
+	for _, ch := range cfg.AlertChannels {
+		p := bot.ChannelPlatform(ch)
+		part := "alert channel " + ch
+		check, ok := checkers[p]
+		if !ok {
+			c.bad(part, p.Name()+" is not configured: the bot cannot post there")
+			continue
+		}
+		c.result(part, check(ctx, ch), p.Name()+": the bot can post here")
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,10 @@ type Config struct {
 	Functions         []string // TRACEBOT_FUNCTIONS: Lambda name patterns for deploys
 	CacheMin          float64  // 0 turns cache_collapse off
 	LengthMax         float64  // 0 turns length_spike / content_filter_spike off
+	AlertChannels     []string      // TRACEBOT_ALERT_CHANNELS: Slack channel ids, Lark chat ids (oc_…); empty: alerts off
+	AlertInterval     time.Duration // TRACEBOT_ALERT_INTERVAL, at least 1s
+	DailyBudget       float64       // TRACEBOT_DAILY_BUDGET, USD; 0: the budget rule is off
+	CostSpike         float64       // TRACEBOT_COST_SPIKE: k × the 24h median; 0 turns cost_spike off
 	SSM               SSMNames
 }
 
@@ -114,6 +120,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ReportCacheTTL:    r.duration("TRACEBOT_REPORT_CACHE_TTL", 2*time.Minute),
 		CacheMin:          r.fraction("TRACEBOT_CACHE_MIN", 0.5),
 		LengthMax:         r.fraction("TRACEBOT_LENGTH_MAX", 0.2),
+		AlertChannels:     r.channels("TRACEBOT_ALERT_CHANNELS"),
+		AlertInterval:     r.interval("TRACEBOT_ALERT_INTERVAL", lookup.DefaultAlertInterval),
+		DailyBudget:       r.amount("TRACEBOT_DAILY_BUDGET", 0, "want an amount of USD a day like 50 or 12.5"),
+		CostSpike:         r.amount("TRACEBOT_COST_SPIKE", lookup.DefaultCostSpike, "want a factor like 3 (0 turns the rule off)"),
 		SSM: SSMNames{
 			DatabaseURL:           r.str("TRACEBOT_SSM_DATABASE_URL", "/callytics/neon-database-url"),
 			OpenRouterKey:         r.str("TRACEBOT_SSM_OPENROUTER_API_KEY", "/callytics/openrouter-api-key"),
@@ -212,6 +222,50 @@ func (r *envReader) fraction(name string, def float64) float64 {
 		return def
 	}
 	return f
+}
+
+// amount reads a number that is 0 or more ("50", "12.5").
+func (r *envReader) amount(name string, def float64, want string) float64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		r.bad(name, v, want)
+		return def
+	}
+	return f
+}
+
+// interval reads a duration of at least a second.
+func (r *envReader) interval(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		r.bad(name, v, "want a duration of at least 1s, like 10m")
+		return def
+	}
+	return d
+}
+
+var (
+	slackChannelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
+	larkChatID     = regexp.MustCompile(`^oc_[A-Za-z0-9]+$`)
+)
+
+// channels reads a list of Slack channel ids (C…, G…) and Lark chat ids (oc_…).
+func (r *envReader) channels(name string) []string {
+	list := r.list(name, "")
+	for _, ch := range list {
+		if !slackChannelID.MatchString(ch) && !larkChatID.MatchString(ch) {
+			r.bad(name, ch, "want Slack channel ids (C0123ABCD) or Lark chat ids (oc_…), comma-separated")
+		}
+	}
+	return list
 }
 
 func (r *envReader) positiveInt(name string, def int) int {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,14 +36,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if err := a.secrets.Load(ctx, cfg.SSM.StateDatabaseURL); err != nil {
-		return err
-	}
-	dsn, err := a.secrets.Get(ctx, cfg.SSM.StateDatabaseURL)
-	if err != nil {
-		return err
-	}
-	store, err := state.OpenPostgres(ctx, dsn.Reveal())
+	store, err := a.openStateDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,10 +53,10 @@ func renderHistory(h state.History) string {
 	b := new(strings.Builder)
 	fmt.Fprintf(b, "Traces (%d)\n", len(h.Traces))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN (UTC)\tTRACE\tUSER\tPLATFORM\tPHONE\tSESSION\tOUTCOME\tFAILED STEP\tTOTAL")
+	fmt.Fprintln(tw, "WHEN (UTC)\tTRACE\tUSER\tPLATFORM\tPHONE\tSESSION\tOUTCOME\tFAILED STEP\tTOTAL\tFAILED BACKENDS")
 	for _, t := range h.Traces {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dms\n", fmtUTC(t.CreatedAt), orDash(t.TraceID), orDash(t.User),
-			t.Platform, orDash(t.Phone), orDash(t.SessionID), t.Outcome, orDash(t.FailedStep), t.TotalMS)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dms\t%s\n", fmtUTC(t.CreatedAt), orDash(t.TraceID), orDash(t.User),
+			t.Platform, orDash(t.Phone), orDash(t.SessionID), t.Outcome, orDash(t.FailedStep), t.TotalMS, failedBackends(t.Failures))
 	}
 	tw.Flush()
 	fmt.Fprintf(b, "\nReprocesses (%d)\n", len(h.Reprocesses))
@@ -73,5 +67,36 @@ func renderHistory(h state.History) string {
 			r.Platform, r.Outcome, orDash(r.AWSRequestID), orDash(r.Error))
 	}
 	tw.Flush()
+	fmt.Fprintf(b, "\nAlerts (%d)\n", len(h.Alerts))
+	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN (UTC)\tEVENT\tRULE\tLEVEL\tSUBJECT\tCHANNEL\tBY\tUNTIL\tMESSAGE")
+	for _, e := range h.Alerts {
+		until := "—"
+		if e.Until != nil {
+			until = fmtUTC(*e.Until)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", fmtUTC(e.At), e.Event, e.Rule, orDash(e.Level), orDash(e.Subject),
+			orDash(e.Channel), orDash(e.By), until, orDash(clip(e.Message, 120)))
+	}
+	tw.Flush()
 	return b.String()
+}
+
+// failedBackends lists a trace's failed backends: "OpenRouter, CloudWatch us-east-2".
+func failedBackends(fs []state.TraceFailure) string {
+	var names []string
+	for _, f := range fs {
+		if !slices.Contains(names, f.Backend) {
+			names = append(names, f.Backend)
+		}
+	}
+	return orDash(strings.Join(names, ", "))
+}
+
+// clip cuts s to n runes.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -34,6 +34,7 @@ Usage:
   tracebot serve [--sandbox]
   tracebot check [--iam]
   tracebot history [--user U] [--since 24h]
+  tracebot alerts check [--json] [--sandbox]
   tracebot version
 
 Examples:
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReport(ctx, args[1:], stdout, stderr)
 	case "history":
 		return runHistory(ctx, args[1:], stdout, stderr)
+	case "alerts":
+		return runAlerts(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

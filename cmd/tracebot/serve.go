@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -41,6 +44,7 @@ type server struct {
 	mux      *http.ServeMux
 	loops    []func(context.Context) error // Socket Mode, the Lark long connection
 	platform []string
+	alerts   *bot.Alerts // nil: TRACEBOT_ALERT_CHANNELS is not set
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,8 +86,41 @@ func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool)
 		s.close()
 		return nil, err
 	}
+	if err := s.openAlerts(awsCfg, sandbox); err != nil {
+		s.close()
+		return nil, err
+	}
 	s.routes()
 	return s, nil
+}
+
+// openAlerts builds the alert scheduler when TRACEBOT_ALERT_CHANNELS is set. A
+// channel of a platform that is off is a configuration error.
+func (s *server) openAlerts(awsCfg aws.Config, sandbox bool) error {
+	if len(s.cfg.AlertChannels) == 0 {
+		s.log.Info("alerts off: TRACEBOT_ALERT_CHANNELS is not set")
+		return nil
+	}
+	for _, ch := range s.cfg.AlertChannels {
+		p := bot.ChannelPlatform(ch)
+		if (p == bot.Slack && s.slack == nil) || (p == bot.Lark && s.lark == nil) {
+			return fmt.Errorf("config: TRACEBOT_ALERT_CHANNELS=%q: %s is a %s channel, and %s is not configured", ch, ch, p.Name(), p.Name())
+		}
+	}
+	s.openReports(awsCfg, sandbox)
+	checker := lookup.NewAlertChecker(s.reports, alertConfig(s.cfg, sandbox))
+	s.alerts = bot.NewAlerts(s.bot, bot.AlertsConfig{Channels: s.cfg.AlertChannels, Interval: s.cfg.AlertInterval,
+		Holder: replicaID(), FailuresKnown: true}, checker, s.state)
+	s.log.Info("alerts on", "channels", s.cfg.AlertChannels, "interval", s.cfg.AlertInterval.String())
+	return nil
+}
+
+// replicaID names this process in the alert lease and post claims.
+func replicaID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // sandboxDelay slows the sandbox's answers under serve, so progress can be watched.
@@ -137,19 +174,11 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 // openState is the Postgres state store when TRACEBOT_SSM_STATE_DATABASE_URL is set,
 // else the in-memory one (one replica only).
 func (s *server) openState(ctx context.Context) (state.Store, error) {
-	name := s.cfg.SSM.StateDatabaseURL
-	if name == "" {
+	if s.cfg.SSM.StateDatabaseURL == "" {
 		s.log.Warn("state is in memory: run one replica only (set TRACEBOT_SSM_STATE_DATABASE_URL to share cooldowns and dedupe)")
 		return state.NewMemory(nil), nil
 	}
-	if err := s.secrets.Load(ctx, name); err != nil {
-		return nil, err
-	}
-	dsn, err := s.secrets.Get(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return state.OpenPostgres(ctx, dsn.Reveal())
+	return s.openStateDB(ctx)
 }
 
 // reprocessor is nil (no button) unless TRACEBOT_REPROCESS_TARGET is set.
@@ -172,13 +201,13 @@ func (s *server) reprocessor(awsCfg aws.Config) (lookup.Reprocessor, error) {
 }
 
 // secretFunc binds a secret name to the store, so rotation is picked up.
-func (s *server) secretFunc(name string) bot.SecretFunc {
-	return func(ctx context.Context) (secrets.Secret, error) { return s.secrets.Get(ctx, name) }
+func (a *app) secretFunc(name string) bot.SecretFunc {
+	return func(ctx context.Context) (secrets.Secret, error) { return a.secrets.Get(ctx, name) }
 }
 
 // present reports whether an optional secret resolved.
-func (s *server) present(ctx context.Context, name string) bool {
-	v, err := s.secrets.Get(ctx, name)
+func (a *app) present(ctx context.Context, name string) bool {
+	v, err := a.secrets.Get(ctx, name)
 	return err == nil && !v.IsZero()
 }
 
@@ -321,6 +350,9 @@ func (s *server) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, loop := range s.loops {
 		wg.Go(func() { s.keepRunning(loopCtx, loop) })
+	}
+	if s.alerts != nil {
+		wg.Go(func() { s.alerts.Run(loopCtx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

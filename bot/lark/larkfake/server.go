@@ -1,8 +1,9 @@
 // Package larkfake is a fake Lark/Feishu open platform for tests: the open API the
 // bot calls (tenant_access_token/internal, bot/v3/info, im/v1 messages create,
-// reply and patch), the long connection's gateway (the bootstrap endpoint and a
-// websocket speaking the SDK's protobuf frames), and builders for what Lark sends
-// (events and card callbacks, plain or encrypted and signed as Lark does).
+// reply and patch, chats/:chat_id/members/is_in_chat), the long connection's
+// gateway (the bootstrap endpoint and a websocket speaking the SDK's protobuf
+// frames), and builders for what Lark sends (events and card callbacks, plain or
+// encrypted and signed as Lark does).
 //
 // Point the SDK at it with lark.WithOpenBaseUrl(s.URL()) and
 // larkws.WithDomain(s.URL()). It behaves like Lark where the bot depends on it:
@@ -58,6 +59,7 @@ const (
 	OpCreate  Op = "im.message.create"
 	OpReply   Op = "im.message.reply"
 	OpPatch   Op = "im.message.patch"
+	OpInChat  Op = "im.chat.members.is_in_chat"
 	OpWSStart Op = "ws.endpoint"
 )
 
@@ -159,6 +161,7 @@ func New(tb testing.TB, opts Options) *Server {
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.authed(OpCreate, s.serveCreate))
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{id}/reply", s.authed(OpReply, s.serveReply))
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{id}", s.authed(OpPatch, s.servePatch))
+	mux.HandleFunc("GET /open-apis/im/v1/chats/{chat}/members/is_in_chat", s.authed(OpInChat, s.serveIsInChat))
 	mux.HandleFunc("POST /callback/ws/endpoint", s.ws.serveEndpoint)
 	mux.HandleFunc("GET /ws", s.ws.serveSocket)
 	s.srv = httptest.NewServer(s.record(mux))
@@ -354,6 +357,15 @@ func (s *Server) authed(op Op, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// serveIsInChat answers whether the bot (the tenant token's app) is in the chat:
+// it is in every chat but those RemoveBot took it out of.
+func (s *Server) serveIsInChat(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	in := !s.outOf[r.PathValue("chat")]
+	s.mu.Unlock()
+	answer(w, http.StatusOK, CodeOK, "success", map[string]any{"data": map[string]any{"is_in_chat": in}})
 }
 
 func (s *Server) serveBotInfo(w http.ResponseWriter, _ *http.Request) {

@@ -1,6 +1,6 @@
 // Package slackfake is a fake Slack for tests: the Web API methods tracebot calls
 // (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
-// usergroups.users.list, apps.connections.open), response_url endpoints, and a
+// usergroups.users.list, conversations.info, apps.connections.open), response_url endpoints, and a
 // Socket Mode WebSocket endpoint speaking Slack's envelope protocol. It also builds
 // requests the way Slack sends them to an app (signed slash commands, interactivity
 // payloads, Events API callbacks).
@@ -463,6 +463,8 @@ func (s *Server) dispatch(method string, req request) map[string]any {
 		return s.update(req.params)
 	case "usergroups.users.list":
 		return s.groupMembers(req.params["usergroup"])
+	case "conversations.info":
+		return s.conversationInfo(req.params["channel"])
 	case "apps.connections.open":
 		return map[string]any{"ok": true, "url": s.sock.newURL(s.srv.URL)}
 	}
@@ -559,6 +561,20 @@ func rawBlocks(s string) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(s)
+}
+
+// conversationInfo answers conversations.info: every channel exists and has the
+// bot as a member, unless FailChannel said otherwise (channel_not_found: it does
+// not exist; not_in_channel: the bot is not a member; is_archived: archived).
+func (s *Server) conversationInfo(id string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	code := s.channelFault[id]
+	if id == "" || code == "channel_not_found" {
+		return fail("channel_not_found")
+	}
+	return map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": strings.ToLower(id), "is_channel": true,
+		"is_member": code != "not_in_channel", "is_archived": code == "is_archived"}}
 }
 
 func (s *Server) groupMembers(id string) map[string]any {

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/lookup"
+)
+
+// runAlerts answers `tracebot alerts check [--json] [--sandbox]` (SPEC §13):
+// every rule evaluated once at now (TRACEBOT_NOW honoured), nothing posted.
+// Exit 0 when every rule that is on could be evaluated, 1 when one could not.
+func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: tracebot alerts check [--json] [--sandbox]")
+		return exitError{exitUsage}
+	}
+	fs := flag.NewFlagSet("alerts check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object (SPEC §13)")
+	sandbox := fs.Bool("sandbox", false, "evaluate the built-in sample world instead of AWS")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return printUsageError(stdout, stderr, *asJSON, "alerts check", &usageError{msg: "unexpected arguments", shown: err != nil})
+	}
+	cfg, err := LoadConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	a, err := openAlertsApp(ctx, cfg, stderr, *sandbox)
+	if err != nil {
+		return err
+	}
+	now := cfg.Now
+	if now.IsZero() {
+		now = time.Now()
+		if *sandbox {
+			now = lookup.SandboxNow
+		}
+	}
+	in, closeState, err := a.alertInputs(ctx, now, *sandbox)
+	if err != nil {
+		return err
+	}
+	defer closeState()
+	check := lookup.NewAlertChecker(a.reports, alertConfig(cfg, *sandbox)).Check(ctx, now, in)
+	code := exitOK
+	if len(check.Errors) > 0 {
+		code = exitFailed
+	}
+	if *asJSON {
+		return printJSON(stdout, a.scrub, check, code)
+	}
+	fmt.Fprint(stdout, a.scrub(renderAlertCheck(check, cfg.TimeZone, *sandbox)))
+	return exitOr(code)
+}
+
+// alertConfig is the rules' thresholds from the configuration; the sample world
+// has a daily budget of its own when none is set, so its spend shows a level.
+func alertConfig(cfg Config, sandbox bool) lookup.AlertConfig {
+	budget := cfg.DailyBudget
+	if sandbox && budget == 0 {
+		budget = lookup.SandboxDailyBudget
+	}
+	return lookup.AlertConfig{DailyBudget: budget, CostSpike: cfg.CostSpike, CacheMin: cfg.CacheMin,
+		LengthMax: cfg.LengthMax, Zone: cfg.TimeZone, Env: cfg.Env}
+}
+
+// openAlertsApp builds what a check needs: the report engine (AWS, or the
+// sample world) and, for the state database, the secret store.
+func openAlertsApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
+	if sandbox {
+		a := newApp(cfg, stderr, slog.LevelWarn)
+		a.openReports(aws.Config{}, true)
+		return a, nil
+	}
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelWarn, true)
+	if err != nil {
+		return nil, err
+	}
+	a.openReports(awsCfg, false)
+	return a, nil
+}
+
+// alertInputs reads the bot's trace failures of the last ten minutes and its
+// open backend episodes from the state database; without one (or in the
+// sandbox) backend_failures is not evaluated.
+func (a *app) alertInputs(ctx context.Context, now time.Time, sandbox bool) (lookup.AlertInputs, func(), error) {
+	if sandbox || a.cfg.SSM.StateDatabaseURL == "" {
+		return lookup.AlertInputs{}, func() {}, nil
+	}
+	store, err := a.openStateDB(ctx)
+	if err != nil {
+		return lookup.AlertInputs{}, nil, err
+	}
+	in, err := storeAlertInputs(ctx, store, now)
+	if err != nil {
+		store.Close()
+		return lookup.AlertInputs{}, nil, err
+	}
+	return in, store.Close, nil
+}
+
+// storeAlertInputs is what the store says for backend_failures at now.
+func storeAlertInputs(ctx context.Context, store state.AlertStore, now time.Time) (lookup.AlertInputs, error) {
+	in := lookup.AlertInputs{FailuresKnown: true}
+	recs, err := store.TraceFailures(ctx, now.Add(-lookup.BackendFailureWindow))
+	if err != nil {
+		return in, err
+	}
+	for _, r := range recs {
+		in.Failures = append(in.Failures, lookup.TraceFailure{TraceID: r.TraceID, At: r.At, Backend: r.Backend, Cause: r.Cause})
+	}
+	eps, err := store.UnsettledEpisodes(ctx)
+	if err != nil {
+		return in, err
+	}
+	for _, ep := range eps {
+		if ep.Rule == string(lookup.RuleBackendFailures) && ep.ClosedAt == nil {
+			in.OpenBackends = append(in.OpenBackends, ep.Key)
+		}
+	}
+	return in, nil
+}
+
+// renderAlertCheck is the check for a terminal.
+func renderAlertCheck(c lookup.AlertCheck, zone *time.Location, sandbox bool) string {
+	b := new(strings.Builder)
+	if sandbox {
+		b.WriteString("SAMPLE DATA (--sandbox)\n")
+	}
+	fmt.Fprintf(b, "Alerts at %s (%s)\n\n", c.Now.In(zone).Format("Mon Jan 2 15:04 MST"), zone)
+	if len(c.Alerts) == 0 {
+		b.WriteString("No rule fires.\n")
+	}
+	for _, al := range c.Alerts {
+		what := string(al.Rule)
+		if s := al.Subject(); s != "" {
+			what += " (" + s + ")"
+		}
+		fmt.Fprintf(b, "! %s %s: %s\n  value %s, threshold %s, %s → %s\n", what, al.Level, al.Message,
+			alertUnit(al.Rule, al.Value), alertUnit(al.Rule, al.Threshold),
+			al.From.In(zone).Format("Jan 2 15:04"), al.To.In(zone).Format("Jan 2 15:04 MST"))
+	}
+	var names []string
+	for _, r := range c.Evaluated {
+		names = append(names, string(r))
+	}
+	fmt.Fprintf(b, "\nEvaluated: %s\n", orDash(strings.Join(names, ", ")))
+	for _, s := range c.NotEvaluated {
+		fmt.Fprintf(b, "Not evaluated: %s (%s)\n", s.Rule, s.Reason)
+	}
+	for _, e := range c.Errors {
+		fmt.Fprintf(b, "✗ %s could not be evaluated: %s\n", e.Rule, e.Message)
+	}
+	return b.String()
+}
+
+func alertUnit(rule lookup.AlertRule, v float64) string {
+	switch rule {
+	case lookup.RuleBudget, lookup.RuleCostSpike:
+		return fmt.Sprintf("$%.4f", v)
+	case lookup.RuleCacheCollapse, lookup.RuleLengthSpike:
+		return pct(&v)
+	}
+	return fmt.Sprintf("%g traces", v)
+}

@@ -161,7 +161,9 @@ func TestAlertsCheckCommand(t *testing.T) {
 	}
 }
 
-func slicesContain(s []string, v string) bool { return strings.Contains("\x00"+strings.Join(s, "\x00")+"\x00", "\x00"+v+"\x00") }
+func slicesContain(s []string, v string) bool {
+	return strings.Contains("\x00"+strings.Join(s, "\x00")+"\x00", "\x00"+v+"\x00")
+}
 
 func TestAlertsCheckSandboxAndText(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing may be reached

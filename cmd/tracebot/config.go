@@ -47,9 +47,9 @@ type Config struct {
 	LogLevel          *slog.Level // TRACEBOT_LOG_LEVEL; nil: the command's own level
 	ReportMaxRange    time.Duration
 	ReportCacheTTL    time.Duration
-	Functions         []string // TRACEBOT_FUNCTIONS: Lambda name patterns for deploys
-	CacheMin          float64  // 0 turns cache_collapse off
-	LengthMax         float64  // 0 turns length_spike / content_filter_spike off
+	Functions         []string      // TRACEBOT_FUNCTIONS: Lambda name patterns for deploys
+	CacheMin          float64       // 0 turns cache_collapse off
+	LengthMax         float64       // 0 turns length_spike / content_filter_spike off
 	AlertChannels     []string      // TRACEBOT_ALERT_CHANNELS: Slack channel ids, Lark chat ids (oc_…); empty: alerts off
 	AlertInterval     time.Duration // TRACEBOT_ALERT_INTERVAL, at least 1s
 	DailyBudget       float64       // TRACEBOT_DAILY_BUDGET, USD; 0: the budget rule is off

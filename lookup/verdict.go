@@ -1,0 +1,190 @@
+package lookup
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Verdict codes (SPEC §11), in the order they are tried.
+const (
+	VerdictTruncated   = "truncated_output" // a stage's answer was cut off or is not JSON
+	VerdictMappingBug  = "mapping_bug"      // the stored analysis differs from what the model answered
+	VerdictModelOutput = "model_output"     // the stored analysis is what the model answered
+	VerdictUnknown     = "unknown"          // nothing could be compared: see the message
+)
+
+// Verdict is tracebot's judgement of runbook step 4: did the model answer what was
+// stored? Message is one line: what happened and what to look at next.
+type Verdict struct {
+	Code        string       `json:"code"`
+	Message     string       `json:"message"`
+	Differences []Difference `json:"differences"`
+}
+
+// AnalysisStatus is what became of the read of the call's stored analysis.
+type AnalysisStatus struct {
+	Path  string `json:"path"`
+	Read  bool   `json:"read"`
+	Error string `json:"error"` // one line, no secrets; "" when read
+}
+
+// Stage content states, in Stage.Content.
+const (
+	ContentStored    = "stored"
+	ContentNone      = "not_stored" // OpenRouter kept nothing
+	ContentFailed    = "failed"     // the fetch failed: see Stage.ContentError
+	stageCutOffError = "truncated: finish reason length"
+)
+
+// decideVerdict applies SPEC §11's rules to the stages (their answers parsed) and
+// the analysis (nil unless status.Read). It always returns a verdict, whose message
+// names every stage whose content is missing.
+func decideVerdict(stages []Stage, status AnalysisStatus, analysis map[string]any) *Verdict {
+	missing := missingContent(stages)
+	v := judge(stages, status, analysis)
+	switch {
+	case v.Message == "" && len(missing) > 0:
+		v.Message = "no verdict: " + strings.Join(missing, "; ")
+	case v.Message == "":
+		v.Message = "no verdict: " + nothingComparedCause(stages, status)
+	case len(missing) > 0:
+		v.Message += "; " + strings.Join(missing, "; ")
+	}
+	if v.Differences == nil {
+		v.Differences = []Difference{}
+	}
+	return v
+}
+
+// judge picks the verdict's code; an unknown verdict whose cause is the stages
+// alone has an empty message, filled in by decideVerdict.
+func judge(stages []Stage, status AnalysisStatus, analysis map[string]any) *Verdict {
+	if v := truncatedVerdict(stages); v != nil {
+		return v
+	}
+	if !status.Read {
+		return &Verdict{Code: VerdictUnknown, Message: "no verdict: " + status.Error}
+	}
+	var compared []stageField
+	var diffs []Difference
+	for _, s := range stages {
+		if s.answer == nil {
+			continue
+		}
+		c := CompareAnswer(s.Stage, s.answer, analysis)
+		for _, f := range c.Compared {
+			compared = append(compared, stageField{stage: s.Stage, ComparedField: f})
+		}
+		diffs = append(diffs, c.Differences...)
+	}
+	switch {
+	case len(diffs) > 0:
+		return &Verdict{Code: VerdictMappingBug, Message: mappingBugMessage(diffs), Differences: diffs}
+	case len(compared) > 0:
+		return &Verdict{Code: VerdictModelOutput, Message: modelOutputMessage(compared)}
+	}
+	return &Verdict{Code: VerdictUnknown}
+}
+
+type stageField struct {
+	stage string
+	ComparedField
+}
+
+// truncatedVerdict is truncated_output when any stage's answer is cut off or not
+// JSON, naming the first such stage; nil otherwise.
+func truncatedVerdict(stages []Stage) *Verdict {
+	var bad []Stage
+	for _, s := range stages {
+		if s.OutputError != "" {
+			bad = append(bad, s)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	s := bad[0]
+	msg := fmt.Sprintf("%s's answer is not JSON (%s): look at the prompt's output instructions (response_format) and the raw answer",
+		s.Stage, strings.TrimPrefix(s.OutputError, "not JSON: "))
+	if s.OutputError == stageCutOffError {
+		msg = fmt.Sprintf("%s's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (%s) or an unusually long transcript",
+			s.Stage, maxTokensHint(s.Stage))
+	}
+	if len(bad) > 1 {
+		msg += fmt.Sprintf(" (also: %s)", strings.Join(stageNamesOf(bad[1:]), ", "))
+	}
+	return &Verdict{Code: VerdictTruncated, Message: msg}
+}
+
+// maxTokensHint names where the stage's maxTokens is set (the runbook's scenario 5).
+func maxTokensHint(stage string) string {
+	if stage == "contacts" {
+		return "contacts-analyzer ai-client.ts, now 4000"
+	}
+	return "ai-analysis-processor invoke-model.ts, now 4096"
+}
+
+// postProcess names the code that maps a stage's answer into the stored analysis.
+func postProcess(stage string) string {
+	if stage == "contacts" {
+		return "contacts-analyzer post-process"
+	}
+	return "ai-analysis-processor post-process"
+}
+
+func mappingBugMessage(diffs []Difference) string {
+	d := diffs[0]
+	msg := fmt.Sprintf("%s answered %s=%s; the stored analysis says %s: the mapping after the model (%s) is wrong",
+		d.Stage, d.Field, d.ModelText(), d.StoredText(), postProcess(d.Stage))
+	if len(diffs) > 1 {
+		msg += fmt.Sprintf(" (%d fields differ)", len(diffs))
+	}
+	return msg
+}
+
+func modelOutputMessage(compared []stageField) string {
+	f := compared[0]
+	agree := ""
+	if len(compared) > 1 {
+		agree = fmt.Sprintf("; %d fields agree", len(compared))
+	}
+	return fmt.Sprintf("the stored analysis is what the model answered (%s: %s=%s%s): look at the prompt or the transcript (transcribe-processor)",
+		f.stage, f.Field, ValueText(f.Model), agree)
+}
+
+// nothingComparedCause says why no field could be compared although the analysis
+// was read and no stage's content is missing.
+func nothingComparedCause(stages []Stage, status AnalysisStatus) string {
+	withID := 0
+	for _, s := range stages {
+		if s.GenerationID != "" {
+			withID++
+		}
+	}
+	switch {
+	case len(stages) == 0:
+		return "no stage to compare (no ai_usage lines)"
+	case withID == 0:
+		return "no stage has a generation id, so there is no stored answer to compare"
+	}
+	return fmt.Sprintf("no field of the answers is in the stored analysis (%s)", status.Path)
+}
+
+// missingContent is "stage: cause" for each stage whose content could not be had.
+func missingContent(stages []Stage) []string {
+	var out []string
+	for _, s := range stages {
+		if s.GenerationID != "" && s.Content != ContentStored && s.ContentError != "" {
+			out = append(out, s.Stage+": "+s.ContentError)
+		}
+	}
+	return out
+}
+
+func stageNamesOf(stages []Stage) []string {
+	out := make([]string, len(stages))
+	for i, s := range stages {
+		out[i] = s.Stage
+	}
+	return out
+}

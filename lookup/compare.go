@@ -36,7 +36,7 @@ func ValueText(raw json.RawMessage) string {
 
 // Comparison is what one stage's answer has in common with the stored analysis.
 type Comparison struct {
-	Compared    []ComparedField // every field found in both, in path order
+	Compared    []ComparedField // every field found in both, in the answer's path order
 	Differences []Difference    // the compared fields whose values differ
 }
 

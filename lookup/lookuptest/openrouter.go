@@ -79,9 +79,11 @@ func GenFromLookup(g lookup.Generation) OpenRouterGeneration {
 	}
 }
 
-// OpenRouterServer is a fake of OpenRouter's API (GET /generation?id= and GET /key
-// under /api/v1) that checks the Bearer key and answers in the real shapes:
-// {"data": {...}} or {"error": {"code", "message"}}. Its knobs and counters are safe
+// OpenRouterServer is a fake of OpenRouter's API (GET /generation?id=, GET
+// /generation/content?id= and GET /key under /api/v1) that checks the Bearer key and
+// answers in the real shapes: {"data": {...}} or {"error": {"code", "message"}}. A
+// generation whose content was never added answers 404 on /generation/content, as
+// OpenRouter does when input/output logging is off. Its knobs and counters are safe
 // for concurrent use.
 type OpenRouterServer struct {
 	tb  testing.TB
@@ -90,6 +92,7 @@ type OpenRouterServer struct {
 	mu          sync.Mutex
 	key         string
 	gens        map[string]json.RawMessage
+	contents    map[string]json.RawMessage
 	notFound    map[string]int
 	failures    []openRouterFailure
 	latency     time.Duration
@@ -113,11 +116,13 @@ func NewOpenRouterServer(tb testing.TB) *OpenRouterServer {
 		tb:       tb,
 		key:      OpenRouterDefaultKey,
 		gens:     map[string]json.RawMessage{},
+		contents: map[string]json.RawMessage{},
 		notFound: map[string]int{},
 		requests: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/generation", s.serveGeneration)
+	mux.HandleFunc("GET /api/v1/generation/content", s.serveContent)
 	mux.HandleFunc("GET /api/v1/key", s.serveKey)
 	s.srv = httptest.NewServer(s.track(s.authorize(s.failing(mux))))
 	tb.Cleanup(s.srv.Close)
@@ -146,6 +151,48 @@ func (s *OpenRouterServer) AddGenerationJSON(id string, data json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gens[id] = append(json.RawMessage(nil), data...)
+}
+
+// OpenRouterContent is the data object of GET /generation/content. Input is
+// {"messages": [...]} or {"prompt": "..."}; a nil Completion is served as null
+// (OpenRouter kept the record but not the output).
+type OpenRouterContent struct {
+	Input  any                     `json:"input"`
+	Output OpenRouterContentOutput `json:"output"`
+	Error  any                     `json:"error"`
+}
+
+// OpenRouterContentOutput is the output part of OpenRouterContent.
+type OpenRouterContentOutput struct {
+	Completion *string `json:"completion"`
+	Reasoning  *string `json:"reasoning"`
+}
+
+// ChatInput returns a chat input of system and user messages.
+func ChatInput(system, user string) map[string]any {
+	return map[string]any{"messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}}}
+}
+
+// AddContent makes the stored content of generation id known.
+func (s *OpenRouterServer) AddContent(id string, c OpenRouterContent) {
+	s.tb.Helper()
+	data, err := json.Marshal(c)
+	if err != nil {
+		s.tb.Fatalf("lookuptest: encode content %s: %v", id, err)
+	}
+	s.AddContentJSON(id, data)
+}
+
+// AddContentJSON makes id's content known with data served verbatim as the data
+// object.
+func (s *OpenRouterServer) AddContentJSON(id string, data json.RawMessage) {
+	s.tb.Helper()
+	if !json.Valid(data) {
+		s.tb.Fatalf("lookuptest: content %s: data is not valid JSON", id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contents[id] = append(json.RawMessage(nil), data...)
 }
 
 // NotFoundTimes makes the next n requests for id answer 404, as OpenRouter does for
@@ -188,6 +235,13 @@ func (s *OpenRouterServer) Requests(id string) int {
 	return s.requests[id]
 }
 
+// ContentRequests returns how many GET /generation/content requests asked for id.
+func (s *OpenRouterServer) ContentRequests(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests["content "+id]
+}
+
 // TotalRequests returns how many requests reached the server, on any path.
 func (s *OpenRouterServer) TotalRequests() int {
 	s.mu.Lock()
@@ -207,8 +261,11 @@ func (s *OpenRouterServer) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.total++
-		if r.URL.Path == "/api/v1/generation" {
+		switch r.URL.Path {
+		case "/api/v1/generation":
 			s.requests[r.URL.Query().Get("id")]++
+		case "/api/v1/generation/content":
+			s.requests["content "+r.URL.Query().Get("id")]++
 		}
 		s.inFlight++
 		s.maxInFlight = max(s.maxInFlight, s.inFlight)
@@ -276,13 +333,23 @@ func (s *OpenRouterServer) nextFailure() (openRouterFailure, bool) {
 }
 
 func (s *OpenRouterServer) serveGeneration(w http.ResponseWriter, r *http.Request) {
+	s.serveData(w, r, s.gens)
+}
+
+func (s *OpenRouterServer) serveContent(w http.ResponseWriter, r *http.Request) {
+	s.serveData(w, r, s.contents)
+}
+
+// serveData answers {"data": …} for the id asked, from records (gens or contents);
+// NotFoundTimes holds back both of an id's records.
+func (s *OpenRouterServer) serveData(w http.ResponseWriter, r *http.Request, records map[string]json.RawMessage) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		writeOpenRouterError(w, http.StatusBadRequest, "id is required")
 		return
 	}
 	s.mu.Lock()
-	data, known := s.gens[id]
+	data, known := records[id]
 	pending := s.notFound[id] > 0
 	if pending {
 		s.notFound[id]--

@@ -96,7 +96,7 @@ func (f *fakeReprocessor) Request(ctx context.Context, r lookup.ReprocessRequest
 
 func sandboxTracer() Tracer {
 	sb := lookup.NewSandbox(0)
-	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 }
 
 type testBot struct {

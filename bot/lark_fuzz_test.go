@@ -159,7 +159,7 @@ func newLarkFuzzWorld(tb testing.TB, key string) *larkFuzzWorld {
 		Sample: true, Workers: 4, ProgressInterval: 5 * time.Millisecond,
 		Now:          func() time.Time { return lookup.SandboxNow },
 		ParseOptions: lookup.ParseOptions{DefaultZone: ny, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},
-	}, Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true}),
+	}, Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true}),
 		Store: NewMemoryStore(nil), Reprocessor: rp, Metrics: metrics, Logger: w.logs.logger()})
 	w.edge = NewLark(LarkConfig{
 		AppID: "cli_test", AppSecret: larkStaticSecret(larkCanaryAppSecret), VerificationToken: larkStaticSecret(larkCanaryToken),

@@ -71,7 +71,7 @@ func newLarkHarness(t *testing.T, o larkHarnessOpts) *larkHarness {
 	h := &larkHarness{token: o.token, key: o.encryptKey, logs: &larkLogBuffer{}, store: NewMemoryStore(nil)}
 	h.fake = larkfake.New(t, larkfake.Options{AppID: "cli_test", AppSecret: o.appSecret, BotOpenID: "ou_bot"})
 	sb := lookup.NewSandbox(o.sandboxDelay)
-	var tracer Tracer = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	var tracer Tracer = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 	if o.gated {
 		h.gate = &larkGatedTracer{inner: tracer, open: make(chan struct{})}
 		tracer = h.gate

@@ -39,7 +39,7 @@ func larkSandboxTrace(t *testing.T, report string) (*lookup.Trace, lookup.Reques
 		t.Fatalf("parse %q: %v", report, err)
 	}
 	sb := lookup.NewSandbox(0)
-	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 	tr := svc.Trace(context.Background(), req, nil)
 	tr.TraceID = "tr-golden-0001"
 	return tr, req

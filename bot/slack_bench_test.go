@@ -27,7 +27,7 @@ func BenchmarkSlackCommandAck(b *testing.B) {
 	sb := lookup.NewSandbox(0)
 	bot := New(Config{Sample: true, Workers: 8, QueueSize: 1 << 20, RateLimit: 1 << 30,
 		Now: func() time.Time { return lookup.SandboxNow }},
-		Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})})
+		Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})})
 	defer func() { _ = bot.Shutdown(context.Background()) }()
 	edge := NewSlack(SlackConfig{BotToken: StaticSecret(secrets.New(fake.Config().BotToken)),
 		SigningSecret: StaticSecret(secrets.New(slackTestSecret)), APIURL: fake.APIURL()}, bot)

@@ -154,7 +154,7 @@ func newSlackFuzzWorld(tb testing.TB) *slackFuzzWorld {
 		tb.Fatal(err)
 	}
 	sb := lookup.NewSandbox(0)
-	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true, Logger: logger})
+	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
 	w.bot = New(Config{
 		Sample: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now: func() time.Time { return lookup.SandboxNow },

@@ -86,7 +86,7 @@ func slackSandboxTrace(t *testing.T, report string) (lookup.Request, *lookup.Tra
 		t.Fatalf("parse %q: %v", report, err)
 	}
 	sb := lookup.NewSandbox(0)
-	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true})
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 	tr := svc.Trace(context.Background(), req, nil)
 	tr.TraceID = "t-golden0001"
 	tr.TimingsMS = lookup.Timings{}

@@ -117,7 +117,7 @@ func newSlackHarness(t *testing.T, o slackHarnessOpts) *slackHarness {
 		o.bot(&cfg)
 	}
 	sb := lookup.NewSandbox(time.Duration(o.sandboxMS) * time.Millisecond)
-	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sample: true, Logger: logger})
+	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
 	h.bot = New(cfg, Deps{Tracer: tracer, Store: NewMemoryStore(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
 	ecfg := SlackConfig{
 		BotToken:      StaticSecret(secrets.New(fc.BotToken)),

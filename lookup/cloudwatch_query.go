@@ -228,7 +228,7 @@ func cwRetryThrottled[T any](ctx context.Context, cfg CloudWatchConfig, call fun
 		if err == nil || attempt >= cfg.ThrottleRetries || !cwThrottled(err) {
 			return out, err
 		}
-		if werr := cwSleep(ctx, cwBackoff(cfg.ThrottleBackoff, attempt)); werr != nil {
+		if werr := Sleep(ctx, cwBackoff(cfg.ThrottleBackoff, attempt)); werr != nil {
 			return out, fmt.Errorf("%w (while backing off from %w)", werr, err)
 		}
 	}
@@ -238,18 +238,6 @@ func cwRetryThrottled[T any](ctx context.Context, cfg CloudWatchConfig, call fun
 func cwBackoff(base time.Duration, attempt int) time.Duration {
 	d := base << min(attempt, 4)
 	return d/2 + rand.N(d/2+1)
-}
-
-// cwSleep waits d or until ctx ends, returning ctx's cause then.
-func cwSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // cwErrorLine is err as one line for a region's status, without secrets or

@@ -150,7 +150,7 @@ func (r *cwRegionRun) poll(ctx context.Context, id string) ([][]types.ResultFiel
 	}
 	wait := c.cfg.PollMin
 	for {
-		if err := cwSleep(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", r.region, id, err)
 		}
 		polled := time.Now()

@@ -3,6 +3,7 @@ package lookup
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // User-facing error codes. They are rendered as friendly text, never as a cause.
@@ -49,4 +50,16 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 func IsRetryable(err error) bool {
 	var r *RetryableError
 	return errors.As(err, &r)
+}
+
+// flattenSpace collapses runs of white space, line breaks included, to one space.
+func flattenSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// causeLine flattens s and cuts it to at most 300 characters.
+func causeLine(s string) string {
+	s = flattenSpace(s)
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:299]) + "…"
+	}
+	return s
 }

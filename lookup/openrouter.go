@@ -417,14 +417,10 @@ func (o *OpenRouter) sleep(ctx context.Context, d time.Duration, failure error) 
 		return fmt.Errorf("no time left to retry: %w", failure)
 	}
 	o.cfg.Logger.DebugContext(ctx, "openrouter: retrying", "cause", failure.Error(), "wait", d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("%w while retrying: %w", ctx.Err(), failure)
-	case <-t.C:
-		return nil
+	if err := Sleep(ctx, d); err != nil {
+		return fmt.Errorf("%w while retrying: %w", err, failure)
 	}
+	return nil
 }
 
 // Check verifies that OpenRouter accepts the key, with GET {BaseURL}/key: an

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// SandboxNow is "now" in the sample world, so "5/20" always means 2026-05-20.
+// SandboxNow is "now" in the sandbox, so "5/20" always means 2026-05-20.
 var SandboxNow = time.Date(2026, 5, 22, 16, 0, 0, 0, time.UTC)
 
-// SandboxReports are reports that exercise each sample case, for help texts and docs.
+// SandboxReports are reports that exercise each sandbox case, for help texts and docs.
 var SandboxReports = []struct{ Case, Report string }{
 	{"the runbook's example", "(914) 265-4371 5/20 1:15pm"},
 	{"several candidates", "312-555-0142 5/21 10:30am"},
@@ -21,7 +21,7 @@ var SandboxReports = []struct{ Case, Report string }{
 	{"no call found", "(914) 265-4371 5/10 9am"},
 }
 
-// Sandbox is the built-in sample world behind --sandbox: the same interfaces as the
+// Sandbox is the built-in world of sample data behind --sandbox: the same interfaces as the
 // real backends, answering from fixed data so every code path can be seen without
 // cloud access.
 type Sandbox struct {
@@ -30,10 +30,10 @@ type Sandbox struct {
 	Generations GenerationFetcher
 }
 
-// NewSandbox returns the sample world. delay, when positive, is added to every
+// NewSandbox returns the sandbox. delay, when positive, is added to every
 // backend call so progress can be watched.
 func NewSandbox(delay time.Duration) Sandbox {
-	w := SampleWorld()
+	w := NewSandboxData()
 	return Sandbox{
 		Calls:       &sandboxCalls{calls: w.Calls, delay: delay},
 		Usage:       &sandboxUsage{rows: w.Rows, delay: delay},
@@ -41,24 +41,24 @@ func NewSandbox(delay time.Duration) Sandbox {
 	}
 }
 
-// Sample is the data of the sample world: calls, their ai_usage lines by session,
+// SandboxData is the data of the sandbox: calls, their ai_usage lines by session,
 // and OpenRouter generations by id. Tests load it into real backends too.
-type Sample struct {
+type SandboxData struct {
 	Calls       []Call
 	Rows        map[string][]UsageRow // telephony_session_id → lines
 	Generations map[string]Generation
 }
 
-// SampleWorld returns a fresh copy of the sample data.
-func SampleWorld() Sample {
-	w := Sample{Rows: map[string][]UsageRow{}, Generations: map[string]Generation{}}
-	for _, sc := range sampleCalls() {
+// NewSandboxData returns a fresh copy of the sandbox data.
+func NewSandboxData() SandboxData {
+	w := SandboxData{Rows: map[string][]UsageRow{}, Generations: map[string]Generation{}}
+	for _, sc := range sandboxCallList() {
 		w.Calls = append(w.Calls, sc.call)
 		for _, st := range sc.stages {
-			row := sampleRow(sc, st)
+			row := sandboxRow(sc, st)
 			w.Rows[sc.call.TelephonySessionID] = append(w.Rows[sc.call.TelephonySessionID], row)
 			if st.genID != "" {
-				w.Generations[st.genID] = sampleGeneration(st, row.Timestamp)
+				w.Generations[st.genID] = sandboxGeneration(st, row.Timestamp)
 			}
 		}
 	}
@@ -77,7 +77,7 @@ type sandboxCalls struct {
 }
 
 func (s *sandboxCalls) FindCalls(ctx context.Context, q CallQuery) ([]Call, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return nil, err
 	}
 	var out []Call
@@ -94,7 +94,7 @@ func (s *sandboxCalls) FindCalls(ctx context.Context, q CallQuery) ([]Call, erro
 }
 
 func (s *sandboxCalls) CallBySession(ctx context.Context, id string) (Call, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return Call{}, err
 	}
 	for _, c := range s.calls {
@@ -156,7 +156,7 @@ func (s *sandboxUsage) SearchUsage(ctx context.Context, q UsageQuery) (UsageResu
 	for _, span := range []time.Duration{time.Hour, 24 * time.Hour} {
 		res.From, res.To = q.CreatedAt.Add(-5*time.Minute).UTC(), q.CreatedAt.Add(span).UTC()
 		res.Widened = span > time.Hour
-		if err := sleep(ctx, s.delay); err != nil {
+		if err := Sleep(ctx, s.delay); err != nil {
 			return res, err
 		}
 		res.Rows = s.find(q.SessionID, res.From, res.To)
@@ -209,7 +209,7 @@ type sandboxGenerations struct {
 }
 
 func (s *sandboxGenerations) FetchGeneration(ctx context.Context, id string) (Generation, error) {
-	if err := sleep(ctx, s.delay); err != nil {
+	if err := Sleep(ctx, s.delay); err != nil {
 		return Generation{}, err
 	}
 	g, ok := s.gens[id]
@@ -219,22 +219,8 @@ func (s *sandboxGenerations) FetchGeneration(ctx context.Context, id string) (Ge
 	return g, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// sampleStage describes one sample ai_usage line and its generation.
-type sampleStage struct {
+// sandboxStage describes one sample ai_usage line and its generation.
+type sandboxStage struct {
 	service, genID, provider, model, finish string
 	offset                                  time.Duration // after the call
 	in, out, cached                         int64
@@ -245,13 +231,13 @@ type sampleStage struct {
 	requestID                               string
 }
 
-type sampleCall struct {
+type sandboxCall struct {
 	call   Call
 	region string
-	stages []sampleStage
+	stages []sandboxStage
 }
 
-func sampleRow(sc sampleCall, st sampleStage) UsageRow {
+func sandboxRow(sc sandboxCall, st sandboxStage) UsageRow {
 	lambda, svc := "ai-analysis-processor", "ai-analysis-"+st.service
 	if st.contacts {
 		lambda, svc = "contacts-analyzer", "contacts-analyzer"
@@ -275,7 +261,7 @@ func sampleRow(sc sampleCall, st sampleStage) UsageRow {
 	return row
 }
 
-func sampleGeneration(st sampleStage, at time.Time) Generation {
+func sandboxGeneration(st sandboxStage, at time.Time) Generation {
 	billed := st.cost
 	if st.billed != 0 {
 		billed = st.billed
@@ -298,10 +284,10 @@ func sampleGeneration(st sampleStage, at time.Time) Generation {
 	return g
 }
 
-const sampleModel = "deepseek/deepseek-v4-flash"
+const sandboxModel = "deepseek/deepseek-v4-flash"
 
-func sampleCalls() []sampleCall {
-	return []sampleCall{
+func sandboxCallList() []sandboxCall {
+	return []sandboxCall{
 		runbookCall(),
 		candidateCall("s-4f1a9c0e7d21", time.Date(2026, 5, 21, 15, 2, 11, 0, time.UTC), "+13125550142", "+13125559000"),
 		candidateCall("s-4f1a9c0e7e58", time.Date(2026, 5, 21, 15, 47, 36, 0, time.UTC), "+13125559000", "+13125550142"),
@@ -312,83 +298,83 @@ func sampleCalls() []sampleCall {
 }
 
 // runbookCall is the runbook's worked example, to the token.
-func runbookCall() sampleCall {
-	return sampleCall{
+func runbookCall() sandboxCall {
+	return sandboxCall{
 		call: Call{TelephonySessionID: "s-abc123def456", CreatedAt: time.Date(2026, 5, 20, 17, 14, 52, 0, time.UTC),
 			StoreID: "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d", FranchiseID: "retaintive-demo",
 			FromPhoneNumber: "+19142654371", ToPhoneNumber: "+18455550100", ContactPhone: "+19142654371",
 			S3AnalysisPath: "s3://callytics-prod-analysis/2026/05/20/s-abc123def456.json", Direction: DirectionInbound},
 		region: "us-east-1",
-		stages: []sampleStage{
-			{service: "triage", genID: "gen-1779299695-aBcDeFg", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 3 * time.Second, in: 3000, out: 180, cached: 2760, cost: 0.000122},
-			{service: "classify", genID: "gen-1779299697-hIjKlMn", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 5 * time.Second, in: 5000, out: 950, cached: 4400, cost: 0.000774},
-			{service: "coaching", genID: "gen-1779299700-oPqRsTu", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 8 * time.Second, in: 4000, out: 820, cached: 3400, cost: 0.000639},
+		stages: []sandboxStage{
+			{service: "triage", genID: "gen-1779299695-aBcDeFg", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 3 * time.Second, in: 3000, out: 180, cached: 2760, cost: 0.000122},
+			{service: "classify", genID: "gen-1779299697-hIjKlMn", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 5 * time.Second, in: 5000, out: 950, cached: 4400, cost: 0.000774},
+			{service: "coaching", genID: "gen-1779299700-oPqRsTu", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 8 * time.Second, in: 4000, out: 820, cached: 3400, cost: 0.000639},
 		},
 	}
 }
 
-func candidateCall(id string, at time.Time, from, to string) sampleCall {
+func candidateCall(id string, at time.Time, from, to string) sandboxCall {
 	dir := DirectionInbound
 	if to == "+13125550142" {
 		dir = DirectionOutbound
 	}
-	return sampleCall{
+	return sandboxCall{
 		call: Call{TelephonySessionID: id, CreatedAt: at, StoreID: "b7e4c2d1-9a8f-4e3d-b2c1-a0f9e8d7c6b5", FranchiseID: "retaintive-demo",
 			FromPhoneNumber: from, ToPhoneNumber: to, ContactPhone: "+13125550142",
 			S3AnalysisPath: "s3://callytics-prod-analysis/2026/05/21/" + id + ".json", Direction: dir},
 		region: "us-east-2",
-		stages: []sampleStage{
-			{service: "triage", genID: "gen-1779375731-" + id[2:8], provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 4 * time.Second, in: 2800, out: 160, cached: 2600, cost: 0.000118},
+		stages: []sandboxStage{
+			{service: "triage", genID: "gen-1779375731-" + id[2:8], provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 4 * time.Second, in: 2800, out: 160, cached: 2600, cost: 0.000118},
 		},
 	}
 }
 
-func missingGenCall() sampleCall {
-	return sampleCall{
+func missingGenCall() sandboxCall {
+	return sandboxCall{
 		call: Call{TelephonySessionID: "s-7d0e2b91c3aa", CreatedAt: time.Date(2026, 5, 19, 16, 41, 3, 0, time.UTC),
 			StoreID: "c3d4e5f6-0718-4293-a4b5-c6d7e8f90a1b", FranchiseID: "retaintive-west",
 			FromPhoneNumber: "+14155550123", ToPhoneNumber: "+14155557700", ContactPhone: "+14155550123",
 			S3AnalysisPath: "s3://callytics-prod-analysis/2026/05/19/s-7d0e2b91c3aa.json", Direction: DirectionInbound},
 		region: "us-west-2",
-		stages: []sampleStage{
-			{service: "triage", genID: "gen-1779212466-Qw3rTy", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 3 * time.Second, in: 2900, out: 170, cached: 2650, cost: 0.000119},
-			{service: "classify", provider: "Alibaba Cloud Int", model: sampleModel, finish: "stop", offset: 6 * time.Second, in: 5100, out: 990, cached: 0, cost: 0.001312},
-			{service: "coaching", genID: "gen-1779212472-Zx9CvB", provider: "Alibaba Cloud Int", model: sampleModel, finish: "stop", offset: 9 * time.Second, in: 4100, out: 800, cached: 3500, cost: 0.000655},
+		stages: []sandboxStage{
+			{service: "triage", genID: "gen-1779212466-Qw3rTy", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 3 * time.Second, in: 2900, out: 170, cached: 2650, cost: 0.000119},
+			{service: "classify", provider: "Alibaba Cloud Int", model: sandboxModel, finish: "stop", offset: 6 * time.Second, in: 5100, out: 990, cached: 0, cost: 0.001312},
+			{service: "coaching", genID: "gen-1779212472-Zx9CvB", provider: "Alibaba Cloud Int", model: sandboxModel, finish: "stop", offset: 9 * time.Second, in: 4100, out: 800, cached: 3500, cost: 0.000655},
 		},
 	}
 }
 
-func lengthCall() sampleCall {
-	return sampleCall{
+func lengthCall() sandboxCall {
+	return sandboxCall{
 		call: Call{TelephonySessionID: "s-91b3f0a6e2d4", CreatedAt: time.Date(2026, 5, 18, 20, 19, 40, 0, time.UTC),
 			StoreID: "d4e5f607-1829-4a3b-b5c6-d7e8f90a1b2c", FranchiseID: "retaintive-demo",
 			FromPhoneNumber: "+16175559400", ToPhoneNumber: "+16175550199", ContactPhone: "+16175550199",
 			S3AnalysisPath: "s3://callytics-prod-analysis/2026/05/18/s-91b3f0a6e2d4.json", Direction: DirectionOutbound},
 		region: "us-east-1",
-		stages: []sampleStage{
-			{service: "triage", genID: "gen-1779135583-LmNoPq", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 3 * time.Second, in: 9800, out: 210, cached: 9100, cost: 0.000301},
-			{service: "classify", genID: "gen-1779135586-RsTuVw", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 6 * time.Second, in: 14200, out: 1400, cached: 12900, cost: 0.001544},
-			{service: "coaching", genID: "gen-1779135592-XyZaBc", provider: "AtlasCloud", model: sampleModel, finish: "length", offset: 12 * time.Second, in: 13100, out: 4096, cached: 11800, cost: 0.003921, billed: 0.004688},
+		stages: []sandboxStage{
+			{service: "triage", genID: "gen-1779135583-LmNoPq", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 3 * time.Second, in: 9800, out: 210, cached: 9100, cost: 0.000301},
+			{service: "classify", genID: "gen-1779135586-RsTuVw", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 6 * time.Second, in: 14200, out: 1400, cached: 12900, cost: 0.001544},
+			{service: "coaching", genID: "gen-1779135592-XyZaBc", provider: "AtlasCloud", model: sandboxModel, finish: "length", offset: 12 * time.Second, in: 13100, out: 4096, cached: 11800, cost: 0.003921, billed: 0.004688},
 		},
 	}
 }
 
-func reprocessedCall() sampleCall {
+func reprocessedCall() sandboxCall {
 	first, second := "0c1d2e3f-4a5b-4c6d-8e7f-901a2b3c4d5e", "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
-	return sampleCall{
+	return sandboxCall{
 		call: Call{TelephonySessionID: "s-2c8e5a7b9f13", CreatedAt: time.Date(2026, 5, 17, 15, 4, 27, 0, time.UTC),
 			StoreID: "e5f60718-293a-4b4c-86d7-e8f90a1b2c3d", FranchiseID: "retaintive-demo",
 			FromPhoneNumber: "+13055550187", ToPhoneNumber: "+13055553300", ContactPhone: "+13055550187",
 			S3AnalysisPath: "s3://callytics-prod-analysis/2026/05/17/s-2c8e5a7b9f13.json", Direction: DirectionInbound},
 		region: "us-east-1",
-		stages: []sampleStage{
-			{service: "triage", genID: "gen-1778943870-Aa1Bb2", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 3 * time.Second, in: 3100, out: 175, cached: 0, cost: 0.000402, requestID: first},
-			{service: "classify", genID: "gen-1778943873-Cc3Dd4", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 6 * time.Second, in: 5200, out: 940, cached: 0, cost: 0.001398, requestID: first},
-			{service: "coaching", genID: "gen-1778943877-Ee5Ff6", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 10 * time.Second, in: 4300, out: 790, cached: 0, cost: 0.001102, requestID: first},
-			{contacts: true, genID: "gen-1778943880-Gg7Hh8", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 13 * time.Second, in: 1800, out: 120, cached: 1500, cost: 0.000071},
-			{service: "triage", genID: "gen-1778946301-Ii9Jj0", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 40*time.Minute + 3*time.Second, in: 3100, out: 180, cached: 2850, cost: 0.000125, requestID: second},
-			{service: "classify", genID: "gen-1778946304-Kk1Ll2", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 40*time.Minute + 6*time.Second, in: 5200, out: 960, cached: 4700, cost: 0.000791, requestID: second},
-			{service: "coaching", genID: "gen-1778946308-Mm3Nn4", provider: "AtlasCloud", model: sampleModel, finish: "stop", offset: 40*time.Minute + 10*time.Second, in: 4300, out: 800, cached: 3700, cost: 0.000648, requestID: second},
+		stages: []sandboxStage{
+			{service: "triage", genID: "gen-1778943870-Aa1Bb2", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 3 * time.Second, in: 3100, out: 175, cached: 0, cost: 0.000402, requestID: first},
+			{service: "classify", genID: "gen-1778943873-Cc3Dd4", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 6 * time.Second, in: 5200, out: 940, cached: 0, cost: 0.001398, requestID: first},
+			{service: "coaching", genID: "gen-1778943877-Ee5Ff6", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 10 * time.Second, in: 4300, out: 790, cached: 0, cost: 0.001102, requestID: first},
+			{contacts: true, genID: "gen-1778943880-Gg7Hh8", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 13 * time.Second, in: 1800, out: 120, cached: 1500, cost: 0.000071},
+			{service: "triage", genID: "gen-1778946301-Ii9Jj0", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 40*time.Minute + 3*time.Second, in: 3100, out: 180, cached: 2850, cost: 0.000125, requestID: second},
+			{service: "classify", genID: "gen-1778946304-Kk1Ll2", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 40*time.Minute + 6*time.Second, in: 5200, out: 960, cached: 4700, cost: 0.000791, requestID: second},
+			{service: "coaching", genID: "gen-1778946308-Mm3Nn4", provider: "AtlasCloud", model: sandboxModel, finish: "stop", offset: 40*time.Minute + 10*time.Second, in: 4300, out: 800, cached: 3700, cost: 0.000648, requestID: second},
 		},
 	}
 }

@@ -21,7 +21,7 @@ type ServiceConfig struct {
 	CallsTimeout       time.Duration
 	LogsTimeout        time.Duration
 	GenerationsTimeout time.Duration
-	Sample             bool // results come from the --sandbox world
+	Sandbox            bool // results come from the --sandbox world
 	Logger             *slog.Logger
 }
 
@@ -69,7 +69,7 @@ func (s *Service) Trace(ctx context.Context, req Request, progress func(Progress
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.TraceTimeout)
 	defer cancel()
 
-	t := newTrace(req, s.cfg.Sample)
+	t := newTrace(req, s.cfg.Sandbox)
 	w := &walk{svc: s, req: req, t: t, report: newReporter(req.Phone, progress)}
 	w.run(ctx)
 	t.finish()
@@ -80,7 +80,7 @@ func (s *Service) Trace(ctx context.Context, req Request, progress func(Progress
 	return t
 }
 
-func newTrace(req Request, sample bool) *Trace {
+func newTrace(req Request, sandbox bool) *Trace {
 	t := &Trace{
 		TraceID:     newTraceID(),
 		Phone:       req.Phone,
@@ -94,7 +94,7 @@ func newTrace(req Request, sample bool) *Trace {
 		Stages:      []Stage{},
 		Warnings:    []Warning{},
 		Errors:      []StepError{},
-		Sample:      sample,
+		Sandbox:     sandbox,
 	}
 	if req.At != nil {
 		at := req.At.UTC()
@@ -364,15 +364,14 @@ type sqlDescriber interface {
 	CallsSQL(q CallQuery) (query string, args []any)
 }
 
-// engineersSQL is the exact statement and parameters of step 2, for the reply.
+// engineersSQL is the exact statement and parameters of step 2, for the reply, or
+// nothing when the call store runs no SQL it can show (the sandbox).
 func (s *Service) engineersSQL(q CallQuery) (string, []string) {
-	var query string
-	var args []any
-	if d, ok := s.calls.(sqlDescriber); ok {
-		query, args = d.CallsSQL(q)
-	} else {
-		query, args = CallsSQL(q, time.UTC)
+	d, ok := s.calls.(sqlDescriber)
+	if !ok {
+		return "", nil
 	}
+	query, args := d.CallsSQL(q)
 	params := make([]string, len(args))
 	for i, a := range args {
 		switch v := a.(type) {

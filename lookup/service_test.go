@@ -254,3 +254,28 @@ func names(st []lookup.Stage) []string {
 	}
 	return out
 }
+
+// TestEngineersShowOnlySQLThatRan: the engineers' block shows the statement the
+// call store really ran; a store that runs no SQL (the sandbox) shows none rather
+// than a UTC rendering of a query nobody ran.
+func TestEngineersShowOnlySQLThatRan(t *testing.T) {
+	sb := lookup.NewSandbox(0)
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
+	tr := svc.Trace(context.Background(), parse(t, "(914) 265-4371 5/20 1:15pm"), nil)
+	if tr.Engineers == nil {
+		t.Fatal("no engineers block")
+	}
+	if tr.Engineers.SQL != "" || len(tr.Engineers.SQLParams) != 0 {
+		t.Errorf("sandbox trace shows SQL %q %q; it ran none", tr.Engineers.SQL, tr.Engineers.SQLParams)
+	}
+	if tr.Engineers.InsightsQuery == "" {
+		t.Error("the Insights query that ran is missing")
+	}
+
+	w := newWorld(t)
+	real, _ := w.Service(t, fastCW)
+	tr = real.Trace(context.Background(), parse(t, "(914) 265-4371 5/20 1:15pm"), nil)
+	if tr.Engineers == nil || !strings.Contains(tr.Engineers.SQL, "FROM calls") || len(tr.Engineers.SQLParams) == 0 {
+		t.Errorf("Postgres trace engineers block = %+v, want its SQL and parameters", tr.Engineers)
+	}
+}

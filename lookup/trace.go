@@ -53,7 +53,7 @@ type Trace struct {
 	Analysis  *AnalysisStatus `json:"analysis"`
 	Engineers *EngineersBlock `json:"engineers,omitempty"`
 	TimingsMS Timings         `json:"timings_ms"`
-	Sample    bool            `json:"sample,omitempty"` // built from --sandbox sample data
+	Sandbox   bool            `json:"sandbox,omitempty"` // built from the --sandbox world
 }
 
 // Stage is one LLM call of the pipeline: its ai_usage line joined with its

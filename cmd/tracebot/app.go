@@ -125,11 +125,11 @@ func logsClients(awsCfg aws.Config, regions []string) map[string]lookup.LogsAPI 
 	return clients
 }
 
-func (a *app) serviceConfig(sample bool) lookup.ServiceConfig {
+func (a *app) serviceConfig(sandbox bool) lookup.ServiceConfig {
 	return lookup.ServiceConfig{
 		GenerationLink: a.cfg.GenerationLink,
 		TraceTimeout:   a.cfg.TraceTimeout,
-		Sample:         sample,
+		Sandbox:        sandbox,
 		Logger:         a.log,
 	}
 }

@@ -12,7 +12,7 @@ import (
 // renderText renders a trace for a terminal: the same content as the chat reply.
 func renderText(t *lookup.Trace) string {
 	var b strings.Builder
-	if t.Sample {
+	if t.Sandbox {
 		b.WriteString("[SAMPLE DATA — --sandbox, not a real call]\n")
 	}
 	fmt.Fprintf(&b, "Trace %s  %s\n", t.TraceID, t.Outcome)

@@ -11,11 +11,11 @@ import (
 	"github.com/callytics/tracebot/secrets"
 )
 
-// World is the sample world of lookup.SampleWorld loaded into real backends: the
+// World is the sandbox data of lookup.NewSandboxData loaded into real backends: the
 // calls in a Postgres database, the ai_usage lines in a fake CloudWatch Logs and the
 // generations in a fake OpenRouter, all reached over the wire by the real clients.
 type World struct {
-	Sample     lookup.Sample
+	Data       lookup.SandboxData
 	DSN        string
 	Logs       *LogsServer
 	OpenRouter *OpenRouterServer
@@ -26,17 +26,17 @@ type World struct {
 // WorldRegions are the regions the world's log groups live in.
 var WorldRegions = []string{"us-east-1", "us-west-2", "us-east-2"}
 
-// NewWorld loads the sample world into dsn (a fresh database) and two fakes.
+// NewWorld loads the sandbox data into dsn (a fresh database) and two fakes.
 func NewWorld(tb testing.TB, dsn string) *World {
 	tb.Helper()
-	w := &World{Sample: lookup.SampleWorld(), DSN: dsn, Logs: NewLogsServer(tb),
+	w := &World{Data: lookup.NewSandboxData(), DSN: dsn, Logs: NewLogsServer(tb),
 		OpenRouter: NewOpenRouterServer(tb), Regions: WorldRegions, Env: "prod"}
 	ctx := context.Background()
 	if err := pgtest.CreateCallsTable(ctx, dsn); err != nil {
 		tb.Fatal(err)
 	}
-	rows := make([]pgtest.CallRow, 0, len(w.Sample.Calls))
-	for _, c := range w.Sample.Calls {
+	rows := make([]pgtest.CallRow, 0, len(w.Data.Calls))
+	for _, c := range w.Data.Calls {
 		rows = append(rows, pgtest.CallRow{TelephonySessionID: c.TelephonySessionID, StoreID: c.StoreID,
 			FranchiseID: c.FranchiseID, FromPhoneNumber: c.FromPhoneNumber, ToPhoneNumber: c.ToPhoneNumber,
 			ContactPhone: c.ContactPhone, CreatedAt: c.CreatedAt.UTC().Format("2006-01-02 15:04:05"),
@@ -48,12 +48,12 @@ func NewWorld(tb testing.TB, dsn string) *World {
 	for _, region := range w.Regions {
 		w.Logs.SetLogGroups(region, w.groups(region)...)
 	}
-	for session, lines := range w.Sample.Rows {
+	for session, lines := range w.Data.Rows {
 		for _, r := range lines {
 			w.Logs.AddRows(r.Region, session, logsRow(session, r))
 		}
 	}
-	for _, g := range w.Sample.Generations {
+	for _, g := range w.Data.Generations {
 		w.OpenRouter.AddGeneration(GenFromLookup(g))
 	}
 	return w

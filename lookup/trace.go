@@ -153,9 +153,9 @@ type StepError struct {
 type Timings struct {
 	Calls       int64 `json:"calls"`
 	Logs        int64 `json:"logs"`
-	Generations int64 `json:"generations"`
-	Content     int64 `json:"content"`  // the slowest stored-content fetch (overlaps generations)
-	Analysis    int64 `json:"analysis"` // the stored analysis read (overlaps logs and generations)
+	Generations int64 `json:"generations"` // step 4, the content fetches beside it included
+	Content     int64 `json:"content"`     // the slowest stored-content fetch
+	Analysis    int64 `json:"analysis"`    // the stored analysis read (overlaps logs and generations)
 	Total       int64 `json:"total"`
 }
 

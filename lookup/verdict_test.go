@@ -41,7 +41,7 @@ func TestDecideVerdict(t *testing.T) {
 	}{
 		{name: "model output", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"VOICEMAIL"}`), vstage("coaching", "gen-3", "stop", "```json\n{\"score\": 3.0}\n```")},
-			want: Verdict{Code: VerdictModelOutput, Message: "the stored analysis is what the model answered (triage: call_state=VOICEMAIL; 2 fields agree): look at the prompt or the transcript (transcribe-processor)"}},
+			want:   Verdict{Code: VerdictModelOutput, Message: "the stored analysis is what the model answered (triage: call_state=VOICEMAIL; 2 fields agree): look at the prompt or the transcript (transcribe-processor)"}},
 		{name: "mapping bug", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"human_conversation"}`)},
 			want: Verdict{Code: VerdictMappingBug,
@@ -55,10 +55,10 @@ func TestDecideVerdict(t *testing.T) {
 					{Stage: "coaching", Field: "coaching.score", Model: json.RawMessage(`4`), Stored: json.RawMessage(`3`)}}}},
 		{name: "truncated beats a difference", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"human_conversation"}`), vstage("coaching", "gen-3", "length", `{"score":4,"notes":"the ca`)},
-			want: Verdict{Code: VerdictTruncated, Message: "coaching's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (ai-analysis-processor invoke-model.ts, now 4096) or an unusually long transcript"}},
+			want:   Verdict{Code: VerdictTruncated, Message: "coaching's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (ai-analysis-processor invoke-model.ts, now 4096) or an unusually long transcript"}},
 		{name: "truncated without the analysis", status: readDenied,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `The call went to voicemail.`), vstage("contacts", "gen-4", "length", `{"a":`)},
-			want: Verdict{Code: VerdictTruncated, Message: "triage's answer is not JSON (no JSON object in the answer): look at the prompt's output instructions (response_format) and the raw answer (also: contacts)"}},
+			want:   Verdict{Code: VerdictTruncated, Message: "triage's answer is not JSON (no JSON object in the answer): look at the prompt's output instructions (response_format) and the raw answer (also: contacts)"}},
 		{name: "unknown: analysis unreadable", status: readDenied,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"voicemail"}`)},
 			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json"}},
@@ -80,7 +80,7 @@ func TestDecideVerdict(t *testing.T) {
 				"classify: OpenRouter stored no content for gen-2 (input/output logging off or zero data retention)"}},
 		{name: "unknown names both causes", status: readDenied,
 			stages: []Stage{vstage("triage", "gen-1", "stop", "-")},
-			want: Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json; triage: OpenRouter stored no content for gen-1 (input/output logging off or zero data retention)"}},
+			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json; triage: OpenRouter stored no content for gen-1 (input/output logging off or zero data retention)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -493,9 +493,12 @@ func (o *OpenRouter) send(ctx context.Context, u string) (openRouterReply, error
 		return openRouterReply{}, &RetryableError{Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, openRouterMaxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, openRouterMaxBody+1))
 	if err != nil {
 		return openRouterReply{}, &RetryableError{Err: fmt.Errorf("read response: %w", err)}
+	}
+	if len(body) > openRouterMaxBody {
+		return openRouterReply{}, fmt.Errorf("response over %d bytes (not read)", openRouterMaxBody)
 	}
 	rep := openRouterReply{status: resp.StatusCode, body: body}
 	if rep.status != http.StatusOK {

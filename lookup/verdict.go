@@ -170,13 +170,34 @@ func nothingComparedCause(stages []Stage, status AnalysisStatus) string {
 	return fmt.Sprintf("no field of the answers is in the stored analysis (%s)", status.Path)
 }
 
-// missingContent is "stage: cause" for each stage whose content could not be had.
+// missingContent describes the stages whose content could not be had: those
+// OpenRouter stored nothing for in one clause, the failed fetches in one clause per
+// cause.
 func missingContent(stages []Stage) []string {
-	var out []string
+	var none []string
+	var causes []string
+	failed := map[string][]string{} // cause → "stage (gen-…)"
 	for _, s := range stages {
-		if s.GenerationID != "" && s.Content != ContentStored && s.ContentError != "" {
-			out = append(out, s.Stage+": "+s.ContentError)
+		named := fmt.Sprintf("%s (%s)", s.Stage, s.GenerationID)
+		switch {
+		case s.GenerationID == "":
+		case s.Content == ContentNone:
+			none = append(none, named)
+		case s.Content == ContentFailed:
+			cause := strings.TrimPrefix(s.ContentError, "openrouter "+s.GenerationID+": content: ")
+			if failed[cause] == nil {
+				causes = append(causes, cause)
+			}
+			failed[cause] = append(failed[cause], named)
 		}
+	}
+	var out []string
+	if len(none) > 0 {
+		out = append(out, "OpenRouter stored no content for "+strings.Join(none, ", ")+
+			" (input/output logging off or zero data retention)")
+	}
+	for _, c := range causes {
+		out = append(out, "could not read the stored content of "+strings.Join(failed[c], ", ")+": "+c)
 	}
 	return out
 }

@@ -64,8 +64,11 @@ func TestDecideVerdict(t *testing.T) {
 			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json"}},
 		{name: "unknown: nothing stored", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", "-"), vstage("classify", "gen-2", "stop", "!")},
-			want: Verdict{Code: VerdictUnknown, Message: "no verdict: triage: OpenRouter stored no content for gen-1 (input/output logging off or zero data retention); " +
-				"classify: openrouter gen-2: content: HTTP 500: Internal Server Error"}},
+			want: Verdict{Code: VerdictUnknown, Message: "no verdict: OpenRouter stored no content for triage (gen-1) (input/output logging off or zero data retention); " +
+				"could not read the stored content of classify (gen-2): HTTP 500: Internal Server Error"}},
+		{name: "unknown: nothing stored for two stages", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("triage", "gen-1", "stop", "-"), vstage("classify", "", "stop", ""), vstage("coaching", "gen-3", "stop", "-")},
+			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: OpenRouter stored no content for triage (gen-1), coaching (gen-3) (input/output logging off or zero data retention)"}},
 		{name: "unknown: nothing in common", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"language":"en"}`)},
 			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: no field of the answers is in the stored analysis (s3://b/k.json)"}},
@@ -77,10 +80,10 @@ func TestDecideVerdict(t *testing.T) {
 		{name: "missing stage is named", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"voicemail"}`), vstage("classify", "gen-2", "stop", "-")},
 			want: Verdict{Code: VerdictModelOutput, Message: "the stored analysis is what the model answered (triage: call_state=voicemail): look at the prompt or the transcript (transcribe-processor); " +
-				"classify: OpenRouter stored no content for gen-2 (input/output logging off or zero data retention)"}},
+				"OpenRouter stored no content for classify (gen-2) (input/output logging off or zero data retention)"}},
 		{name: "unknown names both causes", status: readDenied,
 			stages: []Stage{vstage("triage", "gen-1", "stop", "-")},
-			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json; triage: OpenRouter stored no content for gen-1 (input/output logging off or zero data retention)"}},
+			want:   Verdict{Code: VerdictUnknown, Message: "no verdict: S3 AccessDenied on s3://b/k.json; OpenRouter stored no content for triage (gen-1) (input/output logging off or zero data retention)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,6 +93,9 @@ type OpenRouterServer struct {
 	key         string
 	gens        map[string]json.RawMessage
 	contents    map[string]json.RawMessage
+	rawContents map[string][]byte // whole response bodies, served verbatim
+	contentFail []openRouterFailure
+	contentWait time.Duration
 	notFound    map[string]int
 	failures    []openRouterFailure
 	latency     time.Duration
@@ -113,12 +116,13 @@ type openRouterFailure struct {
 func NewOpenRouterServer(tb testing.TB) *OpenRouterServer {
 	tb.Helper()
 	s := &OpenRouterServer{
-		tb:       tb,
-		key:      OpenRouterDefaultKey,
-		gens:     map[string]json.RawMessage{},
-		contents: map[string]json.RawMessage{},
-		notFound: map[string]int{},
-		requests: map[string]int{},
+		tb:          tb,
+		key:         OpenRouterDefaultKey,
+		gens:        map[string]json.RawMessage{},
+		contents:    map[string]json.RawMessage{},
+		rawContents: map[string][]byte{},
+		notFound:    map[string]int{},
+		requests:    map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/generation", s.serveGeneration)
@@ -193,6 +197,29 @@ func (s *OpenRouterServer) AddContentJSON(id string, data json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.contents[id] = append(json.RawMessage(nil), data...)
+}
+
+// AddContentRaw makes GET /generation/content?id= answer 200 with body verbatim
+// (not wrapped in {"data": …}), to serve broken or oversized answers.
+func (s *OpenRouterServer) AddContentRaw(id string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rawContents[id] = append([]byte(nil), body...)
+}
+
+// FailContent makes the next n authorized content requests answer status (the
+// generation endpoint is untouched).
+func (s *OpenRouterServer) FailContent(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contentFail = append(s.contentFail, openRouterFailure{status: status, left: n})
+}
+
+// SetContentLatency delays every content answer by d, on top of SetLatency.
+func (s *OpenRouterServer) SetContentLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contentWait = d
 }
 
 // NotFoundTimes makes the next n requests for id answer 404, as OpenRouter does for
@@ -276,17 +303,25 @@ func (s *OpenRouterServer) track(next http.Handler) http.Handler {
 			s.inFlight--
 			s.mu.Unlock()
 		}()
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			defer t.Stop()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-t.C:
-			}
+		if openRouterWait(r, latency) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// openRouterWait waits d; false when the client went away first.
+func openRouterWait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (s *OpenRouterServer) authorize(next http.Handler) http.Handler {
@@ -337,7 +372,30 @@ func (s *OpenRouterServer) serveGeneration(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *OpenRouterServer) serveContent(w http.ResponseWriter, r *http.Request) {
-	s.serveData(w, r, s.contents)
+	id := r.URL.Query().Get("id")
+	s.mu.Lock()
+	wait, raw := s.contentWait, s.rawContents[id]
+	var fail *openRouterFailure
+	for len(s.contentFail) > 0 && s.contentFail[0].left <= 0 {
+		s.contentFail = s.contentFail[1:]
+	}
+	if len(s.contentFail) > 0 {
+		s.contentFail[0].left--
+		fail = &s.contentFail[0]
+	}
+	s.mu.Unlock()
+	if !openRouterWait(r, wait) {
+		return
+	}
+	switch {
+	case fail != nil:
+		writeOpenRouterError(w, fail.status, http.StatusText(fail.status))
+	case raw != nil:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(raw)
+	default:
+		s.serveData(w, r, s.contents)
+	}
 }
 
 // serveData answers {"data": …} for the id asked, from records (gens or contents);

@@ -93,6 +93,13 @@ func (s *S3Server) PutPath(tb testing.TB, path string, body []byte) {
 	s.Put(bucket, key, body)
 }
 
+// Delete removes the object at an "s3://bucket/key" path (the bucket stays).
+func (s *S3Server) Delete(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objects, strings.TrimPrefix(path, "s3://"))
+}
+
 // CreateBucket makes bucket exist with no objects.
 func (s *S3Server) CreateBucket(bucket string) {
 	s.mu.Lock()

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -25,6 +28,7 @@ type app struct {
 	logs     *lookup.CloudWatch
 	router   *lookup.OpenRouter
 	service  *lookup.Service
+	level    slog.Level // of log
 }
 
 // scrub removes every known secret value from text leaving the process.
@@ -42,28 +46,94 @@ func newLogger(w io.Writer, sc *secrets.Scrubber, level slog.Level) *slog.Logger
 	return slog.New(slog.NewJSONHandler(sc.Writer(w), &slog.HandlerOptions{Level: level}))
 }
 
-// openApp builds the trace service: the sample world with sandbox, else the real
-// backends with secrets from SSM or TRACEBOT_SECRETS_DIR.
+// openApp builds what a terminal trace needs: the sandbox (no cloud access at all),
+// else the real backends with secrets from SSM or TRACEBOT_SECRETS_DIR.
 func openApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
-	if sandbox {
-		a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
-		a.log = newLogger(stderr, a.scrubber, slog.LevelWarn)
-		sb := lookup.NewSandbox(0)
-		a.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, a.serviceConfig(true))
-		return a, nil
+	a := newApp(cfg, stderr, slog.LevelWarn)
+	var awsCfg aws.Config
+	if !sandbox {
+		var err error
+		if a, awsCfg, err = openBase(ctx, cfg, stderr, slog.LevelWarn, true); err != nil {
+			return nil, err
+		}
 	}
-	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelWarn)
+	if err := a.openService(ctx, awsCfg, sandbox, 0); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func newApp(cfg Config, stderr io.Writer, level slog.Level) *app {
+	if cfg.LogLevel != nil {
+		level = *cfg.LogLevel
+	}
+	a := &app{cfg: cfg, scrubber: secrets.NewScrubber(), level: level}
+	a.log = newLogger(stderr, a.scrubber, level)
+	return a
+}
+
+// openBase loads AWS configuration and the secret store every command needs.
+// backends says whether the run will call AWS services beyond SSM; AWS
+// credentials are required then, or when the secrets come from SSM.
+func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Level, backends bool) (*app, aws.Config, error) {
+	a := newApp(cfg, stderr, level)
+	level = a.level
+	awsCfg, err := loadAWS(ctx)
 	if err != nil {
-		return nil, err
+		return nil, aws.Config{}, err
 	}
-	if err := a.secrets.Load(ctx, cfg.SSM.DatabaseURL, cfg.SSM.OpenRouterKey); err != nil {
-		return nil, err
+	if backends || cfg.SecretsDir == "" {
+		if err := requireCredentials(ctx, awsCfg, a.log); err != nil {
+			return nil, aws.Config{}, err
+		}
+	}
+	a.secrets = newSecretStore(cfg, awsCfg, a.log)
+	a.scrubber = a.secrets.Scrubber()
+	a.log = newLogger(stderr, a.scrubber, level)
+	return a, awsCfg, nil
+}
+
+// openService builds the trace service: the sandbox, each of its answers delayed
+// by delay, or the real backends.
+func (a *app) openService(ctx context.Context, awsCfg aws.Config, sandbox bool, delay time.Duration) error {
+	if sandbox {
+		sb := lookup.NewSandbox(delay)
+		a.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, a.serviceConfig(true))
+		return nil
+	}
+	if err := a.secrets.Load(ctx, a.cfg.SSM.DatabaseURL, a.cfg.SSM.OpenRouterKey); err != nil {
+		return err
 	}
 	if err := a.openBackends(ctx, awsCfg); err != nil {
-		return nil, err
+		return err
 	}
 	a.service = lookup.NewService(a.pg, a.logs, a.router, a.serviceConfig(false))
-	return a, nil
+	return nil
+}
+
+// errNoCredentials is what a person sees when the SDK's standard chain found no
+// AWS credentials at all.
+var errNoCredentials = errors.New("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and " +
+	"AWS_SECRET_ACCESS_KEY (or run with an IAM role), or put the secrets in TRACEBOT_SECRETS_DIR")
+
+// requireCredentials resolves AWS credentials once through the standard chain, so a
+// machine without any gets one actionable line instead of the SDK's chain of
+// causes (kept in the debug log). The credentials are cached for later calls.
+func requireCredentials(ctx context.Context, awsCfg aws.Config, log *slog.Logger) error {
+	if awsCfg.Credentials == nil {
+		return errNoCredentials
+	}
+	_, err := awsCfg.Credentials.Retrieve(ctx)
+	if err == nil {
+		return nil
+	}
+	log.Debug("aws: credentials from the standard chain failed", "err", err)
+	// The chain falls back to the EC2 instance role when nothing else is configured.
+	if aws.IsCredentialsProvider(awsCfg.Credentials, (*ec2rolecreds.Provider)(nil)) {
+		return errNoCredentials
+	}
+	return fmt.Errorf("aws: get credentials: %w", err)
 }
 
 // loadAWS reads AWS configuration only through the SDK's standard chain, so

@@ -58,7 +58,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.ok("config", fmt.Sprintf("env %s, regions %s", cfg.Env, strings.Join(cfg.Regions, ",")))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelError+4) // quiet: check prints its own lines
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelError+4, true) // quiet: check prints its own lines
 	if err != nil {
 		c.bad("aws config", err.Error())
 		return exitError{exitFailed}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -38,7 +39,8 @@ type Config struct {
 	SecretsDir        string
 	SecretsTTL        time.Duration
 	PollRate          Rate
-	Now               time.Time // zero: the clock
+	Now               time.Time   // zero: the clock
+	LogLevel          *slog.Level // TRACEBOT_LOG_LEVEL; nil: the command's own level
 	SSM               SSMNames
 }
 
@@ -100,6 +102,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SecretsTTL:        r.duration("TRACEBOT_SECRETS_TTL", 15*time.Minute),
 		PollRate:          r.rate("TRACEBOT_POLL_RATE", "5/s"),
 		Now:               r.instant("TRACEBOT_NOW"),
+		LogLevel:          r.logLevel("TRACEBOT_LOG_LEVEL"),
 		SSM: SSMNames{
 			DatabaseURL:           r.str("TRACEBOT_SSM_DATABASE_URL", "/callytics/neon-database-url"),
 			OpenRouterKey:         r.str("TRACEBOT_SSM_OPENROUTER_API_KEY", "/callytics/openrouter-api-key"),
@@ -245,4 +248,18 @@ func (r *envReader) rate(name, def string) Rate {
 		return Rate{N: 1, Per: time.Second}
 	}
 	return Rate{N: count, Per: per}
+}
+
+// logLevel reads debug, info, warn or error; unset is nil.
+func (r *envReader) logLevel(name string) *slog.Level {
+	v := r.str(name, "")
+	if v == "" {
+		return nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.bad(name, v, "want debug, info, warn or error")
+		return nil
+	}
+	return &l
 }

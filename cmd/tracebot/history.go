@@ -31,7 +31,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "tracebot history: no state database (set TRACEBOT_SSM_STATE_DATABASE_URL); the in-memory state of a running bot is not readable from here")
 		return exitError{exitFailed}
 	}
-	a, _, err := openBase(ctx, cfg, stderr, slog.LevelWarn)
+	a, _, err := openBase(ctx, cfg, stderr, slog.LevelWarn, false)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // openServer builds everything and connects to the chat platforms; it fails with a
 // clear message when a required secret is missing or no platform is configured.
 func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*server, error) {
-	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelInfo)
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelInfo, !sandbox)
 	if err != nil {
 		return nil, err
 	}
@@ -83,37 +83,23 @@ func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool)
 	return s, nil
 }
 
-// openBase loads AWS config and the secrets every command needs.
-func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Level) (*app, aws.Config, error) {
-	a := &app{cfg: cfg, scrubber: secrets.NewScrubber()}
-	a.log = newLogger(stderr, a.scrubber, level)
-	awsCfg, err := loadAWS(ctx)
-	if err != nil {
-		return nil, aws.Config{}, err
-	}
-	a.secrets = newSecretStore(cfg, awsCfg, a.log)
-	a.scrubber = a.secrets.Scrubber()
-	a.log = newLogger(stderr, a.scrubber, level)
-	return a, awsCfg, nil
-}
+// sandboxDelay slows the sandbox's answers under serve, so progress can be watched.
+const sandboxDelay = 300 * time.Millisecond
 
 func (s *server) openTracing(ctx context.Context, awsCfg aws.Config, sandbox bool) error {
+	delay := time.Duration(0)
 	if sandbox {
 		s.log.Warn("sandbox: every trace answers from built-in sample data")
-		sb := lookup.NewSandbox(300 * time.Millisecond)
-		s.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, s.serviceConfig(true))
-		return nil
+		delay = sandboxDelay
 	}
-	if err := s.secrets.Load(ctx, s.cfg.SSM.DatabaseURL, s.cfg.SSM.OpenRouterKey); err != nil {
+	if err := s.openService(ctx, awsCfg, sandbox, delay); err != nil {
 		return err
 	}
-	if err := s.openBackends(ctx, awsCfg); err != nil {
-		return err
+	if s.logs != nil {
+		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracebot_insights_queries_in_flight", Help: "CloudWatch Logs Insights queries running now (capped by TRACEBOT_MAX_QUERIES).",
+		}, func() float64 { return float64(s.logs.InFlight()) }))
 	}
-	s.service = lookup.NewService(s.pg, s.logs, s.router, s.serviceConfig(false))
-	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tracebot_insights_queries_in_flight", Help: "CloudWatch Logs Insights queries running now (capped by TRACEBOT_MAX_QUERIES).",
-	}, func() float64 { return float64(s.logs.InFlight()) }))
 	return nil
 }
 

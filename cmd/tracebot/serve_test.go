@@ -259,3 +259,15 @@ func TestServeWithoutPlatformSaysWhatIsMissing(t *testing.T) {
 		t.Fatalf("want a clear error, got %v:\n%s", err, out)
 	}
 }
+
+// TestServeWithoutCredentialsSaysWhatToDo: serve --sandbox with its secrets in SSM
+// but no AWS credentials anywhere stops with one actionable line.
+func TestServeWithoutCredentialsSaysWhatToDo(t *testing.T) {
+	cmd := exec.CommandContext(context.Background(), tracebotBinary(t), "serve", "--sandbox")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TRACEBOT_ADDR=" + freeAddr(t), "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no AWS credentials were found") || strings.Contains(string(out), "ec2imds") {
+		t.Fatalf("want the credentials hint without the SDK's chain, got %v:\n%s", err, out)
+	}
+}

@@ -18,6 +18,16 @@ type traceFlags struct {
 	report                string
 }
 
+// usageError is a command line that cannot be run; its message says how to fix it.
+// shown is set when the flag package has already printed it (with the usage) on
+// stderr.
+type usageError struct {
+	msg   string
+	shown bool
+}
+
+func (e *usageError) Error() string { return e.msg }
+
 // parseTraceFlags accepts flags before and after the report text.
 func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	var f traceFlags
@@ -30,7 +40,7 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	var words []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return f, exitError{exitUsage}
+			return f, &usageError{msg: err.Error(), shown: true}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -40,16 +50,40 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	}
 	f.report = strings.TrimSpace(strings.Join(words, " "))
 	if f.report == "" && f.session == "" {
-		fmt.Fprintln(stderr, `tracebot trace: give a report, e.g. tracebot trace "(914) 265-4371 5/20 1:15pm", or --session ID`)
-		return f, exitError{exitUsage}
+		return f, &usageError{msg: `give a report, e.g. tracebot trace "(914) 265-4371 5/20 1:15pm", or --session ID`}
 	}
 	return f, nil
 }
 
+// wantsJSON reports whether args ask for --json, even when they fail to parse, so
+// that a usage error still reaches a script as JSON.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// printUsageError reports a command line that cannot be run: one JSON object on
+// stdout with --json, a line on stderr otherwise.
+func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usageError) error {
+	if asJSON {
+		_ = printJSON(stdout, identity, map[string]errorJSON{"error": {Code: "usage", Message: err.msg}}, exitOK)
+	} else if !err.shown {
+		fmt.Fprintf(stderr, "tracebot %s: %s\n", cmd, err.msg)
+	}
+	return exitError{exitUsage}
+}
+
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseTraceFlags(args, stderr)
-	if err != nil {
-		return err
+	if ue, ok := err.(*usageError); ok {
+		return printUsageError(stdout, stderr, f.json || wantsJSON(args), "trace", ue)
 	}
 	cfg, err := LoadConfigFromEnv()
 	if err != nil {

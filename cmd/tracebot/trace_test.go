@@ -217,3 +217,56 @@ func TestSSMFailuresExitClearly(t *testing.T) {
 		t.Errorf("SSM unreachable: exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestJSONUsageErrorsAreJSON: with --json, stdout always holds one JSON object,
+// usage errors included, so scripts never get an empty stdout.
+func TestJSONUsageErrorsAreJSON(t *testing.T) {
+	for _, args := range [][]string{
+		{"trace", "--json", ""},
+		{"trace", "--json"},
+		{"trace", "--json", "--no-such-flag", "(914) 265-4371 5/20"},
+	} {
+		r := runCLI(t, args...)
+		var v struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+			t.Errorf("%q: stdout is not one JSON object (%v):\n%q", args, err, r.stdout)
+			continue
+		}
+		if r.code != exitUsage || v.Error.Code != "usage" || v.Error.Message == "" {
+			t.Errorf("%q: exit %d, error %+v; want exit %d and code usage with a message", args, r.code, v.Error, exitUsage)
+		}
+	}
+}
+
+// TestNoCredentialsSaysWhatToDo: with no AWS credentials anywhere, check, trace and
+// serve --sandbox say so in one line a person can act on, not the SDK's chain.
+func TestNoCredentialsSaysWhatToDo(t *testing.T) {
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "TRACEBOT_SECRETS_DIR": "",
+	} {
+		t.Setenv(k, v)
+	}
+	for _, args := range [][]string{{"check"}, {"trace", "(914) 265-4371 5/20 1:15pm"}} {
+		r := runCLI(t, args...)
+		out := r.stdout + r.stderr
+		if r.code != exitFailed || !strings.Contains(out, "no AWS credentials were found") ||
+			!strings.Contains(out, "AWS_PROFILE") || !strings.Contains(out, "TRACEBOT_SECRETS_DIR") {
+			t.Errorf("%q: exit %d, want the credentials hint:\n%s", args, r.code, out)
+		}
+		for _, raw := range []string{"ec2imds", "GetMetadata", "IMDS"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%q: output shows the SDK's raw chain (%q):\n%s", args, raw, out)
+			}
+		}
+	}
+	t.Setenv("TRACEBOT_LOG_LEVEL", "debug")
+	r := runCLI(t, "trace", "(914) 265-4371 5/20 1:15pm")
+	if !strings.Contains(r.stderr, `"msg":"aws: credentials from the standard chain failed"`) || !strings.Contains(r.stderr, "ec2imds") {
+		t.Errorf("TRACEBOT_LOG_LEVEL=debug: the raw cause is not in the debug log:\n%s", r.stderr)
+	}
+}

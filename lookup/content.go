@@ -109,3 +109,7 @@ func messageText(raw json.RawMessage) string {
 
 // oneLine collapses runs of white space (newlines included) into single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// InputExcerptRunes is the size of the input excerpt shown to a person who asks
+// for a stage's content (trace --show-content, the Model output answer).
+const InputExcerptRunes = 600

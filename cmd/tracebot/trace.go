@@ -14,6 +14,7 @@ import (
 
 type traceFlags struct {
 	json, dryRun, sandbox bool
+	showContent           bool
 	session               string
 	report                string
 }
@@ -37,6 +38,7 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print only how the report was read; no network")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use built-in sample data instead of AWS/Neon/OpenRouter")
 	fs.StringVar(&f.session, "session", "", "trace this telephony_session_id")
+	fs.BoolVar(&f.showContent, "show-content", false, "also print each stage's stored answer and an excerpt of its input (customer data)")
 	var words []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -110,10 +112,19 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer app.Close()
 	t := app.service.Trace(ctx, req, nil)
 	out := app.scrub
-	if f.json {
+	switch {
+	case f.json && f.showContent:
+		return printJSON(stdout, out, withContent(t), exitFor(t.Outcome))
+	case f.json:
 		return printJSON(stdout, out, t, exitFor(t.Outcome))
 	}
-	fmt.Fprint(stdout, out(renderText(t)))
+	text := renderText(t)
+	if f.showContent {
+		var b strings.Builder
+		renderContent(&b, t)
+		text += b.String()
+	}
+	fmt.Fprint(stdout, out(text))
 	return exitOr(exitFor(t.Outcome))
 }
 

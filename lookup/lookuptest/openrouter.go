@@ -139,22 +139,34 @@ func (s *OpenRouterServer) URL() string { return s.srv.URL + "/api/v1" }
 // AddGeneration makes g known; it is served as the data object, encoded from g.
 func (s *OpenRouterServer) AddGeneration(g OpenRouterGeneration) {
 	s.tb.Helper()
-	data, err := json.Marshal(g)
-	if err != nil {
-		s.tb.Fatalf("lookuptest: encode generation %s: %v", g.ID, err)
-	}
-	s.AddGenerationJSON(g.ID, data)
+	s.AddGenerationJSON(g.ID, s.encode("generation", g.ID, g))
 }
 
 // AddGenerationJSON makes id known with data served verbatim as the data object.
 func (s *OpenRouterServer) AddGenerationJSON(id string, data json.RawMessage) {
 	s.tb.Helper()
+	s.add(s.gens, "generation", id, data)
+}
+
+// encode is v as JSON, failing the test when it cannot be encoded.
+func (s *OpenRouterServer) encode(kind, id string, v any) json.RawMessage {
+	s.tb.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.tb.Fatalf("lookuptest: encode %s %s: %v", kind, id, err)
+	}
+	return data
+}
+
+// add stores a copy of data (which must be JSON) as records[id].
+func (s *OpenRouterServer) add(records map[string]json.RawMessage, kind, id string, data json.RawMessage) {
+	s.tb.Helper()
 	if !json.Valid(data) {
-		s.tb.Fatalf("lookuptest: generation %s: data is not valid JSON", id)
+		s.tb.Fatalf("lookuptest: %s %s: data is not valid JSON", kind, id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gens[id] = append(json.RawMessage(nil), data...)
+	records[id] = append(json.RawMessage(nil), data...)
 }
 
 // OpenRouterContent is the data object of GET /generation/content. Input is
@@ -180,23 +192,14 @@ func ChatInput(system, user string) map[string]any {
 // AddContent makes the stored content of generation id known.
 func (s *OpenRouterServer) AddContent(id string, c OpenRouterContent) {
 	s.tb.Helper()
-	data, err := json.Marshal(c)
-	if err != nil {
-		s.tb.Fatalf("lookuptest: encode content %s: %v", id, err)
-	}
-	s.AddContentJSON(id, data)
+	s.AddContentJSON(id, s.encode("content", id, c))
 }
 
 // AddContentJSON makes id's content known with data served verbatim as the data
 // object.
 func (s *OpenRouterServer) AddContentJSON(id string, data json.RawMessage) {
 	s.tb.Helper()
-	if !json.Valid(data) {
-		s.tb.Fatalf("lookuptest: content %s: data is not valid JSON", id)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.contents[id] = append(json.RawMessage(nil), data...)
+	s.add(s.contents, "content", id, data)
 }
 
 // AddContentRaw makes GET /generation/content?id= answer 200 with body verbatim

@@ -2,6 +2,7 @@ package lookup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -99,4 +100,53 @@ func (w *walk) judge() {
 	w.t.Analysis = &r.status
 	w.t.TimingsMS.Analysis = r.elapsed.Milliseconds()
 	w.t.Verdict = decideVerdict(w.t.Stages, r.status, r.object)
+}
+
+// ContentRef names one stage's generation so that its stored content can be
+// fetched again later, e.g. by a Model output button answered on another replica
+// (the ref travels as the button's typed JSON value).
+type ContentRef struct {
+	Stage        string `json:"stage"`
+	GenerationID string `json:"generation_id"`
+	FinishReason string `json:"finish_reason,omitempty"`
+}
+
+// ContentRefs returns a ref for each of t's stages that has a generation id.
+func (t *Trace) ContentRefs() []ContentRef {
+	var refs []ContentRef
+	for _, s := range t.Stages {
+		if s.GenerationID != "" {
+			refs = append(refs, ContentRef{Stage: s.Stage, GenerationID: s.GenerationID, FinishReason: s.FinishReason})
+		}
+	}
+	return refs
+}
+
+// ErrVerdictOff is returned by StoredContents when no content fetcher is configured
+// (TRACEBOT_VERDICT=off).
+var ErrVerdictOff = errors.New("stored content is not read (TRACEBOT_VERDICT=off)")
+
+// StoredContents fetches the stored content of each ref concurrently, within
+// GenerationsTimeout, and returns one Stage per ref with Stage, GenerationID,
+// FinishReason, Content, ContentError, Output and OutputError set, and Answer,
+// InputExcerpt and StoredContent usable. A failed fetch is recorded on its stage
+// (Content ContentFailed), never returned; the error is ErrVerdictOff only.
+func (s *Service) StoredContents(ctx context.Context, refs []ContentRef) ([]Stage, error) {
+	if s.cfg.Contents == nil {
+		return nil, ErrVerdictOff
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.GenerationsTimeout)
+	defer cancel()
+	stages := make([]Stage, len(refs))
+	var g errgroup.Group
+	for i, r := range refs {
+		stages[i] = Stage{Stage: r.Stage, GenerationID: r.GenerationID, FinishReason: r.FinishReason}
+		g.Go(func() error {
+			c, err := s.cfg.Contents.FetchContent(ctx, r.GenerationID)
+			stages[i].joinContent(c, err)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return stages, nil
 }

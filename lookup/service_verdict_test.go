@@ -240,3 +240,41 @@ func TestVerdictJSONContract(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredContentsAgain: what a Model output button on another replica does — a
+// fresh Service (its own OpenRouter client) fetches the stages' content from refs.
+func TestStoredContentsAgain(t *testing.T) {
+	w := newWorld(t)
+	svc, _ := w.Service(t, fastCW)
+	tr := svc.Trace(context.Background(), parse(t, "617.555.0199 2026-05-18 16:20"), nil)
+	refs := tr.ContentRefs()
+	raw, err := json.Marshal(refs)
+	if err != nil || len(refs) != 3 {
+		t.Fatalf("refs %v (%v)", refs, err)
+	}
+	var back []lookup.ContentRef
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := w.Service(t, fastCW)
+	stages, err := other.StoredContents(context.Background(), back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stages {
+		if s.Answer() != tr.Stages[i].Answer() || s.InputExcerpt(lookup.InputExcerptRunes) != tr.Stages[i].InputExcerpt(lookup.InputExcerptRunes) ||
+			s.OutputError != tr.Stages[i].OutputError || string(s.Output) != string(tr.Stages[i].Output) {
+			t.Errorf("stage %s differs from the trace's", s.Stage)
+		}
+	}
+	if stages[2].OutputError != "truncated: finish reason length" {
+		t.Errorf("coaching: %q (the finish reason must travel in the ref)", stages[2].OutputError)
+	}
+	if w.OpenRouter.ContentRequests("gen-1779135583-LmNoPq") != 2 {
+		t.Errorf("the other replica must fetch again: %d requests", w.OpenRouter.ContentRequests("gen-1779135583-LmNoPq"))
+	}
+	sb := lookup.NewSandbox(0)
+	if _, err := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{}).StoredContents(context.Background(), refs); err != lookup.ErrVerdictOff {
+		t.Errorf("verdict off: %v", err)
+	}
+}

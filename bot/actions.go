@@ -2,11 +2,13 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -22,24 +24,37 @@ func (b *Bot) handleAction(ctx context.Context, a Action) {
 		b.private(ctx, m, b.replies.notice("channel_off"))
 		return
 	}
-	switch a.Value.Action {
-	case ActReprocess:
-		b.reprocess(ctx, a)
-	case ActEscalate:
-		b.escalate(ctx, a)
-	case ActRefresh:
-		in := a.Message
-		b.traceFromButton(ctx, m, lookup.Request{SessionID: a.Value.SessionID}, &in)
-	case ActTraceCall:
-		b.traceFromButton(ctx, m, lookup.Request{SessionID: a.Value.SessionID}, nil)
-	case ActWiden, ActLastWeek:
-		req, err := b.searchRequest(a.Value)
-		if err != nil {
-			b.private(ctx, m, b.replies.notice("action_failed", err.Error()))
-			return
-		}
-		b.traceFromButton(ctx, m, req, nil)
+	if run, ok := b.actions()[a.Value.Action]; ok {
+		run(ctx, a)
 	}
+}
+
+// actions maps each action kind (see ActionKinds) to what a click on it does.
+func (b *Bot) actions() map[string]func(context.Context, Action) {
+	return map[string]func(context.Context, Action){
+		ActReprocess: b.reprocess,
+		ActEscalate:  b.escalate,
+		ActRefresh: func(ctx context.Context, a Action) {
+			in := a.Message
+			b.traceFromButton(ctx, a.asMessage(), lookup.Request{SessionID: a.Value.SessionID}, &in)
+		},
+		ActTraceCall: func(ctx context.Context, a Action) {
+			b.traceFromButton(ctx, a.asMessage(), lookup.Request{SessionID: a.Value.SessionID}, nil)
+		},
+		ActWiden:    b.searchAgain,
+		ActLastWeek: b.searchAgain,
+	}
+}
+
+// searchAgain runs the number search a Widen or Last week button describes.
+func (b *Bot) searchAgain(ctx context.Context, a Action) {
+	m := a.asMessage()
+	req, err := b.searchRequest(a.Value)
+	if err != nil {
+		b.private(ctx, m, b.replies.notice("action_failed", err.Error()))
+		return
+	}
+	b.traceFromButton(ctx, m, req, nil)
 }
 
 func (b *Bot) traceFromButton(ctx context.Context, m Message, req lookup.Request, in *Ref) {
@@ -92,7 +107,7 @@ func (b *Bot) reprocess(ctx context.Context, a Action) {
 		b.private(ctx, m, b.replies.notice("not_allowed"))
 		return
 	}
-	rec, won, err := b.deps.Store.ClaimReprocess(ctx, ReprocessRecord{
+	rec, won, err := b.deps.Store.ClaimReprocess(ctx, state.ReprocessRecord{
 		SessionID: a.Value.SessionID, StoreID: a.Value.StoreID, Platform: string(a.Platform),
 		Channel: a.Message.Channel, Thread: a.Message.ThreadRef().Thread, RequestedBy: a.User,
 	}, b.cfg.ReprocessCooldown)
@@ -109,22 +124,22 @@ func (b *Bot) reprocess(ctx context.Context, a Action) {
 	b.sendReprocess(ctx, a, rec)
 }
 
-func (b *Bot) alreadyRequested(rec ReprocessRecord) Reply {
-	if rec.Outcome == ReprocessPending {
+func (b *Bot) alreadyRequested(rec state.ReprocessRecord) Reply {
+	if rec.Outcome == state.ReprocessPending {
 		return b.replies.notice("reprocess_pending", code(rec.SessionID), mention(rec.RequestedBy))
 	}
 	return b.replies.notice("reprocess_again", code(rec.SessionID), mention(rec.RequestedBy),
 		clock(rec.RequestedAt), clock(rec.RequestedAt.Add(b.cfg.ReprocessCooldown)))
 }
 
-func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) {
+func (b *Bot) sendReprocess(ctx context.Context, a Action, rec state.ReprocessRecord) {
 	p := b.poster(a.Platform)
 	res, err := b.deps.Reprocessor.Request(ctx, lookup.ReprocessRequest{
 		SessionID: rec.SessionID, StoreID: rec.StoreID, RequestedBy: a.User, Platform: string(a.Platform)})
 	thread := a.Message.ThreadRef()
 	if err != nil && lookup.ReprocessRefused(err) {
-		b.finishReprocess(ctx, rec.ID, ReprocessRefused, "", err.Error())
-		b.deps.Metrics.reprocessOutcome(string(ReprocessRefused))
+		b.finishReprocess(ctx, rec.ID, state.ReprocessRefused, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(state.ReprocessRefused))
 		b.log.Warn("reprocess refused", "session", rec.SessionID, "err", err)
 		b.post(ctx, p, thread, b.replies.notice("reprocess_refused", code(rec.SessionID), mention(a.User), reprocessCause(err)))
 		return
@@ -132,15 +147,15 @@ func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) 
 	if err != nil {
 		// The target may have accepted it (timeout, dropped connection, 5xx): keep the
 		// cooldown so a second click cannot start a second run.
-		b.finishReprocess(ctx, rec.ID, ReprocessUnknown, "", err.Error())
-		b.deps.Metrics.reprocessOutcome(string(ReprocessUnknown))
+		b.finishReprocess(ctx, rec.ID, state.ReprocessUnknown, "", err.Error())
+		b.deps.Metrics.reprocessOutcome(string(state.ReprocessUnknown))
 		b.log.Warn("reprocess outcome unknown", "session", rec.SessionID, "err", err)
 		b.post(ctx, p, thread, b.replies.notice("reprocess_unknown", code(rec.SessionID), mention(a.User), reprocessCause(err)))
 		return
 	}
-	b.finishReprocess(ctx, rec.ID, ReprocessRequested, res.RequestID, "")
-	b.deps.Metrics.reprocessOutcome(string(ReprocessRequested))
-	rec.Outcome, rec.AWSRequestID = ReprocessRequested, res.RequestID
+	b.finishReprocess(ctx, rec.ID, state.ReprocessRequested, res.RequestID, "")
+	b.deps.Metrics.reprocessOutcome(string(state.ReprocessRequested))
+	rec.Outcome, rec.AWSRequestID = state.ReprocessRequested, res.RequestID
 	b.rpState.Add(rec.SessionID, rec)
 	idLabel := "request id"
 	if res.Kind == lookup.ReprocessSQS {
@@ -150,14 +165,17 @@ func (b *Bot) sendReprocess(ctx context.Context, a Action, rec ReprocessRecord) 
 	b.rerender(ctx, p, a)
 }
 
+// reprocessCause is the one line the thread shows for a failed reprocess: the
+// *lookup.ReprocessError's cause, however the reprocessor wrapped it (a failure
+// worth retrying comes as a *lookup.RetryableError around it).
 func reprocessCause(err error) string {
-	if re, ok := err.(*lookup.ReprocessError); ok {
+	if re, ok := errors.AsType[*lookup.ReprocessError](err); ok {
 		return re.Cause()
 	}
 	return err.Error()
 }
 
-func (b *Bot) finishReprocess(ctx context.Context, id string, o ReprocessOutcome, awsID, msg string) {
+func (b *Bot) finishReprocess(ctx context.Context, id string, o state.ReprocessOutcome, awsID, msg string) {
 	if err := b.deps.Store.FinishReprocess(ctx, id, o, awsID, msg); err != nil {
 		b.log.Error("finish reprocess", "id", id, "err", err)
 	}

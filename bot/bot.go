@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -35,7 +36,14 @@ type Config struct {
 	Sample            bool
 	ProgressInterval  time.Duration // min gap between updates of one message
 	DeliveryTTL       time.Duration // how long a delivery id is remembered
+	// TraceTimeout is the deadline of one whole trace (TRACEBOT_TRACE_TIMEOUT); a job
+	// may run TraceTimeout + PostMargin, the margin covering the posts around it.
+	TraceTimeout time.Duration
+	PostMargin   time.Duration
 }
+
+// maxRefusals bounds the refusals being sent at once.
+const maxRefusals = 8
 
 func (c *Config) setDefaults() {
 	if c.ReprocessCooldown <= 0 {
@@ -62,12 +70,31 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.TraceTimeout <= 0 {
+		c.TraceTimeout = time.Minute // lookup.ServiceConfig's default
+	}
+	if c.PostMargin <= 0 {
+		c.PostMargin = time.Minute
+	}
 }
+
+// Store is the part of the state store the bot uses; *state.Memory and
+// *state.Postgres implement it (see state.Store for the contract of each method).
+// The bot imports state for the records, state imports nothing of the bot: the
+// records are plain data, and the `history` command reads them without a bot.
+type Store interface {
+	ClaimDelivery(ctx context.Context, platform, id string, ttl time.Duration) (bool, error)
+	ClaimReprocess(ctx context.Context, rec state.ReprocessRecord, cooldown time.Duration) (state.ReprocessRecord, bool, error)
+	FinishReprocess(ctx context.Context, id string, outcome state.ReprocessOutcome, awsRequestID, errMsg string) error
+	RecordTrace(ctx context.Context, rec state.TraceRecord) error
+}
+
+var _ Store = state.Store(nil)
 
 // Deps are the bot's collaborators.
 type Deps struct {
 	Tracer      Tracer
-	Store       Store
+	Store       Store              // nil: no dedupe, no records, no Reprocess
 	Reprocessor lookup.Reprocessor // nil: no Reprocess button
 	Metrics     *Metrics           // nil: no metrics
 	Logger      *slog.Logger
@@ -87,13 +114,14 @@ type Bot struct {
 	posters map[Platform]Poster
 	closed  bool
 
-	jobs    chan job
-	workers sync.WaitGroup
-	pending sync.WaitGroup // queued or running jobs
+	jobs     chan job
+	workers  sync.WaitGroup
+	pending  sync.WaitGroup // queued or running jobs
+	refusals *Errands       // private answers to requests that were not queued
 
-	limiters *expirable.LRU[string, *rate.Limiter]
-	recent   *expirable.LRU[string, recentTrace] // trace id → what a re-render needs
-	rpState  *expirable.LRU[string, ReprocessRecord]
+	limiters *lru.Cache[string, *rate.Limiter]        // per user; an idle one is full again anyway
+	recent   *expiring[string, recentTrace]           // trace id → what a re-render needs
+	rpState  *expiring[string, state.ReprocessRecord] // session id → the reprocess holding its cooldown
 }
 
 // recentTrace is kept so buttons can re-render a result without tracing again.
@@ -104,8 +132,12 @@ type recentTrace struct {
 
 type job struct {
 	name string
+	ctx  context.Context // the request's values, without its cancellation
 	run  func(ctx context.Context)
 }
+
+// refusalTimeout bounds the sending of one refusal.
+const refusalTimeout = 10 * time.Second
 
 // New builds a bot and starts its worker pool. It does no network I/O.
 func New(cfg Config, deps Deps) *Bot {
@@ -119,10 +151,11 @@ func New(cfg Config, deps Deps) *Bot {
 			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != ""},
 		posters:  map[Platform]Poster{},
 		jobs:     make(chan job, cfg.QueueSize),
-		limiters: expirable.NewLRU[string, *rate.Limiter](10000, nil, 2*cfg.RatePer),
-		recent:   expirable.NewLRU[string, recentTrace](500, nil, 24*time.Hour),
-		rpState:  expirable.NewLRU[string, ReprocessRecord](2000, nil, cfg.ReprocessCooldown),
+		refusals: NewErrands(maxRefusals, refusalTimeout, deps.Logger),
+		recent:   newExpiring[string, recentTrace](500, 24*time.Hour),
+		rpState:  newExpiring[string, state.ReprocessRecord](2000, cfg.ReprocessCooldown),
 	}
+	b.limiters, _ = lru.New[string, *rate.Limiter](10000) // fails only for a size <= 0
 	for range cfg.Workers {
 		b.workers.Add(1)
 		go b.work()
@@ -158,7 +191,7 @@ func (b *Bot) runJob(j job) {
 			b.log.Error("job panicked", "job", j.name, "panic", r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(j.ctx, b.cfg.TraceTimeout+b.cfg.PostMargin)
 	defer cancel()
 	j.run(ctx)
 }
@@ -169,8 +202,10 @@ var (
 	errClosed = errors.New("shutting down")
 )
 
-// submit queues a job without blocking.
-func (b *Bot) submit(name string, run func(ctx context.Context)) error {
+// submit queues a job without blocking. The job runs with ctx's values but not
+// its cancellation (the request ends when the edge acknowledges it), under a
+// deadline of its own.
+func (b *Bot) submit(ctx context.Context, name string, run func(ctx context.Context)) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
@@ -178,7 +213,7 @@ func (b *Bot) submit(name string, run func(ctx context.Context)) error {
 	}
 	b.pending.Add(1)
 	select {
-	case b.jobs <- job{name: name, run: run}:
+	case b.jobs <- job{name: name, ctx: context.WithoutCancel(ctx), run: run}:
 		b.deps.Metrics.jobs(1)
 		return nil
 	default:
@@ -194,7 +229,9 @@ func (b *Bot) Accepting() bool {
 	return !b.closed
 }
 
-// Shutdown stops taking work and waits for queued and running jobs until ctx ends.
+// Shutdown stops taking work and waits, until ctx ends, for queued and running
+// jobs and the refusals being sent. Everything the bot started has ended when it
+// returns nil: the bot holds no goroutine afterwards.
 func (b *Bot) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closed {
@@ -202,34 +239,60 @@ func (b *Bot) Shutdown(ctx context.Context) error {
 		close(b.jobs)
 	}
 	b.mu.Unlock()
-	done := make(chan struct{})
-	go func() { b.pending.Wait(); b.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := b.Idle(ctx); err != nil {
+		return err
 	}
+	if err := waitFor(ctx, b.workers.Wait); err != nil {
+		return err
+	}
+	return b.refusals.Wait(ctx) // and the refusals of requests that came meanwhile
 }
 
-// HandleMessage queues a trace request and returns at once. The edge must not pass
+// Idle waits until no job is queued or running and no refusal is being sent, or
+// until ctx ends (then it returns ctx's error). New work may arrive meanwhile.
+func (b *Bot) Idle(ctx context.Context) error {
+	if err := waitFor(ctx, b.pending.Wait); err != nil {
+		return err
+	}
+	return b.refusals.Wait(ctx)
+}
+
+// HandleMessage queues a trace request and returns at once. The job gets ctx's
+// values (not its cancellation); a request whose ctx is already done was abandoned
+// (the platform will deliver it again) and is not queued. The edge must not pass
 // the bot's own messages or other bots'.
 func (b *Bot) HandleMessage(ctx context.Context, m Message) {
-	err := b.submit("message", func(ctx context.Context) { b.handleMessage(ctx, m) })
+	if abandoned(ctx, b.log, m.Platform, "message") {
+		return
+	}
+	err := b.submit(ctx, "message", func(ctx context.Context) { b.handleMessage(ctx, m) })
 	if err != nil {
-		b.refuse(m, err)
+		b.refuse(ctx, m, err)
 	}
 }
 
-// HandleAction queues a button click and returns at once.
+// HandleAction queues a button click and returns at once, with the toast to show
+// (empty when ctx is already done: the click is then not queued).
 func (b *Bot) HandleAction(ctx context.Context, a Action) Ack {
+	if abandoned(ctx, b.log, a.Platform, "action "+a.Value.Action) {
+		return Ack{}
+	}
 	m := a.asMessage()
-	err := b.submit("action "+a.Value.Action, func(ctx context.Context) { b.handleAction(ctx, a) })
+	err := b.submit(ctx, "action "+a.Value.Action, func(ctx context.Context) { b.handleAction(ctx, a) })
 	if err != nil {
-		b.refuse(m, err)
+		b.refuse(ctx, m, err)
 		return Ack{Toast: b.replies.t(refusalKey(err))}
 	}
 	return Ack{Toast: b.replies.t("working")}
+}
+
+// abandoned reports (and logs) a request whose context ended before it was queued.
+func abandoned(ctx context.Context, log *slog.Logger, p Platform, what string) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	log.Warn("request abandoned before it was queued", "platform", p, "request", what, "cause", context.Cause(ctx).Error())
+	return true
 }
 
 func refusalKey(err error) string {
@@ -239,14 +302,14 @@ func refusalKey(err error) string {
 	return "busy"
 }
 
-// refuse tells the requester their job was not taken (never a silent drop).
-func (b *Bot) refuse(m Message, err error) {
+// refuse tells the requester their job was not taken. At most maxRefusals are sent
+// at once; past that they are dropped (and the drop logged), so the refusals do
+// not add to the overload they report.
+func (b *Bot) refuse(ctx context.Context, m Message, err error) {
 	b.log.Warn("request refused", "platform", m.Platform, "reason", err.Error())
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+	b.refusals.Go(ctx, "refusal", func(ctx context.Context) {
 		b.private(ctx, m, b.replies.notice(refusalKey(err)))
-	}()
+	})
 }
 
 func (a Action) asMessage() Message {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/lookuptest"
 )
 
 // recorder is a Poster that keeps everything the bot says.
@@ -78,22 +79,6 @@ func (r *recorder) lastUpdate(id string) Reply {
 	return u[id][len(u[id])-1]
 }
 
-// fakeReprocessor counts requests; fail makes it refuse.
-type fakeReprocessor struct {
-	calls atomic.Int32
-	fail  error
-	delay time.Duration
-}
-
-func (f *fakeReprocessor) Request(ctx context.Context, r lookup.ReprocessRequest) (lookup.ReprocessResult, error) {
-	f.calls.Add(1)
-	time.Sleep(f.delay)
-	if f.fail != nil {
-		return lookup.ReprocessResult{}, f.fail
-	}
-	return lookup.ReprocessResult{Kind: lookup.ReprocessLambda, RequestID: "req-0001"}, nil
-}
-
 func sandboxTracer() Tracer {
 	sb := lookup.NewSandbox(0)
 	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
@@ -101,9 +86,11 @@ func sandboxTracer() Tracer {
 
 type testBot struct {
 	*Bot
-	rec   *recorder
-	rp    *fakeReprocessor
-	store *MemoryStore
+	rec *recorder
+	// lambda is the Lambda behind the bot's real LambdaReprocessor: fakes keep the
+	// real contract (errors come back wrapped as the real client wraps them).
+	lambda *lookuptest.LambdaServer
+	store  *state.Memory
 }
 
 func newTestBot(t *testing.T, mod func(*Config)) *testBot {
@@ -116,8 +103,12 @@ func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	if mod != nil {
 		mod(&cfg)
 	}
-	tb := &testBot{rec: newRecorder(), rp: &fakeReprocessor{}, store: NewMemoryStore(nil)}
-	tb.Bot = New(cfg, Deps{Tracer: sandboxTracer(), Store: tb.store, Reprocessor: tb.rp})
+	tb := &testBot{rec: newRecorder(), lambda: lookuptest.NewLambdaServer(t), store: state.NewMemory(nil)}
+	rp, err := lookup.NewReprocessor("lambda:call-analytics-prod-reprocess", "", tb.lambda.Client(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Bot = New(cfg, Deps{Tracer: sandboxTracer(), Store: tb.store, Reprocessor: rp})
 	tb.AddPoster(Slack, tb.rec)
 	t.Cleanup(func() { _ = tb.Shutdown(context.Background()) })
 	return tb
@@ -307,7 +298,7 @@ func traceResult(t *testing.T, tb *testBot) (Ref, map[string]ActionValue) {
 
 func TestConcurrentReprocessClicksSendExactlyOneRequest(t *testing.T) {
 	tb := newTestBot(t, nil)
-	tb.rp.delay = 20 * time.Millisecond
+	tb.lambda.SetLatency(20 * time.Millisecond)
 	ref, vals := traceResult(t, tb)
 	for i := range 3 {
 		go tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: fmt.Sprintf("U%d", i+1),
@@ -315,7 +306,7 @@ func TestConcurrentReprocessClicksSendExactlyOneRequest(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	tb.drain(t)
-	if n := tb.rp.calls.Load(); n != 1 {
+	if n := tb.lambda.Requests(); n != 1 {
 		t.Fatalf("reprocess requests: got %d, want 1", n)
 	}
 	posts, _, privates := tb.rec.snapshot()
@@ -342,13 +333,13 @@ func TestConcurrentReprocessClicksSendExactlyOneRequest(t *testing.T) {
 
 func TestRefusedReprocessReleasesTheButton(t *testing.T) {
 	tb := newTestBot(t, nil)
-	tb.rp.fail = &lookup.ReprocessError{Refused: true, Code: "AccessDeniedException", Message: "not authorized", Err: errors.New("denied")}
+	tb.lambda.Fail("AccessDeniedException", 403, 0)
 	ref, vals := traceResult(t, tb)
 	for range 2 {
 		tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: "U1", Value: vals[ActReprocess]})
 		tb.drain(t)
 	}
-	if n := tb.rp.calls.Load(); n != 2 {
+	if n := tb.lambda.Requests(); n != 2 {
 		t.Fatalf("a refused request must not start the cooldown: got %d requests, want 2", n)
 	}
 	posts, _, _ := tb.rec.snapshot()
@@ -363,12 +354,12 @@ func TestReprocessAuthorization(t *testing.T) {
 	tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: "U1", Value: vals[ActReprocess]})
 	tb.drain(t)
 	_, _, privates := tb.rec.snapshot()
-	if tb.rp.calls.Load() != 0 || len(privates) != 1 || !strings.Contains(replyText(privates[0]), "not allowed") {
-		t.Fatalf("unauthorised click: %d requests, privates %v", tb.rp.calls.Load(), privates)
+	if tb.lambda.Requests() != 0 || len(privates) != 1 || !strings.Contains(replyText(privates[0]), "not allowed") {
+		t.Fatalf("unauthorised click: %d requests, privates %v", tb.lambda.Requests(), privates)
 	}
 	tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: "UBOSS", Value: vals[ActReprocess]})
 	tb.drain(t)
-	if tb.rp.calls.Load() != 1 {
+	if tb.lambda.Requests() != 1 {
 		t.Fatal("allowed user's click was not sent")
 	}
 }
@@ -466,18 +457,24 @@ func TestActionValueRoundTrip(t *testing.T) {
 
 func TestUncertainReprocessKeepsTheCooldown(t *testing.T) {
 	tb := newTestBot(t, nil)
-	tb.rp.fail = &lookup.ReprocessError{Refused: false, Message: "connection reset after sending", Err: errors.New("reset")}
+	// Lambda takes the event, then the connection drops: the real client's error is
+	// a *ReprocessError wrapped in a *lookup.RetryableError.
+	tb.lambda.Disconnect(1)
 	ref, vals := traceResult(t, tb)
 	for range 2 {
 		tb.HandleAction(context.Background(), Action{Platform: Slack, Message: ref, User: "U1", Value: vals[ActReprocess]})
 		tb.drain(t)
 	}
-	if n := tb.rp.calls.Load(); n != 1 {
+	if n := tb.lambda.Requests(); n != 1 {
 		t.Fatalf("a request that may have been accepted must hold the cooldown: got %d requests, want 1", n)
 	}
 	posts, _, privates := tb.rec.snapshot()
 	if got := replyText(posts[len(posts)-1].reply); !strings.Contains(got, "may or may not have started") {
 		t.Errorf("thread should say the outcome is unknown: %s", got)
+	}
+	// The thread shows the cause's one line, not the raw error chain.
+	if got := replyText(posts[len(posts)-1].reply); !strings.Contains(got, "the request may have been accepted") || strings.Contains(got, "operation error") {
+		t.Errorf("thread should give the cause's one line: %s", got)
 	}
 	if len(privates) != 1 {
 		t.Errorf("the second click should be told it was already requested: %v", privates)
@@ -493,4 +490,156 @@ func TestHumanDuration(t *testing.T) {
 }
 
 // sayIn is the package's t, for tests where t is the *testing.T.
-func sayIn(lang, key string) string { return t(lang, key) }
+func sayIn(lang, key string) string { return T(lang, key) }
+
+// deadlineTracer records the context each trace runs with.
+type deadlineTracer struct {
+	inner Tracer
+	mu    sync.Mutex
+	ctxs  []context.Context
+}
+
+func (d *deadlineTracer) Trace(ctx context.Context, req lookup.Request, progress func(lookup.Progress)) *lookup.Trace {
+	d.mu.Lock()
+	d.ctxs = append(d.ctxs, ctx)
+	d.mu.Unlock()
+	return d.inner.Trace(ctx, req, progress)
+}
+
+func (d *deadlineTracer) seen() []context.Context {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]context.Context(nil), d.ctxs...)
+}
+
+// A job may run as long as the trace timeout allows, plus the time to post the
+// answer: a TRACEBOT_TRACE_TIMEOUT above two minutes is not cut short.
+func TestJobDeadlineFollowsTheTraceTimeout(t *testing.T) {
+	tr := &deadlineTracer{inner: sandboxTracer()}
+	b := New(Config{Workers: 1, TraceTimeout: 5 * time.Minute, PostMargin: 30 * time.Second,
+		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: lookup.ParseOptions{DefaultZone: time.UTC}},
+		Deps{Tracer: tr})
+	b.AddPoster(Slack, newRecorder())
+	start := time.Now()
+	b.HandleMessage(context.Background(), Message{Platform: Slack, Channel: "D1", Thread: "1", User: "U1", Text: "(914) 265-4371 5/20 1:15pm"})
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctxs := tr.seen()
+	if len(ctxs) != 1 {
+		t.Fatalf("traces run = %d, want 1", len(ctxs))
+	}
+	deadline, ok := ctxs[0].Deadline()
+	if want := start.Add(5*time.Minute + 30*time.Second); !ok || deadline.Before(want) {
+		t.Errorf("job deadline = %v (set %v), want at least trace timeout + post margin (%v)", deadline, ok, want)
+	}
+}
+
+type ctxKey struct{}
+
+// HandleMessage and HandleAction use their context: its values reach the job, and
+// a request whose context is already done is not queued.
+func TestHandleUsesTheRequestContext(t *testing.T) {
+	t.Run("values reach the job", func(t *testing.T) {
+		tr := &deadlineTracer{inner: sandboxTracer()}
+		b := New(Config{Workers: 1, Now: func() time.Time { return lookup.SandboxNow },
+			ParseOptions: lookup.ParseOptions{DefaultZone: time.UTC}}, Deps{Tracer: tr})
+		b.AddPoster(Slack, newRecorder())
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "request-7"))
+		b.HandleMessage(ctx, Message{Platform: Slack, Channel: "D1", Thread: "1", User: "U1", Text: "(914) 265-4371 5/20 1:15pm"})
+		cancel() // the request ends once the edge has acknowledged it: the job goes on
+		if err := b.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctxs := tr.seen()
+		if len(ctxs) != 1 || ctxs[0].Value(ctxKey{}) != "request-7" {
+			t.Fatalf("the job did not get the request's values: %d traces", len(ctxs))
+		}
+	})
+	t.Run("a done context is not queued", func(t *testing.T) {
+		tb := newTestBot(t, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		tb.HandleMessage(ctx, Message{Platform: Slack, Channel: "D1", Thread: "1", User: "U1", Text: "(914) 265-4371 5/20 1:15pm"})
+		ack := tb.HandleAction(ctx, Action{Platform: Slack, Message: Ref{Channel: "D1", ID: "1"}, User: "U1",
+			Value: ActionValue{Action: ActRefresh, SessionID: "s-abc123def456"}})
+		tb.drain(t)
+		posts, updates, privates := tb.rec.snapshot()
+		if len(posts)+len(updates)+len(privates) != 0 || ack.Toast != "" {
+			t.Errorf("abandoned requests ran: %d posts, %d updates, %d private answers, toast %q", len(posts), len(updates), len(privates), ack.Toast)
+		}
+	})
+}
+
+// blockingPoster holds every private answer until release is closed.
+type blockingPoster struct {
+	*recorder
+	release  chan struct{}
+	inFlight atomic.Int32
+	calls    atomic.Int32
+}
+
+func (p *blockingPoster) Private(ctx context.Context, m Message, r Reply) error {
+	p.calls.Add(1)
+	p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+	}
+	return p.recorder.Private(ctx, m, r)
+}
+
+// An overloaded bot refuses work with a bounded number of private answers in
+// flight: past the bound, refusals are dropped (and logged), never piled up.
+func TestRefusalsAreBounded(t *testing.T) {
+	gate := make(chan struct{})
+	b := New(Config{Workers: 1, QueueSize: 1, Now: func() time.Time { return lookup.SandboxNow },
+		ParseOptions: lookup.ParseOptions{DefaultZone: time.UTC}},
+		Deps{Tracer: gatedTracer{gate}})
+	p := &blockingPoster{recorder: newRecorder(), release: make(chan struct{})}
+	b.AddPoster(Slack, p)
+	const requests = 50
+	for i := range requests {
+		b.HandleMessage(context.Background(), Message{Platform: Slack, Channel: "D1", Thread: "1",
+			User: fmt.Sprintf("U%d", i), Text: "(914) 265-4371 5/20 1:15pm"})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.calls.Load() < maxRefusals && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(p.release)
+	close(gate)
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.calls.Load(); n != maxRefusals {
+		t.Errorf("refusals sent = %d, want the bound %d (of %d requests)", n, maxRefusals, requests)
+	}
+}
+
+// gatedTracer holds every trace until its channel is closed.
+type gatedTracer struct{ open chan struct{} }
+
+func (g gatedTracer) Trace(ctx context.Context, req lookup.Request, _ func(lookup.Progress)) *lookup.Trace {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+	}
+	return &lookup.Trace{TraceID: "t-gated", Outcome: lookup.OutcomeNotFound}
+}
+
+// Every action a button may carry has a handler, and nothing else does.
+func TestEveryActionKindIsHandled(t *testing.T) {
+	b := New(Config{}, Deps{})
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	handled := b.actions()
+	for _, kind := range ActionKinds {
+		if handled[kind] == nil {
+			t.Errorf("action %q has no handler", kind)
+		}
+	}
+	if len(handled) != len(ActionKinds) {
+		t.Errorf("%d handlers for %d action kinds", len(handled), len(ActionKinds))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -84,7 +85,7 @@ func (b *Bot) progressMessage(ctx context.Context, p Poster, m Message, req look
 
 // show replaces the progress message with the result and posts the follow-ups.
 func (b *Bot) show(ctx context.Context, p Poster, msg Ref, tr *lookup.Trace, req lookup.Request, followUps bool) {
-	var state *ReprocessRecord
+	var state *state.ReprocessRecord
 	if tr.Call != nil {
 		if rec, ok := b.rpState.Get(tr.Call.TelephonySessionID); ok {
 			state = &rec
@@ -132,7 +133,7 @@ func (b *Bot) postFailed(ctx context.Context, m Message, what string, err error)
 
 func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr *lookup.Trace) {
 	b.deps.Metrics.trace(m.Platform, string(tr.Outcome), tr.TimingsMS.Calls, tr.TimingsMS.Logs, tr.TimingsMS.Generations, tr.TimingsMS.Total)
-	rec := TraceRecord{TraceID: tr.TraceID, Platform: string(m.Platform), Channel: m.Channel, User: m.User,
+	rec := state.TraceRecord{TraceID: tr.TraceID, Platform: string(m.Platform), Channel: m.Channel, User: m.User,
 		Input: lookup.MaskText(m.Text), Phone: lookup.MaskPhone(req.Phone), Outcome: string(tr.Outcome),
 		CallsMS: tr.TimingsMS.Calls, LogsMS: tr.TimingsMS.Logs, GenerationsMS: tr.TimingsMS.Generations, TotalMS: tr.TimingsMS.Total}
 	if tr.Call != nil {
@@ -148,11 +149,11 @@ func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr
 
 func (b *Bot) recordNotUnderstood(ctx context.Context, m Message, err error) {
 	b.deps.Metrics.trace(m.Platform, string(lookup.OutcomeNotUnderstood), 0, 0, 0, 0)
-	b.store(ctx, TraceRecord{Platform: string(m.Platform), Channel: m.Channel, User: m.User,
+	b.store(ctx, state.TraceRecord{Platform: string(m.Platform), Channel: m.Channel, User: m.User,
 		Input: lookup.MaskText(m.Text), Outcome: string(lookup.OutcomeNotUnderstood), FailedStep: lookup.StepParse, Error: err.Error()})
 }
 
-func (b *Bot) store(ctx context.Context, rec TraceRecord) {
+func (b *Bot) store(ctx context.Context, rec state.TraceRecord) {
 	if b.deps.Store == nil {
 		return
 	}

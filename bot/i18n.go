@@ -92,8 +92,10 @@ var texts = map[string][2]string{
 	"action_failed":     {"That did not work: %s", "操作失败：%s"},
 }
 
-// t returns the sentence for key in lang, formatted with args.
-func t(lang, key string, args ...any) string {
+// T returns the sentence for key in lang ("zh" for Chinese, anything else for
+// English), formatted with args; an unknown key is returned as it is. Every
+// sentence the bot and its platforms say is in this one table.
+func T(lang, key string, args ...any) string {
 	pair, ok := texts[key]
 	if !ok {
 		return key

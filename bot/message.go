@@ -1,13 +1,20 @@
-// Package bot puts tracebot in chat. Each platform's edge (slack*.go, lark*.go) turns
-// what arrives into one Message or Action, and renders one Reply model to Block Kit
-// or a Lark card. The Bot in between holds the flow — dedupe, permissions, rate
-// limits, the worker pool, progress, reprocess — and no lookup logic.
+// Package bot puts tracebot in chat: the platform-neutral core. Each platform's
+// package (bot/slack, bot/lark) turns what arrives into one Message or Action for
+// the Bot and implements Poster by rendering the one Reply model (its markup read
+// by Tokens) to Block Kit or a Lark card. The Bot in between holds the flow —
+// dedupe, permissions, rate limits, the worker pool, progress, reprocess — and no
+// lookup logic; its own records live in bot/state. The core imports no platform.
+//
+// A new button is an Act* kind (DecodeActionValue and the Bot's action table); a
+// new answer is a builder in replies.go with its sentences in i18n.go and a golden
+// under testdata/replies; a new platform is a package beside slack and lark.
 package bot
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -124,15 +131,17 @@ func (v ActionValue) Encode() string {
 	return string(b)
 }
 
+// ActionKinds are the actions a button may carry; the Bot handles each.
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate}
+
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {
 	var v ActionValue
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return v, fmt.Errorf("action value: %w", err)
 	}
-	switch v.Action {
-	case ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate:
-		return v, nil
+	if !slices.Contains(ActionKinds, v.Action) {
+		return v, fmt.Errorf("action value: unknown action %q", v.Action)
 	}
-	return v, fmt.Errorf("action value: unknown action %q", v.Action)
+	return v, nil
 }

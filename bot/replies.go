@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -17,7 +18,7 @@ type replies struct {
 	escalation bool          // an Escalate button is offered
 }
 
-func (r replies) t(key string, args ...any) string { return t(r.lang, key, args...) }
+func (r replies) t(key string, args ...any) string { return T(r.lang, key, args...) }
 
 func (r replies) reply(text string, blocks ...Block) Reply {
 	return Reply{Text: text, Sample: r.sample, Blocks: blocks}
@@ -34,7 +35,7 @@ func (r replies) root(req lookup.Request, user string) Reply {
 	} else {
 		s = r.t("root", "**"+req.Phone+"**", req.Interpretation(r.lang), mention(user))
 	}
-	return r.reply(stripMarkup(s), textBlock(s))
+	return r.reply(s, textBlock(s))
 }
 
 // progress shows the steps done so far; it is updated in place.
@@ -66,7 +67,7 @@ func (r replies) progress(req lookup.Request, p lookup.Progress) Reply {
 		lines = append(lines, mark+" "+r.t("p_gens", p.GenerationsDone, p.GenerationsTotal))
 	}
 	s := strings.Join(lines, "\n")
-	return r.reply(stripMarkup(s), textBlock(s))
+	return r.reply(s, textBlock(s))
 }
 
 func (r replies) progressLogs(p lookup.Progress) string {
@@ -99,7 +100,7 @@ func regionState(rs lookup.RegionStatus) string {
 
 // result renders a finished trace according to its outcome. extra is posted after it
 // in the same thread (the engineers' block), or empty.
-func (r replies) result(tr *lookup.Trace, req lookup.Request, state *ReprocessRecord) (main Reply, extra []Reply) {
+func (r replies) result(tr *lookup.Trace, req lookup.Request, state *state.ReprocessRecord) (main Reply, extra []Reply) {
 	switch tr.Outcome {
 	case lookup.OutcomeCandidates:
 		return r.candidates(tr, req), nil
@@ -117,7 +118,7 @@ func (r replies) result(tr *lookup.Trace, req lookup.Request, state *ReprocessRe
 	return main, extra
 }
 
-func (r replies) traced(tr *lookup.Trace, state *ReprocessRecord) Reply {
+func (r replies) traced(tr *lookup.Trace, state *state.ReprocessRecord) Reply {
 	var blocks []Block
 	if c := tr.Call; c != nil {
 		blocks = append(blocks, Block{Kind: BlockHeader, Text: r.t("r_title", c.TelephonySessionID)})
@@ -217,7 +218,7 @@ func (r replies) errors(tr *lookup.Trace) string {
 	return strings.Join(lines, "\n")
 }
 
-func (r replies) resultButtons(tr *lookup.Trace, state *ReprocessRecord) []Button {
+func (r replies) resultButtons(tr *lookup.Trace, state *state.ReprocessRecord) []Button {
 	if tr.Call == nil {
 		return nil
 	}
@@ -260,7 +261,7 @@ func (r replies) candidates(tr *lookup.Trace, req lookup.Request) Reply {
 	}
 	blocks = append(blocks, Block{Kind: BlockButtons, Buttons: buttons})
 	blocks = append(blocks, contextBlock("trace `"+tr.TraceID+"`"))
-	return r.reply(stripMarkup(head), blocks...)
+	return r.reply(head, blocks...)
 }
 
 func (r replies) notFound(tr *lookup.Trace, req lookup.Request) Reply {
@@ -289,7 +290,7 @@ func (r replies) notFound(tr *lookup.Trace, req lookup.Request) Reply {
 		buttons = append(buttons, Button{Label: r.t("b_last_week"), Value: lv})
 		blocks = append(blocks, Block{Kind: BlockButtons, Buttons: buttons})
 	}
-	return r.reply(stripMarkup(head), blocks...)
+	return r.reply(head, blocks...)
 }
 
 func (r replies) failed(tr *lookup.Trace) Reply {
@@ -352,13 +353,13 @@ func (r replies) notUnderstood(err error) Reply {
 		ex += "\n`/trace " + s + "`"
 	}
 	blocks = append(blocks, textBlock(ex))
-	return r.reply(stripMarkup(head), blocks...)
+	return r.reply(head, blocks...)
 }
 
 // notice is a one-paragraph reply.
 func (r replies) notice(key string, args ...any) Reply {
 	s := r.t(key, args...)
-	return r.reply(stripMarkup(s), textBlock(s))
+	return r.reply(s, textBlock(s))
 }
 
 func (r replies) localTime(ts time.Time, zone string) string {
@@ -439,9 +440,3 @@ func shortGen(id string) string {
 }
 
 func compactSQL(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// stripMarkup turns neutral markup into plain text for notification fallbacks.
-func stripMarkup(s string) string {
-	s = strings.ReplaceAll(s, "**", "")
-	return strings.ReplaceAll(s, "`", "")
-}

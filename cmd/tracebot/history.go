@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/state"
 )
 
 // runHistory prints recent traces and reprocesses from the state database.
@@ -42,12 +42,12 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	store, err := bot.OpenPostgresStore(ctx, dsn.Reveal())
+	store, err := state.OpenPostgres(ctx, dsn.Reveal())
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	h, err := store.History(ctx, bot.HistoryQuery{User: *user, Since: time.Now().Add(-*since), Limit: *limit})
+	h, err := store.History(ctx, state.HistoryQuery{User: *user, Since: time.Now().Add(-*since), Limit: *limit})
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func renderHistory(h bot.History) string {
+func renderHistory(h state.History) string {
 	b := new(strings.Builder)
 	fmt.Fprintf(b, "Traces (%d)\n", len(h.Traces))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)

@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/state"
 )
 
 func TestHistoryListsTracesAndReprocesses(t *testing.T) {
 	dsn := sharedPG.NewDatabase(t)
 	ctx := context.Background()
-	store, err := bot.OpenPostgresStore(ctx, dsn)
+	store, err := state.OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	for _, rec := range []bot.TraceRecord{
+	for _, rec := range []state.TraceRecord{
 		{TraceID: "tr-aaa", Platform: "slack", User: "UALICE", Phone: "+1914***4371", SessionID: "s-abc123def456", Outcome: "traced", TotalMS: 2100},
 		{TraceID: "tr-bbb", Platform: "lark", User: "ou_bob", Phone: "+1312***0142", Outcome: "failed", FailedStep: "logs", TotalMS: 900},
 	} {
@@ -27,11 +27,11 @@ func TestHistoryListsTracesAndReprocesses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rp, ok, err := store.ClaimReprocess(ctx, bot.ReprocessRecord{SessionID: "s-abc123def456", Platform: "slack", RequestedBy: "UALICE"}, time.Minute)
+	rp, ok, err := store.ClaimReprocess(ctx, state.ReprocessRecord{SessionID: "s-abc123def456", Platform: "slack", RequestedBy: "UALICE"}, time.Minute)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if err := store.FinishReprocess(ctx, rp.ID, bot.ReprocessRequested, "req-123", ""); err != nil {
+	if err := store.FinishReprocess(ctx, rp.ID, state.ReprocessRequested, "req-123", ""); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -19,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/lark"
+	"github.com/callytics/tracebot/bot/slack"
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/secrets"
 )
@@ -31,10 +34,10 @@ type server struct {
 	*app
 	reg      *prometheus.Registry
 	metrics  *bot.Metrics
-	state    bot.Store
+	state    state.Store
 	bot      *bot.Bot
-	slack    *bot.SlackEdge
-	lark     *bot.LarkEdge
+	slack    *slack.Edge
+	lark     *lark.Edge
 	mux      *http.ServeMux
 	loops    []func(context.Context) error // Socket Mode, the Lark long connection
 	platform []string
@@ -125,7 +128,7 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 	s.bot = bot.New(bot.Config{
 		Lang: s.cfg.Lang, AllowedChannels: s.cfg.AllowedChannels, EscalationMention: s.cfg.EscalationMention,
 		ReprocessAllowed: s.cfg.ReprocessAllowed, ReprocessCooldown: s.cfg.ReprocessCooldown,
-		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sample: sandbox,
+		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sample: sandbox, TraceTimeout: s.cfg.TraceTimeout,
 		ParseOptions: lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
 	}, bot.Deps{Tracer: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
 	return nil
@@ -133,11 +136,11 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 
 // openState is the Postgres state store when TRACEBOT_SSM_STATE_DATABASE_URL is set,
 // else the in-memory one (one replica only).
-func (s *server) openState(ctx context.Context) (bot.Store, error) {
+func (s *server) openState(ctx context.Context) (state.Store, error) {
 	name := s.cfg.SSM.StateDatabaseURL
 	if name == "" {
 		s.log.Warn("state is in memory: run one replica only (set TRACEBOT_SSM_STATE_DATABASE_URL to share cooldowns and dedupe)")
-		return bot.NewMemoryStore(nil), nil
+		return state.NewMemory(nil), nil
 	}
 	if err := s.secrets.Load(ctx, name); err != nil {
 		return nil, err
@@ -146,7 +149,7 @@ func (s *server) openState(ctx context.Context) (bot.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bot.OpenPostgresStore(ctx, dsn.Reveal())
+	return state.OpenPostgres(ctx, dsn.Reveal())
 }
 
 // reprocessor is nil (no button) unless TRACEBOT_REPROCESS_TARGET is set.
@@ -204,11 +207,11 @@ func (s *server) openPlatforms(ctx context.Context) error {
 
 func (s *server) openSlack(ctx context.Context) error {
 	n := s.cfg.SSM
-	sc := bot.SlackConfig{
+	sc := slack.Config{
 		BotToken: s.secretFunc(n.SlackBotToken), SigningSecret: s.secretFunc(n.SlackSigningSecret),
 		APIURL: s.cfg.SlackAPIURL, Lang: s.cfg.Lang, Logger: s.log, Metrics: s.metrics,
 		OnAuthFailure: func(which string) {
-			if which == bot.SlackAppTokenName {
+			if which == slack.AppTokenName {
 				s.secrets.Invalidate(n.SlackAppToken)
 			} else {
 				s.secrets.Invalidate(n.SlackBotToken)
@@ -219,7 +222,7 @@ func (s *server) openSlack(ctx context.Context) error {
 	if socket {
 		sc.AppToken = s.secretFunc(n.SlackAppToken)
 	}
-	s.slack = bot.NewSlack(sc, s.bot)
+	s.slack = slack.New(sc, s.bot)
 	if err := s.slack.Open(ctx); err != nil {
 		return fmt.Errorf("slack: %w", err)
 	}
@@ -238,7 +241,7 @@ func (s *server) openLark(ctx context.Context) error {
 	// The long connection needs only the app secret; webhooks are verified with the
 	// verification token (and the encrypt key, when one is set).
 	required := []string{n.LarkAppSecret}
-	if s.cfg.LarkMode == bot.LarkModeWebhook {
+	if s.cfg.LarkMode == lark.ModeWebhook {
 		required = append(required, n.LarkVerificationToken)
 	}
 	if err := s.secrets.Load(ctx, required...); err != nil {
@@ -247,18 +250,18 @@ func (s *server) openLark(ctx context.Context) error {
 	if err := s.secrets.LoadOptional(ctx, n.LarkVerificationToken, n.LarkEncryptKey); err != nil {
 		return fmt.Errorf("lark: %w", err)
 	}
-	lc := bot.LarkConfig{
+	lc := lark.Config{
 		AppID: s.cfg.LarkAppID, AppSecret: s.secretFunc(n.LarkAppSecret), VerificationToken: s.secretFunc(n.LarkVerificationToken),
 		BaseURL: s.cfg.LarkBaseURL, Mode: s.cfg.LarkMode, Lang: s.cfg.Lang, Logger: s.log, Metrics: s.metrics,
 	}
 	if s.present(ctx, n.LarkEncryptKey) {
 		lc.EncryptKey = s.secretFunc(n.LarkEncryptKey)
 	}
-	s.lark = bot.NewLark(lc, s.bot)
+	s.lark = lark.New(lc, s.bot)
 	if err := s.lark.Open(ctx); err != nil {
 		return fmt.Errorf("lark: %w", err)
 	}
-	if s.cfg.LarkMode == bot.LarkModeWS {
+	if s.cfg.LarkMode == lark.ModeWS {
 		s.loops = append(s.loops, s.lark.RunWS)
 	} else {
 		s.lark.Routes(s.mux)
@@ -336,6 +339,9 @@ func (s *server) run(ctx context.Context) error {
 	stopLoops()
 	if err := s.bot.Shutdown(down); err != nil {
 		s.log.Warn("in-flight work did not finish in time", "err", err)
+	}
+	if s.slack != nil {
+		_ = s.slack.Shutdown(down) // its private answers
 	}
 	_ = srv.Shutdown(down)
 	wg.Wait()

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callytics/tracebot/bot/slackfake"
+	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
 

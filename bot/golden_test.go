@@ -1,0 +1,124 @@
+package bot
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/callytics/tracebot/bot/internal/golden"
+	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/lookup"
+)
+
+// The core's goldens are the Reply of each situation, as JSON, under
+// testdata/replies/<situation>.json (English) and <situation>.zh.json (Chinese).
+// They are what a change of wording moves; the platforms render fixed Reply
+// fixtures of their own (bot/slack/testdata, bot/lark/testdata), so their goldens
+// move only when their rendering does.
+//
+//	go test ./bot -run Golden -update
+
+// goldenReplies builds the Reply of every situation with the core's builders,
+// from traces of the sample world.
+func goldenReplies(t *testing.T, lang string) map[string]Reply {
+	t.Helper()
+	r := replies{lang: lang, sample: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true}
+	req, tr := goldenTrace(t, "(914) 265-4371 5/20 1:15pm")
+	main, extra := r.result(tr, req, nil)
+	if len(extra) != 1 {
+		t.Fatalf("want the engineers' follow-up, got %d extra replies", len(extra))
+	}
+	rec := state.ReprocessRecord{SessionID: tr.Call.TelephonySessionID, RequestedBy: "U0ALICE", RequestedAt: lookup.SandboxNow,
+		Outcome: state.ReprocessRequested}
+	afterReprocess, _ := r.result(tr, req, &rec)
+	candReq, cand := goldenTrace(t, "312-555-0142 5/21 10:30am")
+	candidates, _ := r.result(cand, candReq, nil)
+	nfReq, nf := goldenTrace(t, "(914) 265-4371 5/10 9am")
+	notFound, _ := r.result(nf, nfReq, nil)
+	lenReq, length := goldenTrace(t, "617.555.0199 2026-05-18 16:20")
+	lengthResult, _ := r.result(length, lenReq, nil)
+	mgReq, missingGen := goldenTrace(t, "+1 415 555 0123 May 19 around 9:40am")
+	missingGenResult, _ := r.result(missingGen, mgReq, nil)
+	_, err := lookup.ParseReport("customer says the analysis is wrong", goldenParseOptions(t))
+	if err == nil {
+		t.Fatal("want a report that is not understood")
+	}
+	failed, _ := r.result(&lookup.Trace{TraceID: "t-golden0001", Outcome: lookup.OutcomeFailed,
+		Errors: []lookup.StepError{{Step: lookup.StepCalls, Message: "calls database: connection refused"}}}, req, nil)
+	call := *tr.Call
+	session := code(call.TelephonySessionID)
+	return map[string]Reply{
+		"root":                r.root(req, "U0SUPPORT"),
+		"progress_start":      r.progress(req, lookup.Progress{Phone: req.Phone}),
+		"progress":            r.progress(req, goldenProgress(call)),
+		"result":              main,
+		"engineers":           extra[0],
+		"result_reprocessed":  afterReprocess,
+		"result_length":       lengthResult,
+		"result_missing_gen":  missingGenResult,
+		"candidates":          candidates,
+		"not_found":           notFound,
+		"not_understood":      r.notUnderstood(err),
+		"failed":              failed,
+		"reprocess_announced": r.notice("reprocess_done", session, mention("U0ALICE"), "request id", code("4c1c6b0e-1b7e-4a7e-9a53-7a4b5e0f9d21")),
+		"already_requested": r.notice("reprocess_again", session, mention("U0ALICE"),
+			clock(lookup.SandboxNow), clock(lookup.SandboxNow.Add(10*time.Minute))),
+		"reprocess_pending": r.notice("reprocess_pending", session, mention("U0ALICE")),
+		"reprocess_refused": r.notice("reprocess_refused", session, mention("U0ALICE"), "AccessDeniedException: not authorized"),
+		"reprocess_unknown": r.notice("reprocess_unknown", session, mention("U0ALICE"),
+			"no answer from the target (EOF); the request may have been accepted"),
+		"not_allowed": r.notice("not_allowed"),
+		"escalate":    r.notice("escalate", groupMention("S0ONCALL"), mention("U0BOB"), r.summary(tr)),
+		"cannot_post": r.notice("cannot_post"),
+		"busy":        r.notice("busy"),
+	}
+}
+
+// goldenProgress is a trace half done: call found, logs running.
+func goldenProgress(call lookup.Call) lookup.Progress {
+	return lookup.Progress{Phone: "+19142654371", Call: &call, CallsDone: true, Regions: []lookup.RegionStatus{
+		{Region: "us-east-1", State: lookup.RegionRows, Rows: 3},
+		{Region: "us-west-2", State: lookup.RegionRunning},
+		{Region: "us-east-2", State: lookup.RegionNoGroup},
+	}}
+}
+
+func goldenParseOptions(t *testing.T) lookup.ParseOptions {
+	t.Helper()
+	return lookup.ParseOptions{Now: lookup.SandboxNow, DefaultZone: mustZone(t, "America/New_York"), Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour}
+}
+
+// goldenTrace traces report in the sample world with a fixed trace id and no
+// timings, so the result is the same on every run.
+func goldenTrace(t *testing.T, report string) (lookup.Request, *lookup.Trace) {
+	t.Helper()
+	req, err := lookup.ParseReport(report, goldenParseOptions(t))
+	if err != nil {
+		t.Fatalf("parse %q: %v", report, err)
+	}
+	sb := lookup.NewSandbox(0)
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
+	tr := svc.Trace(context.Background(), req, nil)
+	tr.TraceID = "t-golden0001"
+	tr.TimingsMS = lookup.Timings{}
+	for i := range tr.Regions {
+		tr.Regions[i].ElapsedMS = 0
+	}
+	return req, tr
+}
+
+// TestReplyGolden compares the Reply of every situation with its golden.
+func TestReplyGolden(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		for name, r := range goldenReplies(t, lang) {
+			file := name + ".json"
+			if lang != "en" {
+				file = name + "." + lang + ".json"
+			}
+			t.Run(file, func(t *testing.T) {
+				golden.Check(t, filepath.Join("testdata", "replies", file), golden.JSON(t, r))
+			})
+		}
+	}
+}

@@ -32,6 +32,8 @@ var verdictCases = []verdictCase{
 	{name: "nothing stored", report: "+1 415 555 0123 May 19 around 9:40am", code: lookup.VerdictUnknown,
 		message: []string{"no verdict: OpenRouter stored no content for triage (gen-1779212466-Qw3rTy), coaching (gen-1779212472-Zx9CvB)"}},
 	{name: "reprocessed", report: "305-555-0187 5月17日 上午11点", code: lookup.VerdictModelOutput},
+	{name: "generation ids only", report: "gen-1779299695-aBcDeFg", code: lookup.VerdictUnknown,
+		message: []string{"no verdict: no call was traced (only generation ids), so there is no stored analysis"}},
 	{name: "candidate by session", report: "session s-4f1a9c0e7d21", code: lookup.VerdictUnknown,
 		message: []string{"S3 NoSuchKey on s3://callytics-prod-analysis/2026/05/21/s-4f1a9c0e7d21.json"}},
 }

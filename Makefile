@@ -21,6 +21,7 @@ bench:
 	@status=0; \
 	run() { echo "--- $$*"; "$$@" || status=1; }; \
 	run $(GO) test ./lookup -run '^$$' -bench TraceCriticalPath -benchtime 8x; \
+	run $(GO) test ./lookup -run '^$$' -bench 'BenchmarkReport$$' -benchtime 8x; \
 	run $(GO) test ./bot/slack -run '^$$' -bench CommandAck -benchtime 3000x; \
 	run $(GO) test ./cmd/tracebot -run '^$$' -bench ServeAck -benchtime 1x; \
 	run $(GO) test ./cmd/tracebot -run '^$$' -bench ServeConcurrentTraces -benchtime 1x; \

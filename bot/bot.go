@@ -33,7 +33,7 @@ type Config struct {
 	QueueSize         int           // waiting jobs before "busy"
 	ParseOptions      lookup.ParseOptions
 	Now               func() time.Time // "now" for reading reports; nil: the clock
-	Sample            bool
+	Sandbox           bool
 	ProgressInterval  time.Duration // min gap between updates of one message
 	DeliveryTTL       time.Duration // how long a delivery id is remembered
 	// TraceTimeout is the deadline of one whole trace (TRACEBOT_TRACE_TIMEOUT); a job
@@ -147,7 +147,7 @@ func New(cfg Config, deps Deps) *Bot {
 	}
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		replies: replies{lang: cfg.Lang, sample: cfg.Sample, reprocess: deps.Reprocessor != nil,
+		replies: replies{lang: cfg.Lang, sandbox: cfg.Sandbox, reprocess: deps.Reprocessor != nil,
 			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != ""},
 		posters:  map[Platform]Poster{},
 		jobs:     make(chan job, cfg.QueueSize),

@@ -96,7 +96,7 @@ type testBot struct {
 func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	t.Helper()
 	cfg := Config{
-		Sample: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
+		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now:          func() time.Time { return lookup.SandboxNow },
 		ParseOptions: lookup.ParseOptions{DefaultZone: mustZone(t, "America/New_York"), Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},
 	}
@@ -192,7 +192,7 @@ func TestSlashCommandPostsRootThenProgressThenResult(t *testing.T) {
 			t.Errorf("result lacks %q:\n%s", want, result)
 		}
 	}
-	if !tb.rec.lastUpdate(progress.ref.ID).Sample {
+	if !tb.rec.lastUpdate(progress.ref.ID).Sandbox {
 		t.Error("sandbox replies must be labelled as sample data")
 	}
 	if !strings.Contains(replyText(eng.reply), "filter telephonySessionId = \"s-abc123def456\"") {

@@ -23,7 +23,7 @@ import (
 // from traces of the sample world.
 func goldenReplies(t *testing.T, lang string) map[string]Reply {
 	t.Helper()
-	r := replies{lang: lang, sample: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true}
+	r := replies{lang: lang, sandbox: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true}
 	req, tr := goldenTrace(t, "(914) 265-4371 5/20 1:15pm")
 	main, extra := r.result(tr, req, nil)
 	if len(extra) != 1 {

@@ -12,7 +12,7 @@ import (
 // replies builds Reply models in one language. It holds no state beyond settings.
 type replies struct {
 	lang       string
-	sample     bool
+	sandbox    bool
 	reprocess  bool          // a Reprocess button is offered
 	cooldown   time.Duration // shown in the confirm dialog
 	escalation bool          // an Escalate button is offered
@@ -21,7 +21,7 @@ type replies struct {
 func (r replies) t(key string, args ...any) string { return T(r.lang, key, args...) }
 
 func (r replies) reply(text string, blocks ...Block) Reply {
-	return Reply{Text: text, Sample: r.sample, Blocks: blocks}
+	return Reply{Text: text, Sandbox: r.sandbox, Blocks: blocks}
 }
 
 func textBlock(s string) Block    { return Block{Kind: BlockText, Text: s} }

@@ -12,9 +12,9 @@ type Reply struct {
 	// says), in the same markup: each platform shows it as its notifications can
 	// (Slack keeps mentions and links, drops bold). Empty: the first header or text
 	// block.
-	Text   string  `json:"text,omitempty"`
-	Sample bool    `json:"sample,omitempty"` // built from --sandbox sample data: every renderer labels it
-	Blocks []Block `json:"blocks"`           // in order
+	Text    string  `json:"text,omitempty"`
+	Sandbox bool    `json:"sandbox,omitempty"` // built from --sandbox sample data: every renderer labels it
+	Blocks  []Block `json:"blocks"`            // in order
 }
 
 // BlockKind says how a block is drawn.

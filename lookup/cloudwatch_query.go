@@ -244,21 +244,30 @@ func cwBackoff(base time.Duration, attempt int) time.Duration {
 // request details: "us-east-2: AccessDenied on logs:StartQuery".
 func cwErrorLine(region string, err error) string {
 	var status *cwQueryStatusError
+	if errors.As(err, &status) {
+		return fmt.Sprintf("%s: Insights query ended %s", region, cwOr(string(status.status), "without a status"))
+	}
+	return awsErrorLine(region, "logs", err)
+}
+
+// awsErrorLine is an AWS call's failure in region as one line without request
+// details: "us-east-2: AccessDenied on lambda:GetFunction", "us-east-1: timed out".
+func awsErrorLine(region, service string, err error) string {
 	var op *smithy.OperationError
 	switch {
-	case errors.As(err, &status):
-		return fmt.Sprintf("%s: Insights query ended %s", region, cwOr(string(status.status), "without a status"))
 	case errors.Is(err, context.DeadlineExceeded):
 		return region + ": timed out"
 	case errors.Is(err, context.Canceled):
 		return region + ": cancelled"
 	case cwErrorCode(err) != "" && errors.As(err, &op):
-		return fmt.Sprintf("%s: %s on logs:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), op.Operation())
+		return fmt.Sprintf("%s: %s on %s:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), service, op.Operation())
 	case errors.As(err, &op):
-		return fmt.Sprintf("%s: logs:%s: %s", region, op.Operation(), cwClip(op.Err.Error()))
+		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), cwClip(op.Err.Error()))
 	}
 	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "cloudwatch "+region+": ")
+	for _, prefix := range []string{"cloudwatch " + region + ": ", service + " " + region + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
 	return region + ": " + cwClip(msg)
 }
 

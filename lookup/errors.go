@@ -12,6 +12,8 @@ const (
 	CodeNotFound      = "not_found"
 	CodeCandidates    = "candidates"
 	CodeInvalid       = "invalid"
+	// CodeWindowTooLong is a report window longer than TRACEBOT_REPORT_MAX_RANGE.
+	CodeWindowTooLong = "window_too_long"
 )
 
 // Error is a user-facing error: the message is safe to show as it is.

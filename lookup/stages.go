@@ -81,16 +81,41 @@ func stageName(row UsageRow, pos int, contacts bool) string {
 	if contacts {
 		return StageContacts
 	}
-	svc := strings.ToLower(row.Service)
-	for _, name := range pipelineStages {
-		if strings.Contains(svc, name) {
-			return name
-		}
+	if name, ok := serviceStage(row.Service); ok {
+		return name
 	}
 	if pos < len(pipelineStages) {
 		return pipelineStages[pos]
 	}
 	return fmt.Sprintf("stage %d", pos+1)
+}
+
+// serviceStage is the pipeline stage a service field names ("ai-analysis-triage"
+// is triage), if any.
+func serviceStage(service string) (string, bool) {
+	svc := strings.ToLower(service)
+	for _, name := range pipelineStages {
+		if strings.Contains(svc, name) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// reportStage names the stage of aggregated rows, which have no position within
+// a run: the contacts-analyzer's group, else the service field's stage, else the
+// service itself ("unknown" when absent).
+func reportStage(service, group string) string {
+	if isContactsGroup(group) {
+		return StageContacts
+	}
+	if name, ok := serviceStage(service); ok {
+		return name
+	}
+	if service != "" {
+		return service
+	}
+	return "unknown"
 }
 
 func newStage(row UsageRow, name, linkPattern string) Stage {

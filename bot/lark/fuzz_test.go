@@ -195,7 +195,7 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	metrics := bot.NewMetrics(r.metrics)
 	sb := lookup.NewSandbox(0)
 	b := bot.New(bot.Config{
-		Sample: true, Workers: 4, ProgressInterval: 5 * time.Millisecond,
+		Sandbox: true, Workers: 4, ProgressInterval: 5 * time.Millisecond,
 		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: parseOptions(t),
 	}, bot.Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true}),
 		Store: r.store, Reprocessor: rp, Metrics: metrics, Logger: logs.logger()})

@@ -89,7 +89,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		deps.Reprocessor = rp
 	}
 	h.bot = bot.New(bot.Config{
-		Lang: o.lang, Sample: true, Workers: 4, ProgressInterval: o.progressEvery,
+		Lang: o.lang, Sandbox: true, Workers: 4, ProgressInterval: o.progressEvery,
 		EscalationMention: o.escalation, ReprocessAllowed: o.allowed,
 		Now:          func() time.Time { return lookup.SandboxNow },
 		ParseOptions: lookup.ParseOptions{DefaultZone: parseOptions(t).DefaultZone, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},

@@ -82,7 +82,7 @@ const valueKey = "v"
 // The first header block becomes the card's header.
 func renderCard(r bot.Reply, lang string) messageCard {
 	c := messageCard{Config: cardConfig{WideScreenMode: true, UpdateMulti: true}, Elements: []element{}}
-	if r.Sample {
+	if r.Sandbox {
 		c.Elements = append(c.Elements, note(escape(bot.T(lang, "sample"))))
 	}
 	for _, bl := range r.Blocks {

@@ -27,7 +27,7 @@ import (
 func BenchmarkCommandAck(b *testing.B) {
 	fake := slackfake.New(b, slackfake.Config{})
 	sb := lookup.NewSandbox(0)
-	core := bot.New(bot.Config{Sample: true, Workers: 8, QueueSize: 1 << 20, RateLimit: 1 << 30,
+	core := bot.New(bot.Config{Sandbox: true, Workers: 8, QueueSize: 1 << 20, RateLimit: 1 << 30,
 		Now: func() time.Time { return lookup.SandboxNow }},
 		bot.Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})})
 	defer func() { _ = core.Shutdown(context.Background()) }()

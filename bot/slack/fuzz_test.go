@@ -178,7 +178,7 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	sb := lookup.NewSandbox(0)
 	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
 	r.bot = bot.New(bot.Config{
-		Sample: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
+		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: parseOptions(t),
 	}, bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
 	r.edge = New(Config{

@@ -112,7 +112,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := bot.Config{
-		Sample: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
+		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now:          func() time.Time { return lookup.SandboxNow },
 		ParseOptions: parseOptions(t),
 	}

@@ -45,7 +45,7 @@ type message struct {
 // renderSlack turns r into Block Kit messages. The first is the reply itself; a
 // reply longer than one message allows (50 blocks) continues in the following
 // ones, which the poster sends in the same thread. lang picks the language of the
-// sample-data label, which heads every message of a Sample reply. No message has
+// sample-data label, which heads every message of a Sandbox reply. No message has
 // more than 50 blocks and no text exceeds its Block Kit limit: long text is split
 // into several sections (at line breaks where possible), table rows are never cut.
 func render(r bot.Reply, lang string) []message {
@@ -57,7 +57,7 @@ func render(r bot.Reply, lang string) []message {
 	text := fallback(r)
 	var label slackgo.Block
 	per := maxBlocks
-	if r.Sample {
+	if r.Sandbox {
 		label = contextBlock(escape(bot.T(lang, "sample")))
 		per--
 	}
@@ -88,7 +88,7 @@ func fallback(r bot.Reply) string {
 		}
 	}
 	s = notification(s)
-	if r.Sample {
+	if r.Sandbox {
 		s = "[sample] " + s
 	}
 	return truncate(s, maxFallbackText)

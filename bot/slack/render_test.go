@@ -123,7 +123,7 @@ func allText(t *testing.T, msgs []message) string {
 func TestRenderSlackHugeReplyRespectsLimits(t *testing.T) {
 	var r bot.Reply
 	r.Text = strings.Repeat("fallback ", 1000)
-	r.Sample = true
+	r.Sandbox = true
 	r.Blocks = append(r.Blocks, bot.Block{Kind: bot.BlockHeader, Text: strings.Repeat("Very long header ", 20)})
 	for i := range 70 {
 		r.Blocks = append(r.Blocks, bot.Block{Kind: bot.BlockText, Text: fmt.Sprintf("paragraph %d with **bold** and [a link](https://x.example/%d)", i, i)})
@@ -152,7 +152,7 @@ func TestRenderSlackHugeReplyRespectsLimits(t *testing.T) {
 		t.Fatalf("want the reply split over several messages, got %d", len(msgs))
 	}
 	validate(t, msgs)
-	label, _ := json.Marshal(render(bot.Reply{Sample: true}, "en")[0].Blocks[0])
+	label, _ := json.Marshal(render(bot.Reply{Sandbox: true}, "en")[0].Blocks[0])
 	if !strings.Contains(string(label), "Sample data") {
 		t.Fatalf("sample label: %s", label)
 	}

@@ -12,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -30,6 +31,7 @@ type app struct {
 	router   *lookup.OpenRouter
 	analyses *lookup.S3Analysis // nil when TRACEBOT_VERDICT=off
 	service  *lookup.Service
+	reports  *lookup.ReportEngine
 	level    slog.Level // of log
 }
 
@@ -227,4 +229,37 @@ func (a *app) serviceConfig(sandbox bool) lookup.ServiceConfig {
 		Sandbox:        sandbox,
 		Logger:         a.log,
 	}
+}
+
+// openReports builds the report engine: over the sample world, or over the
+// searcher of the trace service when there is one (so traces and reports share
+// the in-flight cap and the poll limiter), else a searcher of its own. Reports
+// need AWS only: no database and no OpenRouter key.
+func (a *app) openReports(awsCfg aws.Config, sandbox bool) {
+	if sandbox {
+		a.reports = lookup.NewSandboxReports(a.reportConfig())
+		return
+	}
+	if a.logs == nil {
+		a.logs = lookup.NewCloudWatch(a.cloudWatchConfig(), logsClients(awsCfg, a.cfg.Regions))
+	}
+	a.reports = lookup.NewReportEngine(a.logs, lambdaClients(awsCfg, a.cfg.Regions), a.reportConfig())
+}
+
+func (a *app) reportConfig() lookup.ReportConfig {
+	return lookup.ReportConfig{
+		Env: a.cfg.Env, Regions: a.cfg.Regions, Functions: a.cfg.Functions, MaxRange: a.cfg.ReportMaxRange,
+		CacheTTL: a.cfg.ReportCacheTTL, CacheMin: a.cfg.CacheMin, LengthMax: a.cfg.LengthMax,
+		GenerationLink: a.cfg.GenerationLink, Timeout: a.cfg.TraceTimeout, Logger: a.log,
+	}
+}
+
+// lambdaClients builds one Lambda client per region from the SDK's standard chain
+// (AWS_ENDPOINT_URL_LAMBDA keeps working), for the deploys report.
+func lambdaClients(awsCfg aws.Config, regions []string) map[string]lookup.FunctionsAPI {
+	clients := make(map[string]lookup.FunctionsAPI, len(regions))
+	for _, r := range regions {
+		clients[r] = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Region = r })
+	}
+	return clients
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callytics/tracebot/lookup"
 )
 
 // Config is tracebot's configuration, read once from the environment (SPEC §7).
@@ -43,6 +45,11 @@ type Config struct {
 	AnalysisBuckets   []string    // TRACEBOT_ANALYSIS_BUCKETS; empty: any bucket a call's s3_analysis_path names
 	Now               time.Time   // zero: the clock
 	LogLevel          *slog.Level // TRACEBOT_LOG_LEVEL; nil: the command's own level
+	ReportMaxRange    time.Duration
+	ReportCacheTTL    time.Duration
+	Functions         []string // TRACEBOT_FUNCTIONS: Lambda name patterns for deploys
+	CacheMin          float64  // 0 turns cache_collapse off
+	LengthMax         float64  // 0 turns length_spike / content_filter_spike off
 	SSM               SSMNames
 }
 
@@ -107,6 +114,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AnalysisBuckets:   r.list("TRACEBOT_ANALYSIS_BUCKETS", ""),
 		Now:               r.instant("TRACEBOT_NOW"),
 		LogLevel:          r.logLevel("TRACEBOT_LOG_LEVEL"),
+		ReportMaxRange:    r.duration("TRACEBOT_REPORT_MAX_RANGE", 168*time.Hour),
+		ReportCacheTTL:    r.duration("TRACEBOT_REPORT_CACHE_TTL", 2*time.Minute),
+		CacheMin:          r.fraction("TRACEBOT_CACHE_MIN", 0.5),
+		LengthMax:         r.fraction("TRACEBOT_LENGTH_MAX", 0.2),
 		SSM: SSMNames{
 			DatabaseURL:           r.str("TRACEBOT_SSM_DATABASE_URL", "/callytics/neon-database-url"),
 			OpenRouterKey:         r.str("TRACEBOT_SSM_OPENROUTER_API_KEY", "/callytics/openrouter-api-key"),
@@ -125,6 +136,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if len(c.Regions) == 0 {
 		r.bad("TRACEBOT_REGIONS", "", "at least one region is needed")
 	}
+	c.Functions = r.list("TRACEBOT_FUNCTIONS", strings.Join(lookup.DefaultFunctions(c.LogGroups), ","))
 	if err := r.err(); err != nil {
 		return Config{}, err
 	}
@@ -190,6 +202,20 @@ func (r *envReader) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// fraction reads a share from 0 to 1 ("0.5"); 0 is allowed and turns a check off.
+func (r *envReader) fraction(name string, def float64) float64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		r.bad(name, v, "want a share from 0 to 1, like 0.5 (0 turns the check off)")
+		return def
+	}
+	return f
 }
 
 func (r *envReader) positiveInt(name string, def int) int {

@@ -94,6 +94,16 @@ func iamPolicy(cfg Config, s iamScope) policy {
 		p.Statement = append(p.Statement, statement{Sid: "ReadStoredAnalyses", Effect: "Allow",
 			Action: []string{"s3:GetObject"}, Resource: analysisObjectARNs(cfg.AnalysisBuckets)})
 	}
+	var functions []string
+	for _, region := range cfg.Regions {
+		for _, name := range lookup.FunctionNames(cfg.Functions, cfg.Env, region) {
+			functions = append(functions, fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, s.Account, name))
+		}
+	}
+	if len(functions) > 0 {
+		// The deploys report reads each function's CodeSha256 (SPEC §12).
+		p.Statement = append(p.Statement, statement{Sid: "ReadDeployedCode", Effect: "Allow", Action: []string{"lambda:GetFunction"}, Resource: functions})
+	}
 	if t := cfg.ReprocessTarget; t != "" {
 		action := "lambda:InvokeFunction"
 		if lookup.ReprocessTargetKind(t) == lookup.ReprocessSQS {

@@ -28,12 +28,20 @@ func TestIAMPolicyIsScopedToTheConfiguration(t *testing.T) {
 			actions[a] = s.Resource
 		}
 	}
-	want := []string{"kms:Decrypt", "lambda:InvokeFunction", "logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StartQuery", "logs:StopQuery", "ssm:GetParameters"}
+	want := []string{"kms:Decrypt", "lambda:GetFunction", "lambda:InvokeFunction", "logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StartQuery", "logs:StopQuery", "ssm:GetParameters"}
 	if diff := cmp.Diff(want, slices.Sorted(maps.Keys(actions))); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
 	if r := actions["lambda:InvokeFunction"]; len(r) != 1 || r[0] != "arn:aws:lambda:us-east-1:123456789012:function:call-analytics-prod-reprocess" {
 		t.Errorf("lambda resource %v", r)
+	}
+	if diff := cmp.Diff([]string{
+		"arn:aws:lambda:us-east-1:123456789012:function:call-analytics-prod-ai-analysis-processor-us-east-1",
+		"arn:aws:lambda:us-east-1:123456789012:function:call-analytics-prod-contacts-analyzer-us-east-1",
+		"arn:aws:lambda:us-west-2:123456789012:function:call-analytics-prod-ai-analysis-processor-us-west-2",
+		"arn:aws:lambda:us-west-2:123456789012:function:call-analytics-prod-contacts-analyzer-us-west-2",
+	}, actions["lambda:GetFunction"]); diff != "" {
+		t.Errorf("GetFunction resources (-want +got):\n%s", diff)
 	}
 	starts := strings.Join(actions["logs:StartQuery"], "\n")
 	for _, want := range []string{

@@ -30,6 +30,7 @@ const usage = `tracebot traces a customer's phone call through the AI analysis p
 
 Usage:
   tracebot trace [--json] [--dry-run] [--sandbox] [--session ID] "<report>"
+  tracebot report <cost|cache|finish|providers|deploys> [window] [--json] [--png FILE] [--env E] [--sandbox]
   tracebot serve [--sandbox]
   tracebot check [--iam]
   tracebot history [--user U] [--since 24h]
@@ -39,6 +40,7 @@ Examples:
   tracebot trace --sandbox "(914) 265-4371 5/20 1:15pm"
   tracebot trace "+1 914 265 4371 2026-05-20 下午 1:15 左右"
   tracebot trace --session s-abc123def456
+  tracebot report --sandbox cache 24h --png cache.png
 
 Configuration is read from TRACEBOT_* environment variables and AWS's standard chain;
 secrets come from SSM Parameter Store (or TRACEBOT_SECRETS_DIR). See README.md.
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTrace(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "report":
+		return runReport(ctx, args[1:], stdout, stderr)
 	case "history":
 		return runHistory(ctx, args[1:], stdout, stderr)
 	case "check":

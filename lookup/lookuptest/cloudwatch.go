@@ -1,8 +1,10 @@
 // Package lookuptest holds fakes of tracebot's backends for tests and benchmarks of
 // any package: real SDK or HTTP clients talk to them over loopback.
 //
-// This file fakes CloudWatch Logs Insights. The package imports lookup, so lookup's
-// own tests that use it live in package lookup_test.
+// This file fakes CloudWatch Logs Insights: it keeps log events per region and log
+// group and evaluates the queries it is sent with the insights package, the same
+// evaluator the --sandbox sample world runs. The package imports lookup, so
+// lookup's own tests that use it live in package lookup_test.
 package lookuptest
 
 import (
@@ -23,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/callytics/tracebot/lookup/insights"
 )
 
 // Operation names, as in X-Amz-Target "Logs_20140328.<op>".
@@ -39,7 +43,7 @@ const LogsAccountID = "123456789012"
 // LogsTimestampLayout is how Insights prints @timestamp (UTC).
 const LogsTimestampLayout = "2006-01-02 15:04:05.000"
 
-// LogsRow is one log line the fake can return.
+// LogsRow is one ai_usage line of a session, for AddRows.
 type LogsRow struct {
 	Timestamp time.Time
 	LogGroup  string // returned only when a query covers this group
@@ -53,10 +57,15 @@ type LogsQuery struct {
 	ID        string
 	Region    string
 	LogGroups []string
-	SessionID string // the telephonySessionId filter's value, unescaped
+	SessionID string   // the one telephonySessionId the filters ask for ("" unless exactly one)
+	Sessions  []string // every telephonySessionId the filters ask for (= or in [...])
 	Query     string
 	Start     time.Time // startTime, epoch seconds
 	End       time.Time // endTime, epoch seconds
+	Limit     int       // StartQuery's limit parameter (0: none)
+	Stats     bool      // the query aggregates (stats)
+	Rows      int       // result rows it returned when complete
+	Scanned   insights.Statistics
 	Status    types.QueryStatus
 	Stopped   bool
 	Polls     int // GetQueryResults calls for this query
@@ -72,7 +81,7 @@ type LogsServer struct {
 
 	mu       sync.Mutex
 	groups   map[string]map[string]bool   // region → existing groups
-	rows     map[[2]string][]LogsRow      // (region, session) → lines
+	store    *insights.Store              // the events, by region and group
 	ready    map[string]logsReadiness     // region → readiness; "" = default
 	status   map[string]types.QueryStatus // region → terminal status override
 	latency  time.Duration
@@ -102,7 +111,7 @@ type logsFault struct {
 type logsQuery struct {
 	LogsQuery
 	started time.Time
-	limit   int
+	result  insights.Result
 }
 
 // NewLogsServer starts a fake closed when tb ends. By default no log group exists,
@@ -111,7 +120,7 @@ func NewLogsServer(tb testing.TB) *LogsServer {
 	tb.Helper()
 	s := &LogsServer{
 		groups:    map[string]map[string]bool{},
-		rows:      map[[2]string][]LogsRow{},
+		store:     insights.NewStore(LogsAccountID),
 		ready:     map[string]logsReadiness{},
 		status:    map[string]types.QueryStatus{},
 		faults:    map[[2]string]*logsFault{},
@@ -158,12 +167,27 @@ func (s *LogsServer) SetLogGroups(region string, groups ...string) {
 	s.groups[region] = set
 }
 
-// AddRows adds log lines of a session in region.
+// AddRows adds ai_usage lines of a session in region: each gets the session's
+// telephonySessionId and, unless it has one, an @message holding "ai_usage" and
+// its fields, as the pipeline logs them.
 func (s *LogsServer) AddRows(region, sessionID string, rows ...LogsRow) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := [2]string{region, sessionID}
-	s.rows[k] = append(s.rows[k], rows...)
+	for _, r := range rows {
+		f := make(map[string]string, len(r.Fields)+2)
+		for k, v := range r.Fields {
+			f[k] = v
+		}
+		f["telephonySessionId"] = sessionID
+		if _, ok := f["@message"]; !ok {
+			line, _ := json.Marshal(f)
+			f["@message"] = r.Timestamp.UTC().Format(time.RFC3339Nano) + "\t" + f["@requestId"] + "\tINFO\tai_usage " + string(line)
+		}
+		s.store.Add(region, r.LogGroup, insights.Event{Timestamp: r.Timestamp, Fields: f})
+	}
+}
+
+// AddEvents adds log events of one group in region, in bulk.
+func (s *LogsServer) AddEvents(region, group string, events ...insights.Event) {
+	s.store.Add(region, group, events...)
 }
 
 // SetReady makes queries in region ("" for every region without its own setting)
@@ -420,7 +444,12 @@ func (s *LogsServer) startQuery(region string, in logsStartQueryInput) (any, err
 			return nil, &logsError{"ResourceNotFoundException", "Log group '" + g + "' does not exist for account ID '" + LogsAccountID + "'"}
 		}
 	}
-	session, err := SessionFilter(in.QueryString)
+	parsed, err := insights.Parse(in.QueryString)
+	if err != nil {
+		return nil, &logsError{"MalformedQueryException", err.Error()}
+	}
+	start, end := time.Unix(*in.StartTime, 0).UTC(), time.Unix(*in.EndTime, 0).UTC()
+	res, err := s.store.Run(region, in.LogGroupNames, in.QueryString, start, end, in.Limit)
 	if err != nil {
 		return nil, &logsError{"MalformedQueryException", err.Error()}
 	}
@@ -430,14 +459,20 @@ func (s *LogsServer) startQuery(region string, in logsStartQueryInput) (any, err
 			ID:        fmt.Sprintf("%s-query-%04d", region, s.nextID),
 			Region:    region,
 			LogGroups: slices.Clone(in.LogGroupNames),
-			SessionID: session,
+			Sessions:  parsed.FilterValues("telephonySessionId"),
 			Query:     in.QueryString,
-			Start:     time.Unix(*in.StartTime, 0).UTC(),
-			End:       time.Unix(*in.EndTime, 0).UTC(),
+			Start:     start,
+			End:       end,
+			Limit:     in.Limit,
+			Stats:     res.Stats,
+			Scanned:   res.Statistics,
 			Status:    types.QueryStatusScheduled,
 		},
 		started: time.Now(),
-		limit:   in.Limit,
+		result:  res,
+	}
+	if len(q.Sessions) == 1 {
+		q.SessionID = q.Sessions[0]
 	}
 	s.queries[q.ID] = q
 	s.order = append(s.order, q.ID)
@@ -463,9 +498,11 @@ func (s *LogsServer) getQueryResults(region, id string) (any, error) {
 	}
 	out := map[string]any{"status": q.Status}
 	if q.Status == types.QueryStatusComplete {
-		rows := s.matching(q)
+		rows := logsResultRows(q.result.Rows)
+		q.Rows = len(rows)
 		out["results"] = rows
-		out["statistics"] = map[string]float64{"recordsMatched": float64(len(rows)), "recordsScanned": 1000, "bytesScanned": 1 << 20}
+		st := q.result.Statistics
+		out["statistics"] = map[string]float64{"recordsMatched": st.RecordsMatched, "recordsScanned": st.RecordsScanned, "bytesScanned": st.BytesScanned}
 	}
 	return out, nil
 }
@@ -487,41 +524,17 @@ type logsResultField struct {
 	Value string `json:"value"`
 }
 
-// matching returns the session's lines in the query's groups and time range,
-// oldest first, as Insights result rows.
-func (s *LogsServer) matching(q *logsQuery) [][]logsResultField {
-	var lines []LogsRow
-	for _, row := range s.rows[[2]string{q.Region, q.SessionID}] {
-		ts := row.Timestamp.Truncate(time.Second)
-		if slices.Contains(q.LogGroups, row.LogGroup) && !ts.Before(q.Start) && !ts.After(q.End) {
-			lines = append(lines, row)
+// logsResultRows is the results array of GetQueryResults.
+func logsResultRows(rows [][]insights.Field) [][]logsResultField {
+	out := make([][]logsResultField, 0, len(rows))
+	for _, r := range rows {
+		fields := make([]logsResultField, 0, len(r))
+		for _, f := range r {
+			fields = append(fields, logsResultField{f.Name, f.Value})
 		}
-	}
-	sort.SliceStable(lines, func(i, j int) bool { return lines[i].Timestamp.Before(lines[j].Timestamp) })
-	if q.limit > 0 && len(lines) > q.limit {
-		lines = lines[:q.limit]
-	}
-	out := make([][]logsResultField, 0, len(lines))
-	for i, row := range lines {
-		out = append(out, logsResultFields(row, i))
+		out = append(out, fields)
 	}
 	return out
-}
-
-func logsResultFields(row LogsRow, i int) []logsResultField {
-	fields := []logsResultField{
-		{"@timestamp", row.Timestamp.UTC().Format(LogsTimestampLayout)},
-		{"@log", LogsAccountID + ":" + row.LogGroup},
-	}
-	names := make([]string, 0, len(row.Fields))
-	for name := range row.Fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fields = append(fields, logsResultField{name, row.Fields[name]})
-	}
-	return append(fields, logsResultField{"@ptr", "CmAKJgoiMTIzNDU2Nzg5MDEyOi9hd3MvbGFtYmRh" + strconv.Itoa(i)})
 }
 
 func (s *LogsServer) stopQuery(region, id string) (any, error) {

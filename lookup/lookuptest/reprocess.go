@@ -61,6 +61,9 @@ type LambdaServer struct {
 	disconnects   int
 	latency       time.Duration
 	functionError string
+	code          map[[2]string]LambdaFunction // (region, name) → GetFunction's answer
+	getFault      map[string]*awsFakeFault     // region → injected GetFunction failure
+	gets          []LambdaGet
 }
 
 // NewLambdaServer starts a fake Lambda API, closed when the test ends.
@@ -160,6 +163,10 @@ func (s *LambdaServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	s.mu.Unlock()
+	if r.Method == http.MethodGet {
+		s.serveGetFunction(w, r)
+		return
+	}
 	inv, ferr := lambdaParseInvoke(r)
 	if ferr == nil {
 		ferr = s.admit(&inv)

@@ -2,7 +2,6 @@ package lookuptest
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -104,27 +103,7 @@ var LogGroupPatterns = []string{
 }
 
 func logsRow(session string, r lookup.UsageRow) LogsRow {
-	f := map[string]string{
-		"@requestId": r.RequestID, "service": r.Service, "model": r.Model,
-		"inputTokens": strconv.FormatInt(r.InputTokens, 10), "outputTokens": strconv.FormatInt(r.OutputTokens, 10),
-		"finishReason": r.FinishReason, "telephonySessionId": session,
-	}
-	if r.OpenRouterID != "" {
-		f["openrouterId"] = r.OpenRouterID
-	}
-	if r.Provider != "" {
-		f["provider"] = r.Provider
-	}
-	if r.CacheReadTokens != nil {
-		f["cacheReadTokens"] = strconv.FormatInt(*r.CacheReadTokens, 10)
-	}
-	if r.CacheReadRatio != nil {
-		f["cacheReadRatio"] = strconv.FormatFloat(*r.CacheReadRatio, 'f', -1, 64)
-	}
-	if r.CostUSD != nil {
-		f["costUsd"] = strconv.FormatFloat(*r.CostUSD, 'f', -1, 64)
-	}
-	return LogsRow{Timestamp: r.Timestamp, LogGroup: r.LogGroup, Fields: f}
+	return LogsRow{Timestamp: r.Timestamp, LogGroup: r.LogGroup, Fields: lookup.UsageFields(session, r)}
 }
 
 // CloudWatch returns a searcher over the world's fake, one real SDK client per region.

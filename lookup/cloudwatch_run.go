@@ -1,0 +1,183 @@
+package lookup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+)
+
+// cwQuery is one Insights query in one region: the trace's session search and
+// the reports' stats queries all run through runQuery.
+type cwQuery struct {
+	region string
+	api    LogsAPI
+	groups []string // the region's groups not known to be missing
+	text   string
+	// from and to are StartTime and EndTime, whole seconds; Insights includes both.
+	from, to time.Time
+	// onStart, when set, is called once the query runs, with its id and the groups
+	// it covers (groups that turned out not to exist are dropped).
+	onStart func(id string, groups []string)
+}
+
+// cwAnswer is what one query produced.
+type cwAnswer struct {
+	id      string
+	groups  []string // the groups queried; set on failure too
+	results [][]types.ResultField
+	stats   types.QueryStatistics
+}
+
+// cwErrNoGroup ends a region none of whose log groups exists.
+var cwErrNoGroup = errors.New("none of the log groups exists")
+
+// runQuery takes a slot of the process-wide in-flight cap, starts q, polls it
+// under the region's shared poll rate until it ends, and stops it (best effort)
+// when polling fails or ctx ends first. Errors: cwErrNoGroup when none of the
+// groups exists; a *cwQueryStatusError when Insights ended the query without
+// completing it; otherwise the wrapped cause, throttling already retried.
+func (c *CloudWatch) runQuery(ctx context.Context, q cwQuery) (cwAnswer, error) {
+	ans := cwAnswer{groups: q.groups}
+	if err := c.acquire(ctx); err != nil {
+		return ans, fmt.Errorf("cloudwatch %s: wait for a query slot: %w", q.region, err)
+	}
+	defer c.release()
+	id, err := c.start(ctx, &q)
+	ans.groups = q.groups
+	if err != nil {
+		return ans, err
+	}
+	ans.id = id
+	if q.onStart != nil {
+		q.onStart(id, q.groups)
+	}
+	out, err := c.poll(ctx, q, id)
+	if err != nil {
+		var st *cwQueryStatusError
+		if !errors.As(err, &st) {
+			c.stop(ctx, q, id)
+		}
+		return ans, err
+	}
+	ans.results = out.Results
+	if out.Statistics != nil {
+		ans.stats = *out.Statistics
+	}
+	return ans, nil
+}
+
+// start starts the query on q.groups. A group that does not exist is dropped (and
+// remembered) and the query started again on the others; with none left, start
+// returns cwErrNoGroup. A query whose StartQuery is cut short by ctx cannot be
+// stopped (its id never arrived); Insights ends it at its own timeout.
+func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
+	for {
+		in := &cloudwatchlogs.StartQueryInput{
+			LogGroupNames: q.groups,
+			QueryString:   aws.String(q.text),
+			StartTime:     aws.Int64(q.from.Unix()),
+			EndTime:       aws.Int64(q.to.Unix()),
+		}
+		out, err := cwRetryThrottled(ctx, c.cfg, func(ctx context.Context) (*cloudwatchlogs.StartQueryOutput, error) {
+			return q.api.StartQuery(ctx, in)
+		})
+		if err == nil {
+			return aws.ToString(out.QueryId), nil
+		}
+		if cwErrorCode(err) != "ResourceNotFoundException" {
+			return "", fmt.Errorf("cloudwatch %s: start query: %w", q.region, err)
+		}
+		existing, derr := c.existingGroups(ctx, q.api, q.region, q.groups)
+		if derr != nil {
+			return "", derr
+		}
+		if len(existing) == len(q.groups) {
+			// Every group exists, yet the query named one that does not: give up
+			// rather than loop.
+			return "", fmt.Errorf("cloudwatch %s: start query: %w", q.region, err)
+		}
+		q.groups = existing
+		if len(existing) == 0 {
+			return "", cwErrNoGroup
+		}
+	}
+}
+
+// poll waits for the query to end, polling as often as the region's shared poll
+// rate allows. Complete returns the output; Failed, Cancelled, Timeout and Unknown
+// return a *cwQueryStatusError.
+func (c *CloudWatch) poll(ctx context.Context, q cwQuery, id string) (*cloudwatchlogs.GetQueryResultsOutput, error) {
+	limiter := c.limiters[q.region]
+	in := &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)}
+	call := func(ctx context.Context) (*cloudwatchlogs.GetQueryResultsOutput, error) {
+		if limiter != nil {
+			if err := limiter.Wait(ctx); err != nil {
+				if cause := context.Cause(ctx); cause != nil {
+					return nil, cause
+				}
+				// Wait fails at once when the next slot is past the deadline.
+				return nil, fmt.Errorf("no poll slot before the deadline: %w", context.DeadlineExceeded)
+			}
+		}
+		return q.api.GetQueryResults(ctx, in)
+	}
+	wait := c.cfg.PollMin
+	for {
+		if err := Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", q.region, id, err)
+		}
+		polled := time.Now()
+		out, err := cwRetryThrottled(ctx, c.cfg, call)
+		if err != nil {
+			return nil, fmt.Errorf("cloudwatch %s: get query results: %w", q.region, err)
+		}
+		switch out.Status {
+		case types.QueryStatusComplete:
+			return out, nil
+		case types.QueryStatusScheduled, types.QueryStatusRunning:
+		default:
+			return nil, &cwQueryStatusError{region: q.region, status: out.Status}
+		}
+		// A steady cadence: the call's own latency counts toward the interval.
+		wait = c.cfg.pollEvery() - time.Since(polled)
+	}
+}
+
+// stop asks Insights to stop the query, best effort: it runs even when ctx has
+// ended, bounded by StopTimeout, and a failure is only logged.
+func (c *CloudWatch) stop(ctx context.Context, q cwQuery, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.StopTimeout)
+	defer cancel()
+	if _, err := q.api.StopQuery(ctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)}); err != nil {
+		c.log.Warn("cloudwatch: stop query failed", "region", q.region, "query_id", id, "err", err)
+	}
+}
+
+// acquire takes a slot of the process-wide in-flight cap, or fails when ctx ends.
+func (c *CloudWatch) acquire(ctx context.Context) error {
+	if err := c.queries.Acquire(ctx, 1); err != nil {
+		return err
+	}
+	c.inFlight.Add(1)
+	return nil
+}
+
+func (c *CloudWatch) release() {
+	c.inFlight.Add(-1)
+	c.queries.Release(1)
+}
+
+// cwQueryStatusError is a query that ended without completing.
+type cwQueryStatusError struct {
+	region string
+	status types.QueryStatus
+}
+
+func (e *cwQueryStatusError) Error() string {
+	return fmt.Sprintf("cloudwatch %s: Insights query ended %s", e.region, cwOr(string(e.status), "without a status"))
+}

@@ -1,0 +1,93 @@
+package lookup
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// cacheQuery sums tokens per hour and model; hit rates are computed after the
+// regions' sums are added, never as a mean of ratios.
+const cacheQuery = `filter @message like /ai_usage/ and ispresent(inputTokens)
+| stats sum(inputTokens) as input_tokens, sum(cacheReadTokens) as cache_read_tokens, count(*) as lines by bin(1h), model`
+
+// cacheCollapseHours is how many consecutive hours below CacheMin make a collapse.
+const cacheCollapseHours = 2
+
+type cacheKind struct{}
+
+func (cacheKind) queries() []string { return []string{cacheQuery} }
+
+func (cacheKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []RegionAnswer) {
+	series := map[costKey]*CachePoint{}
+	hours := map[time.Time]*CachePoint{}
+	c := &CacheReport{Series: []CachePoint{}, Hours: []CachePoint{}}
+	for _, a := range answers {
+		for _, row := range a.Results[0] {
+			bucket, ok := statBucket(row)
+			if !ok {
+				continue
+			}
+			in, read := statInt(row, "input_tokens"), statInt(row, "cache_read_tokens")
+			k := costKey{bucket, row["model"]}
+			if series[k] == nil {
+				series[k] = &CachePoint{Bucket: bucket, Model: cwOr(k.model, "unknown")}
+			}
+			if hours[bucket] == nil {
+				hours[bucket] = &CachePoint{Bucket: bucket}
+			}
+			for _, p := range []*CachePoint{series[k], hours[bucket], &c.Overall} {
+				p.InputTokens += in
+				p.CacheReadTokens += read
+			}
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(series), compareCostKeys) {
+		p := series[k]
+		p.CacheRatio = ratio(p.CacheReadTokens, p.InputTokens)
+		c.Series = append(c.Series, *p)
+	}
+	for _, h := range slices.SortedFunc(maps.Keys(hours), time.Time.Compare) {
+		p := hours[h]
+		p.CacheRatio = ratio(p.CacheReadTokens, p.InputTokens)
+		c.Hours = append(c.Hours, *p)
+	}
+	c.Overall.CacheRatio = ratio(c.Overall.CacheReadTokens, c.Overall.InputTokens)
+	r.Cache = c
+	r.Warnings = append(r.Warnings, cacheWarnings(c.Hours, e.cfg.CacheMin, q.Zone)...)
+}
+
+// cacheWarnings names each run of at least two consecutive hours whose hit rate
+// (all models) is below min (runbook scenario 3).
+func cacheWarnings(hours []CachePoint, min float64, zone *time.Location) []ReportWarning {
+	if min <= 0 {
+		return nil
+	}
+	var low []time.Time
+	rates := map[time.Time]float64{}
+	for _, h := range hours {
+		if h.CacheRatio != nil && *h.CacheRatio < min {
+			low = append(low, h.Bucket)
+			rates[h.Bucket] = *h.CacheRatio
+		}
+	}
+	var out []ReportWarning
+	for _, run := range runs(low) {
+		if len(run) < cacheCollapseHours {
+			continue
+		}
+		var each []string
+		for _, h := range run {
+			each = append(each, hourLabel(h, zone)+" "+percent(rates[h]))
+		}
+		from, to := run[0], run[len(run)-1].Add(time.Hour)
+		out = append(out, ReportWarning{Code: WarnCacheCollapse, From: &from, To: &to, Message: fmt.Sprintf(
+			"The cache hit rate was below %s for %d consecutive hours, %s (%s). Check lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
+				"for a ${...} interpolation in the prompt prefix, and run `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`: "+
+				"it should fail; if it passes, the change got around the cache invariant test (runbook scenario 3).",
+			percent(min), len(run), spanLabel(from, to, zone), strings.Join(each, ", "))})
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package lookup
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// FunctionsAPI is the part of the Lambda client the deploys report uses.
+type FunctionsAPI interface {
+	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+}
+
+var _ FunctionsAPI = (*lambda.Client)(nil)
+
+// lambdaTimeLayout is how Lambda writes LastModified.
+const lambdaTimeLayout = "2006-01-02T15:04:05.000-0700"
+
+// FunctionNames expands TRACEBOT_FUNCTIONS patterns for region and env.
+func FunctionNames(patterns []string, env, region string) []string {
+	expand := strings.NewReplacer("{env}", env, "{region}", region)
+	out := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		out = append(out, expand.Replace(p))
+	}
+	return out
+}
+
+// DefaultFunctions are the log-group patterns without "/aws/lambda/" (the
+// default of TRACEBOT_FUNCTIONS).
+func DefaultFunctions(logGroups []string) []string {
+	out := make([]string, 0, len(logGroups))
+	for _, g := range logGroups {
+		out = append(out, strings.TrimPrefix(g, "/aws/lambda/"))
+	}
+	return out
+}
+
+// deploys reads every configured function in every region at once.
+func (e *ReportEngine) deploys(ctx context.Context, q ReportQuery, r *Report) {
+	env := cwOr(q.Env, e.cfg.Env)
+	d := &DeploysReport{Functions: []FunctionDeploy{}}
+	perRegion := make([][]FunctionDeploy, len(e.cfg.Regions))
+	var wg sync.WaitGroup
+	for i, region := range e.cfg.Regions {
+		for j, pattern := range e.cfg.Functions {
+			if j == 0 {
+				perRegion[i] = make([]FunctionDeploy, len(e.cfg.Functions))
+			}
+			wg.Go(func() { perRegion[i][j] = e.readFunction(ctx, region, pattern, env) })
+		}
+	}
+	wg.Wait()
+	for i, region := range e.cfg.Regions {
+		d.Functions = append(d.Functions, perRegion[i]...)
+		r.Regions = append(r.Regions, deployRegion(region, perRegion[i]))
+	}
+	r.Deploys = d
+	r.Warnings = append(r.Warnings, codeDiffers(d, e.cfg.Functions)...)
+}
+
+func (e *ReportEngine) readFunction(ctx context.Context, region, pattern, env string) FunctionDeploy {
+	name := FunctionNames([]string{pattern}, env, region)[0]
+	fd := FunctionDeploy{Function: name, Pattern: pattern, Region: region}
+	api := e.lambdas[region]
+	if api == nil {
+		fd.Error = region + ": no Lambda client for this region"
+		return fd
+	}
+	out, err := api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err != nil {
+		if cwErrorCode(err) == "ResourceNotFoundException" {
+			fd.Error = region + ": " + name + " is not deployed here"
+		} else {
+			fd.Error = awsErrorLine(region, "lambda", err)
+		}
+		e.cfg.Logger.Warn("report: get function failed", "region", region, "function", name, "err", err)
+		return fd
+	}
+	if c := out.Configuration; c != nil {
+		fd.CodeSHA256, fd.Version = aws.ToString(c.CodeSha256), aws.ToString(c.Version)
+		if t, err := time.Parse(lambdaTimeLayout, aws.ToString(c.LastModified)); err == nil {
+			t = t.UTC()
+			fd.LastModified = &t
+		}
+	}
+	return fd
+}
+
+// deployRegion is a region's state: failed when no function could be read for a
+// reason other than not being deployed there.
+func deployRegion(region string, fns []FunctionDeploy) ReportRegion {
+	rr := ReportRegion{Region: region, State: RegionEmpty}
+	for _, f := range fns {
+		switch {
+		case f.Error == "":
+			rr.State = RegionRows
+		case rr.Error == "" && !strings.HasSuffix(f.Error, "is not deployed here"):
+			rr.Error = f.Error
+		}
+	}
+	if rr.State != RegionRows && rr.Error != "" {
+		rr.State, rr.Err = RegionFailed, fmt.Errorf("lambda %s", rr.Error)
+	} else {
+		rr.Error = ""
+	}
+	return rr
+}
+
+// codeDiffers flags a function pattern whose code is not the same in every
+// region that runs it (runbook scenario 4).
+func codeDiffers(d *DeploysReport, patterns []string) []ReportWarning {
+	var out []ReportWarning
+	for _, p := range patterns {
+		bySHA := map[string][]string{}
+		var last time.Time
+		for _, f := range d.Functions {
+			if f.Pattern == p && f.CodeSHA256 != "" {
+				bySHA[f.CodeSHA256] = append(bySHA[f.CodeSHA256], f.Region)
+				if f.LastModified != nil && f.LastModified.After(last) {
+					last = *f.LastModified
+				}
+			}
+		}
+		if len(bySHA) < 2 {
+			continue
+		}
+		var parts []string
+		for _, sha := range slices.Sorted(maps.Keys(bySHA)) {
+			verb := "runs"
+			if len(bySHA[sha]) > 1 {
+				verb = "run"
+			}
+			parts = append(parts, fmt.Sprintf("%s %s %s", strings.Join(bySHA[sha], ", "), verb, shortSHA(sha)))
+		}
+		out = append(out, ReportWarning{Code: WarnCodeDiffers, Message: fmt.Sprintf(
+			"%s: the code differs between regions (%s): a region still runs an old build, as after a merge that was not deployed everywhere. "+
+				"Compare with `aws lambda get-function --function-name <name> --query Configuration.CodeSha256`, then redeploy that region's stack "+
+				"(cd ~/workspace/callytics-infrastructure && npx cdk deploy <stack> --require-approval never) (runbook scenario 4).",
+			p, strings.Join(parts, "; "))})
+	}
+	return out
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12] + "…"
+	}
+	return s
+}

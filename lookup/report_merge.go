@@ -1,0 +1,128 @@
+package lookup
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Helpers shared by the kinds' merges: reading stats result fields, hour buckets,
+// stage order, and how numbers are written in messages.
+
+// binHour is the result field of `by bin(1h)`, as Insights names it.
+const binHour = "bin(1h)"
+
+// statInt reads a count or a sum of tokens ("15360", "1.536e+06"); absent is 0.
+func statInt(row map[string]string, name string) int64 {
+	return int64(math.Round(statFloat(row, name)))
+}
+
+// statFloat reads a numeric result field; absent or unreadable is 0.
+func statFloat(row map[string]string, name string) float64 {
+	f, _ := cwFloat(row[name])
+	return f
+}
+
+// statBucket reads the bin(1h) field ("2026-05-20 17:00:00.000", UTC).
+func statBucket(row map[string]string) (time.Time, bool) {
+	t, err := time.ParseInLocation(cwTimestampLayout, row[binHour], time.UTC)
+	return t, err == nil
+}
+
+// statGroup is the log group of an @log value ("account:group").
+func statGroup(row map[string]string) string {
+	v := row["@log"]
+	if _, group, ok := strings.Cut(v, ":"); ok {
+		return group
+	}
+	return v
+}
+
+// reportHours are the starts of the UTC hours that overlap [from, to).
+func reportHours(from, to time.Time) []time.Time {
+	var out []time.Time
+	for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
+		out = append(out, h)
+	}
+	return out
+}
+
+// stageRank orders stages as the pipeline runs them, then contacts, then the rest.
+func stageRank(stage string) int {
+	if i := slices.Index(pipelineStages, stage); i >= 0 {
+		return i
+	}
+	if stage == StageContacts {
+		return len(pipelineStages)
+	}
+	return len(pipelineStages) + 1
+}
+
+func compareStages(a, b string) int {
+	return cmp.Or(cmp.Compare(stageRank(a), stageRank(b)), strings.Compare(a, b))
+}
+
+// ratio is a/b, nil when b is 0.
+func ratio(a, b int64) *float64 {
+	if b == 0 {
+		return nil
+	}
+	return ptr(float64(a) / float64(b))
+}
+
+// hourLabel is an hour start in zone, "14:00 EDT".
+func hourLabel(t time.Time, zone *time.Location) string {
+	return t.In(zone).Format("15:04 MST")
+}
+
+// spanLabel names the hours [from, to) in zone: "14:00–16:00 EDT", with the day
+// when the span starts on another day than it ends.
+func spanLabel(from, to time.Time, zone *time.Location) string {
+	f, t := from.In(zone), to.In(zone)
+	if f.YearDay() != t.YearDay() || f.Year() != t.Year() {
+		return f.Format("Mon 15:04") + "–" + t.Format("Mon 15:04 MST")
+	}
+	return f.Format("15:04") + "–" + t.Format("15:04 MST")
+}
+
+// percent writes a share as "34%" (one decimal below 10%).
+func percent(f float64) string {
+	p := f * 100
+	if p < 10 && p != math.Trunc(p) {
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	}
+	return strconv.FormatFloat(math.Round(p), 'f', 0, 64) + "%"
+}
+
+// thousands writes n with thousands separators: 16,120.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// runs splits ascending hour buckets into runs of consecutive hours.
+func runs(hours []time.Time) [][]time.Time {
+	var out [][]time.Time
+	for i, h := range hours {
+		if i == 0 || !h.Equal(hours[i-1].Add(time.Hour)) {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], h)
+	}
+	return out
+}

@@ -95,6 +95,12 @@ type testBot struct {
 
 func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	t.Helper()
+	return newTestBotDeps(t, mod, nil)
+}
+
+// newTestBotDeps is newTestBot with its collaborators changed by deps.
+func newTestBotDeps(t *testing.T, mod func(*Config), deps func(*Deps)) *testBot {
+	t.Helper()
 	cfg := Config{
 		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now:          func() time.Time { return lookup.SandboxNow },
@@ -108,7 +114,12 @@ func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb.Bot = New(cfg, Deps{Tracer: sandboxTracer(), Store: tb.store, Reprocessor: rp})
+	svc := goldenService() // the verdict on: each result has one, and a Model output button
+	d := Deps{Tracer: svc, Contents: svc, Store: tb.store, Reprocessor: rp}
+	if deps != nil {
+		deps(&d)
+	}
+	tb.Bot = New(cfg, d)
 	tb.AddPoster(Slack, tb.rec)
 	t.Cleanup(func() { _ = tb.Shutdown(context.Background()) })
 	return tb

@@ -196,7 +196,7 @@ func TestModelOutputOnAnotherReplica(t *testing.T) {
 // with the verdict off says so.
 func TestModelOutputIsGuarded(t *testing.T) {
 	reader := &countingReader{ContentReader: goldenService()}
-	tb := newTestBotDeps(t, func(c *Config) { c.RateLimit = 2 }, func(d *Deps) { d.Contents = reader })
+	tb := newTestBotDeps(t, func(c *Config) { c.RateLimit = 2 }, func(_ *testBot, d *Deps) { d.Contents = reader })
 	ref, vals := traceResult(t, tb) // U1 spends one of two traces
 	v := vals[ActModelOutput]
 	clickOn(t, tb, ref, "U1", v)
@@ -209,14 +209,14 @@ func TestModelOutputIsGuarded(t *testing.T) {
 		t.Errorf("content fetches: %d, want 1", reader.count())
 	}
 
-	closed := newTestBotDeps(t, func(c *Config) { c.AllowedChannels = []string{"C-ELSEWHERE"} }, func(d *Deps) { d.Contents = reader })
+	closed := newTestBotDeps(t, func(c *Config) { c.AllowedChannels = []string{"C-ELSEWHERE"} }, func(_ *testBot, d *Deps) { d.Contents = reader })
 	clickOn(t, closed, ref, "U3", v)
 	if _, _, p := closed.rec.snapshot(); len(p) != 1 || !strings.Contains(replyText(p[0]), "not enabled in this channel") || reader.count() != 1 {
 		t.Errorf("a click in a channel that is not allowed: %v, %d fetches", p, reader.count())
 	}
 
 	sb := lookup.NewSandbox(0)
-	off := newTestBotDeps(t, nil, func(d *Deps) {
+	off := newTestBotDeps(t, nil, func(_ *testBot, d *Deps) {
 		d.Contents = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
 	})
 	clickOn(t, off, ref, "U4", v)

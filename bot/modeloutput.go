@@ -47,7 +47,7 @@ func (r replies) modelOutputButton(tr *lookup.Trace, v ActionValue) *Button {
 	if !r.modelOutput || len(refs) == 0 || (tr.Verdict == nil && !anyStored(tr.Stages)) {
 		return nil
 	}
-	v.Action, v.Refs = ActModelOutput, refs[:min(len(refs), maxContentRefs)]
+	v.Action, v.StoreID, v.Refs = ActModelOutput, "", refs[:min(len(refs), maxContentRefs)]
 	return &Button{Label: r.t("b_model_output"), Value: v}
 }
 

@@ -185,6 +185,9 @@ func TestTwoReplicasReprocessExactlyOnce(t *testing.T) {
 	a, b := c.start(t), c.start(t)
 	c.slash(t, a, "(914) 265-4371 5/20 1:15pm")
 	msg, btn := c.resultMessage(t)
+	if !strings.Contains(msg.BlockText(), "🔎 *Model error* — the stored analysis is what the model answered") {
+		t.Errorf("serve --sandbox shows no verdict:\n%s", msg.BlockText())
+	}
 
 	var wg sync.WaitGroup
 	for i := range 8 {

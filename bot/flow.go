@@ -151,10 +151,8 @@ func (b *Bot) recordTrace(ctx context.Context, m Message, req lookup.Request, tr
 	if len(tr.Errors) > 0 {
 		rec.FailedStep, rec.Error = tr.Errors[0].Step, tr.Errors[0].Message
 	}
-	for _, e := range tr.Errors {
-		if e.Backend != "" {
-			rec.Failures = append(rec.Failures, state.TraceFailure{Step: e.Step, Backend: e.Backend, Cause: e.Message})
-		}
+	for _, e := range tr.Failures() {
+		rec.Failures = append(rec.Failures, state.TraceFailure{Step: e.Step, Backend: e.Backend, Cause: e.Message})
 	}
 	rec.Failures = append(rec.Failures, chat...)
 	b.log.Info("trace", "trace_id", tr.TraceID, "platform", m.Platform, "user", m.User, "phone", rec.Phone,

@@ -1,8 +1,11 @@
 package lookup
 
 import (
+	"errors"
 	"slices"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 // AlertRule names one rule of SPEC §13.
@@ -141,6 +144,46 @@ func StepBackend(step, region string) string {
 		return BackendS3
 	}
 	return ""
+}
+
+// StepContent is the step that reads the stages' stored content (SPEC §11).
+const StepContent = "content"
+
+// Failures are every backend that failed in the trace, partial results
+// included, each with its one-line cause: the steps' errors that name a backend,
+// the stored analysis when S3 failed, and each stage whose stored content
+// OpenRouter failed to give. Answers about the request (no such call, no
+// generation, no stored object) are not failures.
+func (t *Trace) Failures() []StepError {
+	var out []StepError
+	for _, e := range t.Errors {
+		if e.Backend != "" {
+			out = append(out, e)
+		}
+	}
+	if a := t.Analysis; a != nil && a.Backend != "" {
+		out = append(out, StepError{Step: StepS3, Backend: a.Backend, Message: a.Error})
+	}
+	for _, s := range t.Stages {
+		if s.contentFailed {
+			out = append(out, StepError{Step: StepContent, Backend: BackendOpenRouter, Message: s.Stage + ": " + s.ContentError})
+		}
+	}
+	return out
+}
+
+// s3Failure reports whether a failed read of the stored analysis is S3's own
+// failure (denied, throttled, unreachable), not a missing or unusable object.
+func s3Failure(err error) bool {
+	var api smithy.APIError
+	switch {
+	case errors.Is(err, ErrAnalysisPath), errors.Is(err, ErrBucketNotAllowed), errors.Is(err, ErrAnalysisTooLarge),
+		errors.Is(err, ErrAnalysisNotJSON):
+		return false
+	case errors.As(err, &api):
+		return api.ErrorCode() != "NoSuchKey" && api.ErrorCode() != "NotFound"
+	}
+	return err != nil
 }
 
 // backendFailure reports whether err is a backend's failure rather than an

@@ -190,6 +190,19 @@ func TestFailingStepsKeepWhatOthersFound(t *testing.T) {
 	if tr.TotalCostUSD != 0.001535 {
 		t.Errorf("cost from the logs should survive: %v", tr.TotalCostUSD)
 	}
+	// Every failed backend is named, each with its cause (seed 003's records).
+	var backends []string
+	for _, f := range tr.Failures() {
+		backends = append(backends, f.Step+"/"+f.Backend)
+		if f.Message == "" {
+			t.Errorf("failure without a cause: %+v", f)
+		}
+	}
+	want := []string{"logs/CloudWatch us-east-2", "generations/OpenRouter", "generations/OpenRouter", "generations/OpenRouter",
+		"content/OpenRouter", "content/OpenRouter", "content/OpenRouter"}
+	if strings.Join(backends, " ") != strings.Join(want, " ") {
+		t.Errorf("failures %v, want %v", backends, want)
+	}
 }
 
 func TestDatabaseDownFailsClearly(t *testing.T) {
@@ -198,7 +211,7 @@ func TestDatabaseDownFailsClearly(t *testing.T) {
 	svc, _ := w.Service(t, fastCW)
 	start := time.Now()
 	tr := svc.Trace(context.Background(), parse(t, "(914) 265-4371 5/20 1:15pm"), nil)
-	if tr.Outcome != lookup.OutcomeFailed || len(tr.Errors) != 1 || tr.Errors[0].Step != lookup.StepCalls {
+	if tr.Outcome != lookup.OutcomeFailed || len(tr.Errors) != 1 || tr.Errors[0].Step != lookup.StepCalls || tr.Errors[0].Backend != "Postgres" {
 		t.Fatalf("outcome %s errors %v", tr.Outcome, tr.Errors)
 	}
 	b, _ := json.Marshal(tr)

@@ -15,8 +15,9 @@ const methodIsInChat = "im.chat.members.is_in_chat"
 
 // CheckChannel verifies that the bot is in the chat (GET
 // /open-apis/im/v1/chats/:chat_id/members/is_in_chat with the tenant token, which
-// asks about the bot itself). The error wraps bot.ErrCannotPost when it is not.
-func (e *Edge) CheckChannel(ctx context.Context, chat string) error {
+// asks about the bot itself; scope im:chat:readonly). It returns what it found;
+// the error wraps bot.ErrCannotPost when the bot is not in the chat.
+func (e *Edge) CheckChannel(ctx context.Context, chat string) (string, error) {
 	var in *bool
 	err := e.call(ctx, methodIsInChat, true, func(ctx context.Context, c *larksdk.Client) (*larkcore.ApiResp, larkcore.CodeError, error) {
 		resp, err := c.Im.ChatMembers.IsInChat(ctx, larkim.NewIsInChatChatMembersReqBuilder().ChatId(chat).Build())
@@ -29,10 +30,10 @@ func (e *Edge) CheckChannel(ctx context.Context, chat string) error {
 		return resp.ApiResp, resp.CodeError, nil
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if in == nil || !*in {
-		return fmt.Errorf("lark %s: the bot is not in the chat; add it in the group's settings → Bots: %w", chat, bot.ErrCannotPost)
+		return "", fmt.Errorf("lark %s: the bot is not in the chat; add it in the group's settings → Bots: %w", chat, bot.ErrCannotPost)
 	}
-	return nil
+	return "the bot is in the chat", nil
 }

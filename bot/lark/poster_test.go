@@ -208,10 +208,10 @@ func TestCheckChannel(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
 	h.fake.RemoveBot("oc_gone")
-	if err := h.edge.CheckChannel(context.Background(), "oc_alerts"); err != nil {
+	if _, err := h.edge.CheckChannel(context.Background(), "oc_alerts"); err != nil {
 		t.Errorf("oc_alerts: %v", err)
 	}
-	if err := h.edge.CheckChannel(context.Background(), "oc_gone"); !errors.Is(err, bot.ErrCannotPost) {
+	if _, err := h.edge.CheckChannel(context.Background(), "oc_gone"); !errors.Is(err, bot.ErrCannotPost) {
 		t.Errorf("oc_gone: %v, want ErrCannotPost", err)
 	}
 }

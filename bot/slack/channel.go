@@ -9,10 +9,12 @@ import (
 	"github.com/callytics/tracebot/bot"
 )
 
-// CheckChannel verifies that the bot can post in channel: the channel exists
-// and the bot is a member (conversations.info, scope channels:read or
-// groups:read). The error wraps bot.ErrCannotPost when it cannot.
-func (e *Edge) CheckChannel(ctx context.Context, channel string) error {
+// CheckChannel verifies that the bot can post in channel (conversations.info,
+// scopes channels:read and groups:read): the channel exists, is not archived,
+// and the bot is a member — or, for a public channel, may post there without
+// being one (chat:write.public, which the manifest asks for). It returns what
+// it found; the error wraps bot.ErrCannotPost when the bot cannot post.
+func (e *Edge) CheckChannel(ctx context.Context, channel string) (string, error) {
 	var info *slackgo.Channel
 	err := e.call(ctx, "conversations.info", channel, func(api *slackgo.Client) error {
 		var err error
@@ -20,13 +22,16 @@ func (e *Edge) CheckChannel(ctx context.Context, channel string) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	switch {
 	case info.IsArchived:
-		return fmt.Errorf("slack %s: the channel is archived: %w", channel, bot.ErrCannotPost)
+		return "", fmt.Errorf("slack %s: the channel is archived: %w", channel, bot.ErrCannotPost)
+	case !info.IsMember && info.IsPrivate:
+		return "", fmt.Errorf("slack %s (#%s): the bot is not a member of this private channel; /invite @tracebot there: %w",
+			channel, info.Name, bot.ErrCannotPost)
 	case !info.IsMember:
-		return fmt.Errorf("slack %s (#%s): the bot is not a member; /invite @tracebot there: %w", channel, info.Name, bot.ErrCannotPost)
+		return "#" + info.Name + ": public, the bot is not a member and posts with chat:write.public (/invite @tracebot to be sure)", nil
 	}
-	return nil
+	return "#" + info.Name + ": the bot is a member", nil
 }

@@ -334,17 +334,21 @@ func TestPostedBlocksAreValid(t *testing.T) {
 func TestCheckChannel(t *testing.T) {
 	s := newStubEdge(t, nil)
 	s.fake.FailChannel("COUTSIDE", "not_in_channel")
+	s.fake.FailChannel("GPRIVATE1", "not_in_channel")
 	s.fake.FailChannel("CGONE", "channel_not_found")
+	s.fake.FailChannel("COLD", "is_archived")
 	for _, tt := range []struct {
 		channel    string
 		cannotPost bool
-	}{{"C0ALERTS", false}, {"COUTSIDE", true}, {"CGONE", true}} {
-		err := s.edge.CheckChannel(context.Background(), tt.channel)
-		if (err != nil) != tt.cannotPost || (err != nil && !errors.Is(err, bot.ErrCannotPost)) {
-			t.Errorf("CheckChannel(%s) = %v, want cannot post %v", tt.channel, err, tt.cannotPost)
+		found      string
+	}{{"C0ALERTS", false, "the bot is a member"}, {"COUTSIDE", false, "chat:write.public"}, {"GPRIVATE1", true, ""},
+		{"CGONE", true, ""}, {"COLD", true, ""}} {
+		found, err := s.edge.CheckChannel(context.Background(), tt.channel)
+		if (err != nil) != tt.cannotPost || (err != nil && !errors.Is(err, bot.ErrCannotPost)) || !strings.Contains(found, tt.found) {
+			t.Errorf("CheckChannel(%s) = %q, %v; want cannot post %v", tt.channel, found, err, tt.cannotPost)
 		}
 	}
-	if n := len(s.fake.CallsTo("conversations.info")); n != 3 {
-		t.Errorf("%d conversations.info calls, want 3", n)
+	if n := len(s.fake.CallsTo("conversations.info")); n != 5 {
+		t.Errorf("%d conversations.info calls, want 5", n)
 	}
 }

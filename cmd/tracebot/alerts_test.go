@@ -182,7 +182,7 @@ func TestAlertsCheckSandboxAndText(t *testing.T) {
 func TestCheckShowsAlertChannels(t *testing.T) {
 	e := newEnv(t)
 	sl := slackfake.New(t, slackfake.Config{})
-	sl.FailChannel("C0OUTSIDE", "not_in_channel")
+	sl.FailChannel("G0OUTSIDE", "not_in_channel")
 	lk := larkfake.New(t, larkfake.Options{AppSecret: "lark-secret-for-check"})
 	lk.RemoveBot("oc_gone")
 	e.ssm.SetParam("/callytics/tracebot/slack-bot-token", sl.Config().BotToken)
@@ -190,11 +190,11 @@ func TestCheckShowsAlertChannels(t *testing.T) {
 	t.Setenv("TRACEBOT_SLACK_API_URL", sl.APIURL())
 	t.Setenv("TRACEBOT_LARK_APP_ID", lk.Options().AppID)
 	t.Setenv("TRACEBOT_LARK_BASE_URL", lk.URL())
-	t.Setenv("TRACEBOT_ALERT_CHANNELS", "C0ALERTS,C0OUTSIDE,oc_alerts,oc_gone")
+	t.Setenv("TRACEBOT_ALERT_CHANNELS", "C0ALERTS,G0OUTSIDE,oc_alerts,oc_gone")
 	t.Setenv("TRACEBOT_DAILY_BUDGET", "50")
 	r := runCLI(t, "check")
-	for _, want := range []string{"✓ alerts", "budget on", "backend_failures on", "✓ alert channel C0ALERTS", "✗ alert channel C0OUTSIDE",
-		"not a member", "✓ alert channel oc_alerts", "✗ alert channel oc_gone", "not in the chat"} {
+	for _, want := range []string{"✓ alerts", "budget on", "backend_failures on", "✓ alert channel C0ALERTS", "✗ alert channel G0OUTSIDE",
+		"not a member of this private channel", "✓ alert channel oc_alerts", "✗ alert channel oc_gone", "not in the chat"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("check lacks %q:\n%s", want, r.stdout)
 		}

@@ -199,7 +199,7 @@ func checkAlerts(ctx context.Context, c *checker, a *app) {
 	c.ok("alerts", fmt.Sprintf("every %s to %s (%s)", cfg.AlertInterval, strings.Join(cfg.AlertChannels, ", "), strings.Join(rules, ", ")))
 	b := bot.New(bot.Config{Lang: cfg.Lang}, bot.Deps{Logger: a.log})
 	defer func() { _ = b.Shutdown(context.WithoutCancel(ctx)) }()
-	checkers := map[bot.Platform]func(context.Context, string) error{}
+	checkers := map[bot.Platform]func(context.Context, string) (string, error){}
 	n := cfg.SSM
 	if a.present(ctx, n.SlackBotToken) {
 		checkers[bot.Slack] = slack.New(slack.Config{BotToken: a.secretFunc(n.SlackBotToken), APIURL: cfg.SlackAPIURL, Logger: a.log}, b).CheckChannel
@@ -216,6 +216,7 @@ func checkAlerts(ctx context.Context, c *checker, a *app) {
 			c.bad(part, p.Name()+" is not configured: the bot cannot post there")
 			continue
 		}
-		c.result(part, check(ctx, ch), p.Name()+": the bot can post here")
+		found, err := check(ctx, ch)
+		c.result(part, err, p.Name()+" "+found)
 	}
 }

@@ -566,6 +566,7 @@ func rawBlocks(s string) json.RawMessage {
 // conversationInfo answers conversations.info: every channel exists and has the
 // bot as a member, unless FailChannel said otherwise (channel_not_found: it does
 // not exist; not_in_channel: the bot is not a member; is_archived: archived).
+// Channels whose id starts with G are private.
 func (s *Server) conversationInfo(id string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -574,7 +575,7 @@ func (s *Server) conversationInfo(id string) map[string]any {
 		return fail("channel_not_found")
 	}
 	return map[string]any{"ok": true, "channel": map[string]any{"id": id, "name": strings.ToLower(id), "is_channel": true,
-		"is_member": code != "not_in_channel", "is_archived": code == "is_archived"}}
+		"is_member": code != "not_in_channel", "is_archived": code == "is_archived", "is_private": strings.HasPrefix(id, "G")}}
 }
 
 func (s *Server) groupMembers(id string) map[string]any {

@@ -143,7 +143,7 @@ type ActionValue struct {
 	// Refs name the stages whose stored content a Model output button shows.
 	Refs []lookup.ContentRef `json:"c,omitempty"`
 	// An alert's buttons: its rule, subject (stage or backend) and episode.
-	Rule    string `json:"r,omitempty"`
+	Rule    string `json:"rl,omitempty"`
 	Subject string `json:"sb,omitempty"`
 	Episode string `json:"e,omitempty"`
 }

@@ -52,8 +52,26 @@ func tracebotBinary(t testing.TB) string {
 type replica struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *bytes.Buffer
+	logs *syncBuffer // stdout and stderr, readable while the process runs
 	done chan error
+}
+
+// syncBuffer is a bytes.Buffer that a running process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type cluster struct {
@@ -106,7 +124,7 @@ func freeAddr(t testing.TB) string {
 
 func (c *cluster) start(t testing.TB) *replica {
 	t.Helper()
-	r := &replica{addr: freeAddr(t), logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	r := &replica{addr: freeAddr(t), logs: &syncBuffer{}, done: make(chan error, 1)}
 	r.cmd = exec.Command(tracebotBinary(t), c.args...)
 	r.cmd.Env = append(c.env, "TRACEBOT_ADDR="+r.addr)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs

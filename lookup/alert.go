@@ -195,3 +195,21 @@ func backendFailure(err error) bool {
 	}
 	return err != nil
 }
+
+// DetailsQuery is the §12 report that shows the alert's numbers (its Details
+// button): cache or finish over the 24 hours up to the alert's end, cost over
+// the spiked hour and the 24 before it, or over today so far for the budget.
+// ok is false for an alert no report shows (backend_failures).
+func (a Alert) DetailsQuery(zone *time.Location) (q ReportQuery, ok bool) {
+	if a.Report == "" {
+		return ReportQuery{}, false
+	}
+	q = ReportQuery{Kind: a.Report, From: a.To.Add(-24 * time.Hour), To: a.To, Zone: zoneOr(zone), Window: "24h"}
+	switch a.Rule {
+	case RuleBudget:
+		q.From, q.Window = a.From, "today"
+	case RuleCostSpike:
+		q.From, q.Window = a.From.Add(-costSpikeHours*time.Hour), "25h"
+	}
+	return q, true
+}

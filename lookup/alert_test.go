@@ -255,3 +255,25 @@ func TestStepBackend(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertDetailsQuery(t *testing.T) {
+	spike := lookup.Alert{Rule: lookup.RuleCostSpike, Report: lookup.ReportCost, From: alLastFull, To: alLastFull.Add(time.Hour)}
+	budget := lookup.Alert{Rule: lookup.RuleBudget, Report: lookup.ReportCost, From: alDayStart, To: alNow}
+	collapse := lookup.Alert{Rule: lookup.RuleCacheCollapse, Report: lookup.ReportCache, From: alLastFull.Add(-time.Hour), To: alLastFull.Add(time.Hour)}
+	for _, tt := range []struct {
+		a        lookup.Alert
+		from, to time.Time
+	}{
+		{spike, alLastFull.Add(-24 * time.Hour), alLastFull.Add(time.Hour)},
+		{budget, alDayStart, alNow},
+		{collapse, alLastFull.Add(-23 * time.Hour), alLastFull.Add(time.Hour)},
+	} {
+		q, ok := tt.a.DetailsQuery(rpZone)
+		if !ok || q.Kind != tt.a.Report || !q.From.Equal(tt.from) || !q.To.Equal(tt.to) || q.Zone != rpZone {
+			t.Errorf("%s: %+v %v, want %s %s–%s", tt.a.Rule, q, ok, tt.a.Report, tt.from, tt.to)
+		}
+	}
+	if _, ok := (lookup.Alert{Rule: lookup.RuleBackendFailures}).DetailsQuery(rpZone); ok {
+		t.Error("backend_failures has no report")
+	}
+}

@@ -2,6 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
+	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
@@ -201,6 +206,43 @@ func TestCheckShowsAlertChannels(t *testing.T) {
 	}
 	if r.code == exitOK {
 		t.Error("a channel the bot cannot post in must fail the check")
+	}
+	r.assertNoCanary(t)
+}
+
+// TestAlertsCheckReadsTheBotsTraceRecords: with the state database configured,
+// backend_failures is evaluated from the traces' failed backends.
+func TestAlertsCheckReadsTheBotsTraceRecords(t *testing.T) {
+	newAlertEnv(t, nil)
+	dsn := sharedPG.NewDatabase(t)
+	store, err := state.OpenPostgres(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for i := range 6 {
+		if err := store.RecordTrace(t.Context(), state.TraceRecord{TraceID: fmt.Sprintf("tr-%d", i), Outcome: "traced",
+			CreatedAt: alertEnvNow.Add(-time.Duration(i) * time.Minute), Failures: []state.TraceFailure{{Step: "generations",
+				Backend: "OpenRouter", Cause: "classify: openrouter gen-1: unauthorized (HTTP 401: invalid key)"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), canaryDBPassword) // trust auth ignores it
+	dir := os.Getenv("TRACEBOT_SECRETS_DIR")
+	if err := os.WriteFile(filepath.Join(dir, "state-database-url"), []byte(u.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TRACEBOT_SSM_STATE_DATABASE_URL", "/callytics/tracebot/state-database-url")
+	r := runCLI(t, "alerts", "check", "--json")
+	c := decodeAlertCheck(t, r)
+	if r.code != exitOK || len(c.Alerts) != 1 || c.Alerts[0].Rule != "backend_failures" ||
+		c.Alerts[0].Message != "OpenRouter 401 on 6 traces in 10 min: was the key rotated? Check the OpenRouter key in SSM." ||
+		!slicesContain(c.Evaluated, "backend_failures") {
+		t.Fatalf("exit %d alerts %+v evaluated %v\n%s", r.code, c.Alerts, c.Evaluated, r.stderr)
 	}
 	r.assertNoCanary(t)
 }

@@ -33,7 +33,9 @@ func TestTraceFailuresNameEveryBackend(t *testing.T) {
 }
 
 func TestFailureClassification(t *testing.T) {
-	api := func(code string) error { return fmt.Errorf("s3 s3://b/k: get object: %w", &smithy.GenericAPIError{Code: code}) }
+	api := func(code string) error {
+		return fmt.Errorf("s3 s3://b/k: get object: %w", &smithy.GenericAPIError{Code: code})
+	}
 	for _, tt := range []struct {
 		name    string
 		s3      bool

@@ -17,7 +17,6 @@ import (
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
 
-
 // alertCluster is what alerting replicas share: a Logs fake with generated
 // traffic, a fake Slack and a fake Lark, and one real Postgres state database.
 type alertCluster struct {

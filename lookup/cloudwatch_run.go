@@ -42,11 +42,16 @@ var cwErrNoGroup = errors.New("none of the log groups exists")
 // groups exists; a *cwQueryStatusError when Insights ended the query without
 // completing it; otherwise the wrapped cause, throttling already retried.
 func (c *CloudWatch) runQuery(ctx context.Context, q cwQuery) (cwAnswer, error) {
-	ans := cwAnswer{groups: q.groups}
 	if err := c.acquire(ctx); err != nil {
-		return ans, fmt.Errorf("cloudwatch %s: wait for a query slot: %w", q.region, err)
+		return cwAnswer{groups: q.groups}, fmt.Errorf("cloudwatch %s: wait for a query slot: %w", q.region, err)
 	}
 	defer c.release()
+	return c.runAcquired(ctx, q)
+}
+
+// runAcquired is runQuery on a slot the caller holds (and releases).
+func (c *CloudWatch) runAcquired(ctx context.Context, q cwQuery) (cwAnswer, error) {
+	ans := cwAnswer{groups: q.groups}
 	id, err := c.start(ctx, &q)
 	ans.groups = q.groups
 	if err != nil {

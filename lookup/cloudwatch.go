@@ -306,6 +306,7 @@ func (s *cwSearch) attempt(ctx context.Context, regions []string, carried []Regi
 	var wg sync.WaitGroup
 	for i, r := range runs {
 		if r != nil {
+			r.set(RegionQueued) // after joining: a search reported queued waits in a batch
 			wg.Go(func() { outcomes[i] = r.await(stopCtx, m.seats[r.region]) })
 		}
 	}

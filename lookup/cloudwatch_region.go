@@ -28,8 +28,8 @@ type cwRegionRun struct {
 	started time.Time
 }
 
-// prepare reads which groups the region has and reports it queued. done is true
-// when the region cannot be queried (no client, no group) and out is its end.
+// prepare reads which groups the region has. done is true when the region
+// cannot be queried (no client, no group) and out is its end.
 func (r *cwRegionRun) prepare(ctx context.Context) (out cwRegionOutcome, done bool) {
 	c := r.s.c
 	r.started = time.Now()
@@ -42,7 +42,6 @@ func (r *cwRegionRun) prepare(ctx context.Context) (out cwRegionOutcome, done bo
 	if len(r.status.LogGroups) == 0 {
 		return r.finish(RegionNoGroup, nil), true
 	}
-	r.set(RegionQueued)
 	return cwRegionOutcome{}, false
 }
 

@@ -40,6 +40,9 @@ const (
 // LogsAccountID is the account id in the fake's @log values ("account:group").
 const LogsAccountID = "123456789012"
 
+// LogsMaxQueryLen is the longest queryString StartQuery accepts.
+const LogsMaxQueryLen = 10000
+
 // LogsTimestampLayout is how Insights prints @timestamp (UTC).
 const LogsTimestampLayout = "2006-01-02 15:04:05.000"
 
@@ -435,6 +438,9 @@ type logsDescribeInput struct {
 func (s *LogsServer) startQuery(region string, in logsStartQueryInput) (any, error) {
 	if len(in.LogGroupNames) == 0 || in.StartTime == nil || in.EndTime == nil {
 		return nil, &logsError{"InvalidParameterException", "logGroupNames, startTime and endTime are required"}
+	}
+	if len(in.QueryString) > LogsMaxQueryLen {
+		return nil, &logsError{"InvalidParameterException", fmt.Sprintf("1 validation error detected: Value at 'queryString' failed to satisfy constraint: Member must have length less than or equal to %d", LogsMaxQueryLen)}
 	}
 	if *in.EndTime < *in.StartTime {
 		return nil, &logsError{"InvalidParameterException", "endTime is before startTime"}

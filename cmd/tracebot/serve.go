@@ -155,7 +155,7 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 		Lang: s.cfg.Lang, AllowedChannels: s.cfg.AllowedChannels, EscalationMention: s.cfg.EscalationMention,
 		ReprocessAllowed: s.cfg.ReprocessAllowed, ReprocessCooldown: s.cfg.ReprocessCooldown,
 		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sandbox: sandbox, TraceTimeout: s.cfg.TraceTimeout,
-		Workers: serveWorkers,
+		Workers:      serveWorkers,
 		ParseOptions: lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
 	}, bot.Deps{Tracer: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
 	return nil

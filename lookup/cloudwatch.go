@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 )
 
 // Defaults of CloudWatchConfig (SPEC §7).
@@ -132,7 +131,7 @@ var _ LogsAPI = (*cloudwatchlogs.Client)(nil)
 type CloudWatch struct {
 	cfg      CloudWatchConfig
 	clients  map[string]LogsAPI
-	limiters map[string]*rate.Limiter // per region: GetQueryResults calls
+	limits   map[string]*cwPollLimits // per region: GetQueryResults and DescribeQueries calls
 	queries  *semaphore.Weighted      // Insights queries in flight
 	inFlight atomic.Int64
 	groups   *cwGroupCache
@@ -148,19 +147,16 @@ var _ UsageSearcher = (*CloudWatch)(nil)
 func NewCloudWatch(cfg CloudWatchConfig, clients map[string]LogsAPI) *CloudWatch {
 	cfg = cfg.withDefaults()
 	c := &CloudWatch{
-		cfg:      cfg,
-		clients:  clients,
-		limiters: map[string]*rate.Limiter{},
-		queries:  semaphore.NewWeighted(int64(cfg.MaxQueries)),
-		groups:   newCWGroupCache(cfg.GroupTTL),
-		log:      cfg.Logger,
+		cfg:     cfg,
+		clients: clients,
+		limits:  map[string]*cwPollLimits{},
+		queries: semaphore.NewWeighted(int64(cfg.MaxQueries)),
+		groups:  newCWGroupCache(cfg.GroupTTL),
+		log:     cfg.Logger,
 	}
 	c.batcher = newCWBatcher(c)
 	for _, region := range cfg.Regions {
-		// Burst 1 and a 5% margin: calls spaced exactly 1/PollRate apart put
-		// PollRate+1 of them in a closed one-second window, and network jitter bunches
-		// arrivals, so no region may see more than PollRate calls in any second.
-		c.limiters[region] = rate.NewLimiter(rate.Limit(cfg.PollRate*pollRateMargin), 1)
+		c.limits[region] = newCWPollLimits(cfg.PollRate)
 	}
 	return c
 }

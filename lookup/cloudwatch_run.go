@@ -23,6 +23,9 @@ type cwQuery struct {
 	// onStart, when set, is called once the query runs, with its id and the groups
 	// it covers (groups that turned out not to exist are dropped).
 	onStart func(id string, groups []string)
+	// watch, when set, reports the query's status with its region's other
+	// queries instead of polling it alone.
+	watch *cwWatch
 }
 
 // cwAnswer is what one query produced.
@@ -61,7 +64,11 @@ func (c *CloudWatch) runAcquired(ctx context.Context, q cwQuery) (cwAnswer, erro
 	if q.onStart != nil {
 		q.onStart(id, q.groups)
 	}
-	out, err := c.poll(ctx, q, id)
+	poll := c.poll
+	if q.watch != nil {
+		poll = c.pollWatched
+	}
+	out, err := poll(ctx, q, id)
 	if err != nil {
 		var st *cwQueryStatusError
 		if !errors.As(err, &st) {
@@ -117,36 +124,18 @@ func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
 // rate allows. Complete returns the output; Failed, Cancelled, Timeout and Unknown
 // return a *cwQueryStatusError.
 func (c *CloudWatch) poll(ctx context.Context, q cwQuery, id string) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-	limiter := c.limiters[q.region]
-	in := &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)}
-	call := func(ctx context.Context) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-		if limiter != nil {
-			if err := limiter.Wait(ctx); err != nil {
-				if cause := context.Cause(ctx); cause != nil {
-					return nil, cause
-				}
-				// Wait fails at once when the next slot is past the deadline.
-				return nil, fmt.Errorf("no poll slot before the deadline: %w", context.DeadlineExceeded)
-			}
-		}
-		return q.api.GetQueryResults(ctx, in)
-	}
 	wait := c.cfg.PollMin
 	for {
 		if err := Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", q.region, id, err)
 		}
 		polled := time.Now()
-		out, err := cwRetryThrottled(ctx, c.cfg, call)
+		out, err := c.getResults(ctx, q, id, true)
 		if err != nil {
-			return nil, fmt.Errorf("cloudwatch %s: get query results: %w", q.region, err)
+			return nil, err
 		}
-		switch out.Status {
-		case types.QueryStatusComplete:
-			return out, nil
-		case types.QueryStatusScheduled, types.QueryStatusRunning:
-		default:
-			return nil, &cwQueryStatusError{region: q.region, status: out.Status}
+		if done, err := cwEnded(q.region, out); done {
+			return out, err
 		}
 		// A steady cadence: the call's own latency counts toward the interval.
 		wait = c.cfg.pollEvery() - time.Since(polled)

@@ -90,6 +90,41 @@ var texts = map[string][2]string{
 	"stale_button":      {"This button no longer works; ask again.", "这个按钮已失效，请重新发起。"},
 	"not_available":     {"tracebot is not available right now.", "tracebot 暂时不可用。"},
 	"action_failed":     {"That did not work: %s", "操作失败：%s"},
+	// The verdict (SPEC §11): a label per code, the line under the call, and the
+	// sentences a verdict is worded from (lookup.VerdictFacts) in languages other
+	// than the message's English.
+	"v_truncated_output": {"Truncated output", "输出被截断"},
+	"v_mapping_bug":      {"Mapping bug", "映射错误"},
+	"v_model_output":     {"Model error", "模型判断有误"},
+	"v_unknown":          {"Verdict unknown", "无法判定"},
+	"v_line":             {"🔎 **%s** — %s", "🔎 **%s** — %s"},
+	"v_diff":             {"• %s (%s): model %s · stored %s", "• %s（%s）：模型 %s · 存储 %s"},
+	"v_more":             {"+%d more", "另有 %d 个字段不同"},
+	"v_summary":          {" · verdict: %s", " · 结论：%s"},
+	"vw_cut_off":         {"%s's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (%s) or an unusually long transcript", "%s 的回答被截断（finish reason length），存储的分析基于不完整的回答：请检查 maxTokens（%s）或过长的转写"},
+	"vw_not_json":        {"%s's answer is not JSON (%s): look at the prompt's output instructions (response_format) and the raw answer", "%s 的回答不是 JSON（%s）：请检查提示词的输出要求（response_format）和原始回答"},
+	"vw_also":            {" (also: %s)", "（另有：%s）"},
+	"vw_mapping":         {"%s answered %s=%s; the stored analysis says %s: the mapping after the model (%s) is wrong", "%s 回答 %s=%s，而存储的分析是 %s：模型之后的映射（%s）有误"},
+	"vw_differ":          {" (%d fields differ)", "（共 %d 个字段不同）"},
+	"vw_model":           {"the stored analysis is what the model answered (%s: %s=%s%s): look at the prompt or the transcript (%s)", "存储的分析就是模型的回答（%s：%s=%s%s）：请检查提示词或转写（%s）"},
+	"vw_agree":           {"; %d fields agree", "；%d 个字段一致"},
+	"vw_not_stored":      {"OpenRouter stored no content for %s (input/output logging off or zero data retention)", "OpenRouter 没有存储 %s 的内容（输入/输出日志已关闭或零数据保留）"},
+	"vw_unreadable":      {"could not read the stored content of %s", "无法读取 %s 的存储内容"},
+	"vw_sep":             {"; ", "；"},
+	"vw_list":            {", ", "、"},
+	// The Model output button and its private answer.
+	"b_model_output": {"Model output", "模型输出"},
+	"mo_title":       {"Model output · call %s", "模型输出 · 通话 %s"},
+	"mo_text":        {"Model output of call %s (only you can see it)", "通话 %s 的模型输出（仅你可见）"},
+	"mo_private":     {"Only you can see this. Prompts and transcripts are customer data: do not paste them into a channel.", "仅你可见。提示词和转写属于客户数据，请勿粘贴到频道中。"},
+	"mo_answer":      {"**%s** · %s — answer (parsed JSON)", "**%s** · %s — 回答（解析后的 JSON）"},
+	"mo_answer_raw":  {"**%s** · %s — answer as stored (%s)", "**%s** · %s — 回答原文（%s）"},
+	"mo_input":       {"Input (excerpt, at most %d characters)", "输入（节选，最多 %d 个字符）"},
+	"mo_empty":       {"(empty)", "（空）"},
+	"mo_not_stored":  {"**%s** · %s — OpenRouter stored no content for this generation (input/output logging off or zero data retention).", "**%s** · %s — OpenRouter 没有存储这次生成的内容（输入/输出日志已关闭或零数据保留）。"},
+	"mo_failed":      {"**%s** · %s — could not read the stored content: %s", "**%s** · %s — 无法读取存储的内容：%s"},
+	"mo_off":         {"Stored content is not read (TRACEBOT_VERDICT=off).", "未读取存储的内容（TRACEBOT_VERDICT=off）。"},
+	"mo_no_refs":     {"That button names no generation to show.", "这个按钮没有可显示的 generation。"},
 }
 
 // T returns the sentence for key in lang ("zh" for Chinese, anything else for

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/callytics/tracebot/lookup"
 )
 
 // Platform names a chat platform.
@@ -111,6 +113,9 @@ const (
 	ActRefresh   = "refresh"    // re-run steps 3–4 in place
 	ActReprocess = "reprocess"
 	ActEscalate  = "escalate"
+	// ActModelOutput shows the clicker, privately, each stage's stored answer and
+	// input excerpt (SPEC §11); the value's Refs name the stages.
+	ActModelOutput = "model_output"
 )
 
 // ActionValue is the typed JSON carried by a button.
@@ -123,16 +128,18 @@ type ActionValue struct {
 	Zone      string     `json:"z,omitempty"`
 	Direction string     `json:"d,omitempty"`
 	TraceID   string     `json:"t,omitempty"`
+	// Refs name the stages whose stored content a Model output button shows.
+	Refs []lookup.ContentRef `json:"c,omitempty"`
 }
 
 // Encode returns the value as a button payload.
 func (v ActionValue) Encode() string {
-	b, _ := json.Marshal(v) // cannot fail: plain strings and a time
+	b, _ := json.Marshal(v) // cannot fail: plain strings, a time and refs of strings
 	return string(b)
 }
 
 // ActionKinds are the actions a button may carry; the Bot handles each.
-var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate}
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActModelOutput}
 
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {

@@ -165,3 +165,17 @@ type Generation struct {
 type GenerationFetcher interface {
 	FetchGeneration(ctx context.Context, id string) (Generation, error)
 }
+
+// ContentFetcher reads what OpenRouter stored of a generation (SPEC §11). Nothing
+// stored (input/output logging off, zero data retention) is a Content whose Stored
+// is false, not an error; errors are failures to ask (see IsRetryable).
+type ContentFetcher interface {
+	FetchContent(ctx context.Context, id string) (Content, error)
+}
+
+// AnalysisReader reads a call's stored analysis, the JSON object at its
+// s3_analysis_path (SPEC §11). Errors name the path and never the object's content;
+// AnalysisCause turns one into the verdict's one-line cause.
+type AnalysisReader interface {
+	ReadAnalysis(ctx context.Context, path string) (map[string]any, error)
+}

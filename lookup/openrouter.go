@@ -67,6 +67,9 @@ type OpenRouterConfig struct {
 	MaxBackoff time.Duration
 	// CacheSize is the number of generations kept (they never change); default 1024.
 	CacheSize int
+	// ContentCacheSize is the number of stored contents kept (immutable too, but up
+	// to a megabyte each); default 64.
+	ContentCacheSize int
 	// HTTPClient sends the requests; default a client with a 15s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -95,6 +98,9 @@ func (c OpenRouterConfig) withDefaults() OpenRouterConfig {
 	if c.CacheSize <= 0 {
 		c.CacheSize = 1024
 	}
+	if c.ContentCacheSize <= 0 {
+		c.ContentCacheSize = 64
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
@@ -108,21 +114,30 @@ func (c OpenRouterConfig) withDefaults() OpenRouterConfig {
 // concurrent use: successful results are cached, and concurrent fetches of one id
 // share a single request.
 type OpenRouter struct {
-	cfg     OpenRouterConfig
-	cache   *lru.Cache[string, Generation]
-	flights singleflight.Group
+	cfg      OpenRouterConfig
+	cache    *lru.Cache[string, Generation]
+	contents *lru.Cache[string, Content]
+	flights  singleflight.Group
 }
 
-var _ GenerationFetcher = (*OpenRouter)(nil)
+var (
+	_ GenerationFetcher = (*OpenRouter)(nil)
+	_ ContentFetcher    = (*OpenRouter)(nil)
+)
 
 // NewOpenRouter returns a client for cfg. It does no I/O.
 func NewOpenRouter(cfg OpenRouterConfig) *OpenRouter {
 	cfg = cfg.withDefaults()
-	cache, err := lru.New[string, Generation](cfg.CacheSize)
+	return &OpenRouter{cfg: cfg, cache: openRouterCache[Generation](cfg.CacheSize),
+		contents: openRouterCache[Content](cfg.ContentCacheSize)}
+}
+
+func openRouterCache[T any](size int) *lru.Cache[string, T] {
+	c, err := lru.New[string, T](size)
 	if err != nil { // only for a size <= 0, which withDefaults rules out
 		panic(fmt.Sprintf("openrouter: cache: %v", err))
 	}
-	return &OpenRouter{cfg: cfg, cache: cache}
+	return c
 }
 
 // FetchGeneration returns the generation with that id (GET {BaseURL}/generation?id=),
@@ -141,32 +156,35 @@ func (o *OpenRouter) FetchGeneration(ctx context.Context, id string) (Generation
 	if g, ok := o.cache.Get(id); ok {
 		return openRouterCopy(g), nil
 	}
-	g, err := o.fetchShared(ctx, id)
+	g, err := openRouterShared(ctx, &o.flights, id, id, o.fetch)
 	if err != nil {
 		return Generation{}, err
 	}
 	return openRouterCopy(g), nil
 }
 
-// fetchShared runs at most one fetch per id at a time; each caller waits for it under
-// its own ctx. The shared fetch runs under the ctx of the caller that started it, so
-// a waiter whose ctx is still live when that one was cancelled tries once more.
-func (o *OpenRouter) fetchShared(ctx context.Context, id string) (Generation, error) {
+// openRouterShared runs at most one fetch per key at a time; each caller waits for
+// it under its own ctx. The shared fetch runs under the ctx of the caller that
+// started it, so a waiter whose ctx is still live when that one was cancelled tries
+// once more.
+func openRouterShared[T any](ctx context.Context, flights *singleflight.Group, key, id string,
+	fetch func(context.Context, string) (T, error)) (T, error) {
 	for attempt := 0; ; attempt++ {
 		leading := make(chan struct{}) // closed when this call's fetch is the shared one
-		ch := o.flights.DoChan(id, func() (any, error) {
+		ch := flights.DoChan(key, func() (any, error) {
 			close(leading)
-			return o.fetch(ctx, id)
+			return fetch(ctx, id)
 		})
 		r, err := openRouterAwait(ctx, ch, leading)
 		if err != nil {
-			return Generation{}, fmt.Errorf("openrouter %s: %w", id, err)
+			var zero T
+			return zero, fmt.Errorf("openrouter %s: %w", id, err)
 		}
 		if r.Err != nil && attempt == 0 && ctx.Err() == nil && openRouterCanceled(r.Err) {
 			continue
 		}
-		g, _ := r.Val.(Generation)
-		return g, r.Err
+		v, _ := r.Val.(T)
+		return v, r.Err
 	}
 }
 
@@ -196,18 +214,28 @@ func (o *OpenRouter) fetch(ctx context.Context, id string) (Generation, error) {
 	if g, ok := o.cache.Get(id); ok { // a flight that just ended may have filled it
 		return g, nil
 	}
-	u := o.cfg.BaseURL + "/generation?id=" + url.QueryEscape(id)
-	var st openRouterAttempts
+	body, err := o.getRetrying(ctx, id, o.cfg.BaseURL+"/generation?id="+url.QueryEscape(id), o.cfg.NotFoundFor)
+	if err != nil {
+		return Generation{}, fmt.Errorf("openrouter %s: %w", id, err)
+	}
+	g, err := parseOpenRouterGeneration(id, body)
+	if err != nil {
+		return Generation{}, fmt.Errorf("openrouter %s: %w", id, err)
+	}
+	o.cache.Add(id, g)
+	return g, nil
+}
+
+// getRetrying GETs u until it answers 200 and returns the body, retrying as the
+// status asks: 429/5xx/network failures with backoff, a 404 for notFoundFor (then
+// an *Error with CodeNotFound). Errors are not yet prefixed with the component.
+func (o *OpenRouter) getRetrying(ctx context.Context, id, u string, notFoundFor time.Duration) ([]byte, error) {
+	st := openRouterAttempts{notFoundFor: notFoundFor}
 	var last error // the failure being retried, if any
 	for {
 		rep, err := o.get(ctx, u)
 		if err == nil && rep.status == http.StatusOK {
-			g, err := parseOpenRouterGeneration(id, rep.body)
-			if err != nil {
-				return Generation{}, fmt.Errorf("openrouter %s: %w", id, err)
-			}
-			o.cache.Add(id, g)
-			return g, nil
+			return rep.body, nil
 		}
 		wait, failure := o.nextWait(&st, id, rep, err)
 		if wait < 0 && last != nil && ctx.Err() != nil {
@@ -215,20 +243,114 @@ func (o *OpenRouter) fetch(ctx context.Context, id string) (Generation, error) {
 			failure = fmt.Errorf("%w while retrying: %w", failure, last)
 		}
 		if wait < 0 {
-			return Generation{}, fmt.Errorf("openrouter %s: %w", id, failure)
+			return nil, failure
 		}
 		if err := o.sleep(ctx, wait, failure); err != nil {
-			return Generation{}, fmt.Errorf("openrouter %s: %w", id, err)
+			return nil, err
 		}
 		last = failure
 	}
 }
 
+// FetchContent returns what OpenRouter stored of the generation with that id (GET
+// {BaseURL}/generation/content?id=), from the cache when it was read before. It
+// shares the key, retries and re-reading of a refused key with FetchGeneration. A
+// 404, or a null completion, is a Content whose Stored is false and a nil error:
+// OpenRouter kept nothing (input/output logging off, or zero data retention). A
+// 404 is first retried for NotFoundFor only while the generation is fresh (its id
+// carries the time it ran), since its content may not be published yet. Errors are
+// those of FetchGeneration other than CodeNotFound; none holds the key or content.
+func (o *OpenRouter) FetchContent(ctx context.Context, id string) (Content, error) {
+	if !openRouterIDPattern.MatchString(id) {
+		return Content{}, Errorf(CodeInvalid, "%q is not an OpenRouter generation id", openRouterClip(id, 40))
+	}
+	if c, ok := o.contents.Get(id); ok {
+		return openRouterContentCopy(c), nil
+	}
+	c, err := openRouterShared(ctx, &o.flights, "content "+id, id, o.fetchContent)
+	if err != nil {
+		return Content{}, err
+	}
+	return openRouterContentCopy(c), nil
+}
+
+// fetchContent reads one generation's content and caches the result, stored or not.
+func (o *OpenRouter) fetchContent(ctx context.Context, id string) (Content, error) {
+	if c, ok := o.contents.Get(id); ok {
+		return c, nil
+	}
+	notFoundFor := time.Duration(0)
+	if openRouterFresh(id, time.Now()) {
+		notFoundFor = o.cfg.NotFoundFor
+	}
+	u := o.cfg.BaseURL + "/generation/content?id=" + url.QueryEscape(id)
+	body, err := o.getRetrying(ctx, id, u, notFoundFor)
+	var c Content
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		c = ContentNotStored(id, "HTTP 404")
+	case err != nil:
+		return Content{}, fmt.Errorf("openrouter %s: content: %w", id, err)
+	default:
+		if c, err = parseOpenRouterContent(id, body); err != nil {
+			return Content{}, fmt.Errorf("openrouter %s: content: %w", id, err)
+		}
+	}
+	o.contents.Add(id, c)
+	return c, nil
+}
+
+// openRouterContentFresh is how long after a generation ran a 404 for its content
+// may still mean "not published yet".
+const openRouterContentFresh = 2 * time.Minute
+
+// openRouterFresh reports whether the generation ran less than
+// openRouterContentFresh ago, by the Unix time in its id ("gen-1779299695-…"). An
+// id without one counts as fresh, so it is retried like a generation.
+func openRouterFresh(id string, now time.Time) bool {
+	parts := strings.SplitN(id, "-", 3)
+	if len(parts) < 3 || parts[0] != "gen" {
+		return true
+	}
+	secs, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return true
+	}
+	return now.Sub(time.Unix(secs, 0)) < openRouterContentFresh
+}
+
+// parseOpenRouterContent reads {"data": {"input": …, "output": {"completion": …}}}.
+// A null data, output or completion means nothing was stored.
+func parseOpenRouterContent(id string, body []byte) (Content, error) {
+	var env struct {
+		Data *struct {
+			Input  json.RawMessage `json:"input"`
+			Output *struct {
+				Completion *string `json:"completion"`
+			} `json:"output"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Content{}, fmt.Errorf("decode response: %w", answerSyntax(err))
+	}
+	if env.Data == nil || env.Data.Output == nil || env.Data.Output.Completion == nil {
+		return ContentNotStored(id, "no completion"), nil
+	}
+	return NewContent(id, *env.Data.Output.Completion, env.Data.Input), nil
+}
+
+// openRouterContentCopy copies c so that callers cannot change a cached input.
+func openRouterContentCopy(c Content) Content {
+	c.input = append(json.RawMessage(nil), c.input...)
+	return c
+}
+
 // openRouterAttempts is what a fetch has seen so far.
 type openRouterAttempts struct {
-	retries       int       // 429/5xx/network failures retried
-	notFound      int       // 404s retried
-	notFoundSince time.Time // first 404
+	notFoundFor   time.Duration // how long 404s are retried
+	retries       int           // 429/5xx/network failures retried
+	notFound      int           // 404s retried
+	notFoundSince time.Time     // first 404
 }
 
 // nextWait decides what a failed attempt means: a wait before the next attempt and
@@ -261,17 +383,17 @@ func (o *OpenRouter) transientWait(st *openRouterAttempts, failure error, retryA
 	return max(o.backoff(st.retries), retryAfter), failure
 }
 
-// notFoundWait retries a 404 for NotFoundFor after the first one, since OpenRouter
-// publishes a generation's stats a few seconds after it ran.
+// notFoundWait retries a 404 for st.notFoundFor after the first one, since
+// OpenRouter publishes a generation's stats a few seconds after it ran.
 func (o *OpenRouter) notFoundWait(st *openRouterAttempts, id string) (time.Duration, error) {
 	now := time.Now()
 	if st.notFoundSince.IsZero() {
 		st.notFoundSince = now
 	}
-	left := o.cfg.NotFoundFor - now.Sub(st.notFoundSince)
+	left := st.notFoundFor - now.Sub(st.notFoundSince)
 	if left <= 0 {
 		return -1, Errorf(CodeNotFound, "generation %s not found on OpenRouter (HTTP 404 for %s)",
-			id, o.cfg.NotFoundFor.Round(time.Millisecond))
+			id, st.notFoundFor.Round(time.Millisecond))
 	}
 	st.notFound++
 	wait := min(o.backoff(st.notFound), openRouterMaxNotFoundWait, left)
@@ -371,9 +493,12 @@ func (o *OpenRouter) send(ctx context.Context, u string) (openRouterReply, error
 		return openRouterReply{}, &RetryableError{Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, openRouterMaxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, openRouterMaxBody+1))
 	if err != nil {
 		return openRouterReply{}, &RetryableError{Err: fmt.Errorf("read response: %w", err)}
+	}
+	if len(body) > openRouterMaxBody {
+		return openRouterReply{}, fmt.Errorf("response over %d bytes (not read)", openRouterMaxBody)
 	}
 	rep := openRouterReply{status: resp.StatusCode, body: body}
 	if rep.status != http.StatusOK {

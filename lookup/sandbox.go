@@ -13,10 +13,11 @@ var SandboxNow = time.Date(2026, 5, 22, 16, 0, 0, 0, time.UTC)
 
 // SandboxReports are reports that exercise each sandbox case, for help texts and docs.
 var SandboxReports = []struct{ Case, Report string }{
-	{"the runbook's example", "(914) 265-4371 5/20 1:15pm"},
+	{"the runbook's example (verdict model_output)", "(914) 265-4371 5/20 1:15pm"},
+	{"the stored analysis differs from the model's answer (verdict mapping_bug)", "646-555-0134 5/21 2pm"},
 	{"several candidates", "312-555-0142 5/21 10:30am"},
-	{"missing generation id", "+1 415 555 0123 May 19 around 9:40am"},
-	{"truncated output (length)", "617.555.0199 2026-05-18 16:20"},
+	{"missing generation id, nothing stored (verdict unknown)", "+1 415 555 0123 May 19 around 9:40am"},
+	{"truncated output (length; verdict truncated_output)", "617.555.0199 2026-05-18 16:20"},
 	{"reprocessed call", "305-555-0187 5月17日 上午11点"},
 	{"no call found", "(914) 265-4371 5/10 9am"},
 }
@@ -28,6 +29,8 @@ type Sandbox struct {
 	Calls       CallStore
 	Usage       UsageSearcher
 	Generations GenerationFetcher
+	Contents    ContentFetcher // stored content (SPEC §11)
+	Analyses    AnalysisReader // stored analyses (SPEC §11)
 }
 
 // NewSandbox returns the sandbox. delay, when positive, is added to every
@@ -38,15 +41,20 @@ func NewSandbox(delay time.Duration) Sandbox {
 		Calls:       &sandboxCalls{calls: w.Calls, delay: delay},
 		Usage:       &sandboxUsage{rows: w.Rows, delay: delay},
 		Generations: &sandboxGenerations{gens: w.Generations, delay: delay},
+		Contents:    &sandboxContents{contents: w.Contents, delay: delay},
+		Analyses:    &sandboxAnalysisReader{objects: w.Analyses, delay: delay},
 	}
 }
 
 // SandboxData is the data of the sandbox: calls, their ai_usage lines by session,
-// and OpenRouter generations by id. Tests load it into real backends too.
+// OpenRouter generations and their stored content by id, and the stored analyses by
+// s3_analysis_path. Tests load it into real backends too.
 type SandboxData struct {
 	Calls       []Call
 	Rows        map[string][]UsageRow // telephony_session_id → lines
 	Generations map[string]Generation
+	Contents    map[string]SandboxContent  // generation id → stored content
+	Analyses    map[string]json.RawMessage // s3_analysis_path → the stored object
 }
 
 // NewSandboxData returns a fresh copy of the sandbox data.
@@ -62,6 +70,7 @@ func NewSandboxData() SandboxData {
 			}
 		}
 	}
+	sandboxVerdictData(&w)
 	return w
 }
 
@@ -289,6 +298,7 @@ const sandboxModel = "deepseek/deepseek-v4-flash"
 func sandboxCallList() []sandboxCall {
 	return []sandboxCall{
 		runbookCall(),
+		mappingCall(),
 		candidateCall("s-4f1a9c0e7d21", time.Date(2026, 5, 21, 15, 2, 11, 0, time.UTC), "+13125550142", "+13125559000"),
 		candidateCall("s-4f1a9c0e7e58", time.Date(2026, 5, 21, 15, 47, 36, 0, time.UTC), "+13125559000", "+13125550142"),
 		missingGenCall(),

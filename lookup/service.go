@@ -23,6 +23,14 @@ type ServiceConfig struct {
 	GenerationsTimeout time.Duration
 	Sandbox            bool // results come from the --sandbox world
 	Logger             *slog.Logger
+	// Contents and Analyses are the verdict's two reads (SPEC §11): each stage's
+	// stored content (fetched beside its generation, within GenerationsTimeout) and
+	// the call's stored analysis (read from the moment the call is known, within
+	// AnalysisTimeout, default 10s). The verdict is made only when both are set:
+	// leave them nil for TRACEBOT_VERDICT=off.
+	Contents        ContentFetcher
+	Analyses        AnalysisReader
+	AnalysisTimeout time.Duration
 }
 
 func (c *ServiceConfig) setDefaults() {
@@ -43,6 +51,9 @@ func (c *ServiceConfig) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AnalysisTimeout <= 0 {
+		c.AnalysisTimeout = 10 * time.Second
 	}
 }
 
@@ -121,13 +132,15 @@ func sessionOf(t *Trace) string {
 
 // walk is the state of one trace while it runs.
 type walk struct {
-	svc    *Service
-	req    Request
-	t      *Trace
-	report *reporter
+	svc      *Service
+	req      Request
+	t        *Trace
+	report   *reporter
+	analysis <-chan analysisRead // the stored analysis, once the call is known
 }
 
 func (w *walk) run(ctx context.Context) {
+	defer w.judge()
 	if w.req.SessionID == "" && w.req.Phone == "" && len(w.req.GenerationIDs) > 0 {
 		w.generationsOnly(ctx)
 		return
@@ -137,6 +150,7 @@ func (w *walk) run(ctx context.Context) {
 		return
 	}
 	w.t.Call = &call
+	w.readAnalysis(ctx, call)
 	w.report.update(func(p *Progress) { p.Call = &call; p.CallsDone = true })
 	rows, ok := w.searchUsage(ctx, call)
 	if !ok {
@@ -296,6 +310,7 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 			w.report.update(func(p *Progress) { p.GenerationsDone++ })
 			return nil
 		})
+		w.fetchContent(ctx, &g, &mu, &stages[i], start)
 	}
 	_ = g.Wait()
 }

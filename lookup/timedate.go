@@ -58,6 +58,8 @@ var timeMonths = map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5
 
 // readDates reads calendar dates and relative days and blanks them.
 func (r *parsedReport) readDates(sc *parseScan) {
+	r.readAgo(sc)
+	r.readWeekdays(sc)
 	sc.each(timeYMDPass, func(m parseMatch) bool {
 		if m.group(2) != m.group(4) {
 			return false

@@ -14,7 +14,9 @@ type timeSpec struct {
 	instant *time.Time // ISO-8601 with an offset: absolute
 	date    *timeDate
 	rel     *timeRel
+	weekday *timeWeekday // used when no date or relative day is given
 	clock   *timeClock
+	ago     *timeAgo // used when nothing else says when
 }
 
 // timeDate is a calendar date; year 0 means "the most recent such date".
@@ -43,7 +45,10 @@ type timeClock struct {
 // WholeDay and Lookback. All instants are stored in UTC.
 func (s timeSpec) apply(req *Request, now time.Time, window, lookback time.Duration) {
 	loc := req.Zone
-	if s.instant == nil && s.date == nil && s.rel == nil && s.clock == nil {
+	dayless := s.instant == nil && s.date == nil && s.rel == nil && s.weekday == nil
+	if dayless && s.clock == nil && s.ago != nil {
+		s.instant = ptr(now.Add(-s.ago.d).Truncate(time.Minute))
+	} else if dayless && s.clock == nil {
 		req.Lookback = true
 		req.From, req.To = now.Add(-lookback).UTC(), now.UTC()
 		return
@@ -62,7 +67,12 @@ func (s timeSpec) apply(req *Request, now time.Time, window, lookback time.Durat
 		c := s.clockWithHint()
 		at = timeWallClock(y, m, d, c, loc)
 		if s.date == nil && s.rel == nil && at.After(now) {
-			at = timeWallClock(y, m, d-1, c, loc)
+			// A time alone is yesterday's, a weekday's the week before's.
+			back := 1
+			if s.weekday != nil {
+				back = 7
+			}
+			at = timeWallClock(y, m, d-back, c, loc)
 		}
 	}
 	at = at.UTC()
@@ -97,6 +107,8 @@ func (s timeSpec) day(today time.Time) (int, time.Month, int) {
 		return s.date.year, time.Month(s.date.month), s.date.day
 	case s.date != nil:
 		return timeInferYear(s.date.month, s.date.day, today), time.Month(s.date.month), s.date.day
+	case s.weekday != nil:
+		return s.weekday.date(today)
 	}
 	return today.Year(), today.Month(), today.Day()
 }

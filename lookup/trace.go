@@ -27,29 +27,33 @@ const (
 // Trace is the result of one lookup. Its JSON form is the `trace --json` contract of
 // SPEC §8: field names are read by other tools and must not change.
 type Trace struct {
-	TraceID      string          `json:"trace_id"`
-	Outcome      Outcome         `json:"outcome"`
-	Phone        string          `json:"phone"`
-	Zone         string          `json:"zone"`
-	ZoneSource   string          `json:"zone_source,omitempty"`
-	At           *time.Time      `json:"at"`
-	From         time.Time       `json:"from"`
-	To           time.Time       `json:"to"`
-	Interpreted  string          `json:"interpretation"`
-	Direction    Direction       `json:"direction,omitempty"`
-	Candidates   []Call          `json:"candidates"`
-	Call         *Call           `json:"call"`
-	Stages       []Stage         `json:"stages"`
-	Runs         int             `json:"runs"`
-	EarlierRuns  []time.Time     `json:"earlier_runs,omitempty"`
-	TotalCostUSD float64         `json:"total_cost_usd"`
-	CacheRatio   *float64        `json:"cache_ratio"`
-	Warnings     []Warning       `json:"warnings"`
-	Errors       []StepError     `json:"errors"`
-	Regions      []RegionStatus  `json:"regions,omitempty"`
-	Engineers    *EngineersBlock `json:"engineers,omitempty"`
-	TimingsMS    Timings         `json:"timings_ms"`
-	Sandbox      bool            `json:"sandbox,omitempty"` // built from the --sandbox world
+	TraceID      string         `json:"trace_id"`
+	Outcome      Outcome        `json:"outcome"`
+	Phone        string         `json:"phone"`
+	Zone         string         `json:"zone"`
+	ZoneSource   string         `json:"zone_source,omitempty"`
+	At           *time.Time     `json:"at"`
+	From         time.Time      `json:"from"`
+	To           time.Time      `json:"to"`
+	Interpreted  string         `json:"interpretation"`
+	Direction    Direction      `json:"direction,omitempty"`
+	Candidates   []Call         `json:"candidates"`
+	Call         *Call          `json:"call"`
+	Stages       []Stage        `json:"stages"`
+	Runs         int            `json:"runs"`
+	EarlierRuns  []time.Time    `json:"earlier_runs,omitempty"`
+	TotalCostUSD float64        `json:"total_cost_usd"`
+	CacheRatio   *float64       `json:"cache_ratio"`
+	Warnings     []Warning      `json:"warnings"`
+	Errors       []StepError    `json:"errors"`
+	Regions      []RegionStatus `json:"regions,omitempty"`
+	// Verdict and Analysis are SPEC §11's judgement and the read it rests on; nil
+	// (null) when the verdict is off (TRACEBOT_VERDICT=off) or no call was traced.
+	Verdict   *Verdict        `json:"verdict"`
+	Analysis  *AnalysisStatus `json:"analysis"`
+	Engineers *EngineersBlock `json:"engineers,omitempty"`
+	TimingsMS Timings         `json:"timings_ms"`
+	Sandbox   bool            `json:"sandbox,omitempty"` // built from the --sandbox world
 }
 
 // Stage is one LLM call of the pipeline: its ai_usage line joined with its
@@ -73,12 +77,46 @@ type Stage struct {
 	OpenRouter      json.RawMessage `json:"openrouter"`
 	// GenerationError is set when the generation could not be read (one line).
 	GenerationError string `json:"generation_error,omitempty"`
+	// Output is the stage's answer parsed as one JSON object (SPEC §11), null when
+	// there is none; OutputError says why a stored answer could not be parsed.
+	Output      json.RawMessage `json:"output"`
+	OutputError string          `json:"output_error"`
+	// Content is ContentStored, ContentNone or ContentFailed once the stored
+	// content was asked for ("" when it was not); ContentError is the one-line cause
+	// when it is not stored or failed.
+	Content      string `json:"content,omitempty"`
+	ContentError string `json:"content_error,omitempty"`
 
 	generation *Generation
+	content    *Content
+	answer     Answer
 }
 
 // Generation returns the OpenRouter record joined to the stage, or nil.
 func (s Stage) Generation() *Generation { return s.generation }
+
+// StoredContent returns what OpenRouter stored of the stage's generation, or nil
+// when it was not asked for or the fetch failed. Its completion and input are
+// customer data: show them only to a person who asked (trace --show-content, the
+// private Model output answer), never in a channel, a log or metrics.
+func (s Stage) StoredContent() *Content { return s.content }
+
+// Answer returns the stage's raw completion as stored, "" when none was stored.
+func (s Stage) Answer() string {
+	if s.content == nil {
+		return ""
+	}
+	return s.content.Completion()
+}
+
+// InputExcerpt returns about maxRunes runes of the stage's stored input (see
+// Content.InputExcerpt), "" when none was stored. Customer data: see StoredContent.
+func (s Stage) InputExcerpt(maxRunes int) string {
+	if s.content == nil {
+		return ""
+	}
+	return s.content.InputExcerpt(maxRunes)
+}
 
 // Warning is a diagnostic from the runbook's debug scenarios.
 type Warning struct {
@@ -115,7 +153,9 @@ type StepError struct {
 type Timings struct {
 	Calls       int64 `json:"calls"`
 	Logs        int64 `json:"logs"`
-	Generations int64 `json:"generations"`
+	Generations int64 `json:"generations"` // step 4, the content fetches beside it included
+	Content     int64 `json:"content"`     // the slowest stored-content fetch
+	Analysis    int64 `json:"analysis"`    // the stored analysis read (overlaps logs and generations)
 	Total       int64 `json:"total"`
 }
 

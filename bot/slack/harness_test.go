@@ -120,8 +120,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		o.bot(&cfg)
 	}
 	sb := lookup.NewSandbox(time.Duration(o.sandboxMS) * time.Millisecond)
-	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
-	h.bot = bot.New(cfg, bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
+	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger,
+		Contents: sb.Contents, Analyses: sb.Analyses})
+	h.bot = bot.New(cfg, bot.Deps{Tracer: tracer, Contents: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
 	ecfg := Config{
 		BotToken:      bot.StaticSecret(secrets.New(fc.BotToken)),
 		SigningSecret: bot.StaticSecret(secrets.New(o.secret)),

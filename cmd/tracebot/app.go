@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/callytics/tracebot/lookup"
@@ -28,6 +29,7 @@ type app struct {
 	pg       *lookup.PostgresStore
 	logs     *lookup.CloudWatch
 	router   *lookup.OpenRouter
+	analyses *lookup.S3Analysis // nil when TRACEBOT_VERDICT=off
 	service  *lookup.Service
 	reports  *lookup.ReportEngine
 	level    slog.Level // of log
@@ -101,7 +103,11 @@ func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Leve
 func (a *app) openService(ctx context.Context, awsCfg aws.Config, sandbox bool, delay time.Duration) error {
 	if sandbox {
 		sb := lookup.NewSandbox(delay)
-		a.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, a.serviceConfig(true))
+		cfg := a.serviceConfig(true)
+		if a.cfg.Verdict {
+			cfg.Contents, cfg.Analyses = sb.Contents, sb.Analyses
+		}
+		a.service = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, cfg)
 		return nil
 	}
 	if err := a.secrets.Load(ctx, a.cfg.SSM.DatabaseURL, a.cfg.SSM.OpenRouterKey); err != nil {
@@ -110,7 +116,11 @@ func (a *app) openService(ctx context.Context, awsCfg aws.Config, sandbox bool, 
 	if err := a.openBackends(ctx, awsCfg); err != nil {
 		return err
 	}
-	a.service = lookup.NewService(a.pg, a.logs, a.router, a.serviceConfig(false))
+	cfg := a.serviceConfig(false)
+	if a.analyses != nil {
+		cfg.Contents, cfg.Analyses = a.router, a.analyses
+	}
+	a.service = lookup.NewService(a.pg, a.logs, a.router, cfg)
 	return nil
 }
 
@@ -177,7 +187,22 @@ func (a *app) openBackends(ctx context.Context, awsCfg aws.Config) error {
 		OnAuthFailure: func() { a.secrets.Invalidate(a.cfg.SSM.OpenRouterKey) },
 		Logger:        a.log,
 	})
+	if a.cfg.Verdict {
+		a.analyses = lookup.NewS3Analysis(s3Client(awsCfg),
+			lookup.S3AnalysisConfig{Buckets: a.cfg.AnalysisBuckets, Logger: a.log})
+	}
 	return nil
+}
+
+// s3Client builds the S3 client of the stored analyses from the SDK's standard
+// chain. An endpoint override (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) is addressed
+// path-style, as local and S3-compatible servers expect; the SDK's note that a
+// response had no checksum to validate is not logged.
+func s3Client(awsCfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.UsePathStyle = o.BaseEndpoint != nil
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 }
 
 func (a *app) cloudWatchConfig() lookup.CloudWatchConfig {

@@ -52,7 +52,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{exitFailed}
 	}
 	if *iam {
-		return printIAM(ctx, stdout, cfg)
+		return printIAM(ctx, stdout, stderr, cfg)
 	}
 	c := &checker{w: stdout, scrub: identity}
 	c.ok("config", fmt.Sprintf("env %s, regions %s", cfg.Env, strings.Join(cfg.Regions, ",")))
@@ -75,6 +75,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	checkBackends(ctx, c, a)
+	checkVerdict(c, a, awsCfg.Region)
 	checkOptional(c, cfg)
 	if c.failed {
 		return exitError{exitFailed}
@@ -138,6 +139,24 @@ func checkBackends(ctx context.Context, c *checker, a *app) {
 		}
 	}
 	c.result("openrouter", a.router.Check(ctx), "key accepted by "+a.cfg.OpenRouterURL)
+}
+
+// checkVerdict reports the verdict's reads (SPEC §11) as off, or on with where they
+// read from; S3 needs a region for its client (no object is read).
+func checkVerdict(c *checker, a *app, region string) {
+	if !a.cfg.Verdict {
+		c.off("verdict", "TRACEBOT_VERDICT=off (stored content and analyses are not read)")
+		return
+	}
+	if a.analyses == nil || region == "" {
+		c.bad("verdict", "the S3 client needs a region: set AWS_REGION (or TRACEBOT_VERDICT=off)")
+		return
+	}
+	buckets := "any bucket a call's s3_analysis_path names"
+	if len(a.cfg.AnalysisBuckets) > 0 {
+		buckets = "buckets " + strings.Join(a.cfg.AnalysisBuckets, ", ")
+	}
+	c.ok("verdict", fmt.Sprintf("on: stored content from %s, analyses from S3 (%s, %s)", a.cfg.OpenRouterURL, region, buckets))
 }
 
 func checkOptional(c *checker, cfg Config) {

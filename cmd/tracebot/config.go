@@ -41,6 +41,8 @@ type Config struct {
 	SecretsDir        string
 	SecretsTTL        time.Duration
 	PollRate          Rate
+	Verdict           bool        // TRACEBOT_VERDICT=on: read stored content and analyses (SPEC §11)
+	AnalysisBuckets   []string    // TRACEBOT_ANALYSIS_BUCKETS; empty: any bucket a call's s3_analysis_path names
 	Now               time.Time   // zero: the clock
 	LogLevel          *slog.Level // TRACEBOT_LOG_LEVEL; nil: the command's own level
 	ReportMaxRange    time.Duration
@@ -108,6 +110,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SecretsDir:        r.str("TRACEBOT_SECRETS_DIR", ""),
 		SecretsTTL:        r.duration("TRACEBOT_SECRETS_TTL", 15*time.Minute),
 		PollRate:          r.rate("TRACEBOT_POLL_RATE", "5/s"),
+		Verdict:           r.oneOf("TRACEBOT_VERDICT", "on", "on", "off") == "on",
+		AnalysisBuckets:   r.list("TRACEBOT_ANALYSIS_BUCKETS", ""),
 		Now:               r.instant("TRACEBOT_NOW"),
 		LogLevel:          r.logLevel("TRACEBOT_LOG_LEVEL"),
 		ReportMaxRange:    r.duration("TRACEBOT_REPORT_MAX_RANGE", 168*time.Hour),

@@ -36,7 +36,7 @@ type iamScope struct {
 
 // printIAM prints the least-privilege policy for this configuration (SPEC §9): the
 // account comes from sts:GetCallerIdentity when credentials allow, else "*".
-func printIAM(ctx context.Context, w io.Writer, cfg Config) error {
+func printIAM(ctx context.Context, w, stderr io.Writer, cfg Config) error {
 	scope := iamScope{Region: "*", Account: "*"}
 	if awsCfg, err := loadAWS(ctx); err == nil {
 		if awsCfg.Region != "" {
@@ -49,6 +49,9 @@ func printIAM(ctx context.Context, w io.Writer, cfg Config) error {
 		return fmt.Errorf("encode policy: %w", err)
 	}
 	fmt.Fprintln(w, string(b))
+	for _, n := range iamNotes(cfg) {
+		fmt.Fprintln(stderr, n)
+	}
 	return nil
 }
 
@@ -89,6 +92,10 @@ func iamPolicy(cfg Config, s iamScope) policy {
 		// region) lists the account's queries.
 		statement{Sid: "ReadQueryResults", Effect: "Allow", Action: []string{"logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"}, Resource: []string{"*"}},
 	)
+	if cfg.Verdict && len(cfg.AnalysisBuckets) > 0 {
+		p.Statement = append(p.Statement, statement{Sid: "ReadStoredAnalyses", Effect: "Allow",
+			Action: []string{"s3:GetObject"}, Resource: analysisObjectARNs(cfg.AnalysisBuckets)})
+	}
 	var functions []string
 	for _, region := range cfg.Regions {
 		for _, name := range lookup.FunctionNames(cfg.Functions, cfg.Env, region) {
@@ -108,6 +115,25 @@ func iamPolicy(cfg Config, s iamScope) policy {
 			Resource: []string{lookup.ReprocessResource(t, s.Region, s.Account)}})
 	}
 	return p
+}
+
+// analysisObjectARNs are the objects of the buckets the verdict may read.
+func analysisObjectARNs(buckets []string) []string {
+	out := make([]string, len(buckets))
+	for i, b := range buckets {
+		out[i] = "arn:aws:s3:::" + b + "/*"
+	}
+	return out
+}
+
+// iamNotes are what the policy cannot say for itself, for stderr.
+func iamNotes(cfg Config) []string {
+	if cfg.Verdict && len(cfg.AnalysisBuckets) == 0 {
+		return []string{"note: no s3:GetObject is granted because TRACEBOT_ANALYSIS_BUCKETS is empty; the verdict " +
+			"(SPEC §11) reads each call's s3_analysis_path: set TRACEBOT_ANALYSIS_BUCKETS to those buckets " +
+			"(e.g. callytics-prod-analysis) for a policy that grants them, or TRACEBOT_VERDICT=off"}
+	}
+	return nil
 }
 
 // parameterARNs are the SSM parameters of every configured secret.

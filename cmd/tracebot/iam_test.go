@@ -62,3 +62,50 @@ func TestIAMPolicyIsScopedToTheConfiguration(t *testing.T) {
 }
 
 func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestIAMPolicyAnalysisBuckets: s3:GetObject on exactly TRACEBOT_ANALYSIS_BUCKETS'
+// objects; an empty list grants none and says what is needed; off needs nothing.
+func TestIAMPolicyAnalysisBuckets(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		resources []string
+		note      bool
+	}{
+		{"two buckets", map[string]string{"TRACEBOT_ANALYSIS_BUCKETS": "callytics-prod-analysis, callytics-test-analysis"},
+			[]string{"arn:aws:s3:::callytics-prod-analysis/*", "arn:aws:s3:::callytics-test-analysis/*"}, false},
+		{"no list", map[string]string{}, nil, true},
+		{"verdict off", map[string]string{"TRACEBOT_VERDICT": "off", "TRACEBOT_ANALYSIS_BUCKETS": "callytics-prod-analysis"}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig(mapEnv(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range iamPolicy(cfg, iamScope{Region: "us-east-1", Account: "123456789012"}).Statement {
+				if slices.Contains(s.Action, "s3:GetObject") {
+					got = append(got, s.Resource...)
+				}
+			}
+			if diff := cmp.Diff(tt.resources, got); diff != "" {
+				t.Errorf("s3:GetObject resources (-want +got):\n%s", diff)
+			}
+			notes := iamNotes(cfg)
+			if tt.note != (len(notes) == 1 && strings.Contains(notes[0], "TRACEBOT_ANALYSIS_BUCKETS is empty")) {
+				t.Errorf("notes %q", notes)
+			}
+		})
+	}
+}
+
+func TestVerdictConfig(t *testing.T) {
+	if _, err := LoadConfig(mapEnv(map[string]string{"TRACEBOT_VERDICT": "maybe"})); err == nil || !strings.Contains(err.Error(), "TRACEBOT_VERDICT") {
+		t.Errorf("a bad TRACEBOT_VERDICT must be named: %v", err)
+	}
+	cfg, err := LoadConfig(mapEnv(map[string]string{}))
+	if err != nil || !cfg.Verdict || cfg.AnalysisBuckets != nil {
+		t.Errorf("defaults: verdict %v buckets %v (%v)", cfg.Verdict, cfg.AnalysisBuckets, err)
+	}
+}

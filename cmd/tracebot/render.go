@@ -31,10 +31,11 @@ func renderText(t *lookup.Trace) string {
 	if len(t.Stages) > 0 {
 		renderStages(&b, t)
 	}
+	renderVerdict(&b, t)
 	renderWarnings(&b, t)
 	renderEngineers(&b, t)
-	fmt.Fprintf(&b, "\nTimings: calls %dms, logs %dms, generations %dms, total %dms\n",
-		t.TimingsMS.Calls, t.TimingsMS.Logs, t.TimingsMS.Generations, t.TimingsMS.Total)
+	fmt.Fprintf(&b, "\nTimings: calls %dms, logs %dms, generations %dms (content %dms), analysis %dms, total %dms\n",
+		t.TimingsMS.Calls, t.TimingsMS.Logs, t.TimingsMS.Generations, t.TimingsMS.Content, t.TimingsMS.Analysis, t.TimingsMS.Total)
 	return b.String()
 }
 

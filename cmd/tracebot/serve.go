@@ -157,7 +157,7 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sandbox: sandbox, TraceTimeout: s.cfg.TraceTimeout,
 		Workers:      serveWorkers,
 		ParseOptions: lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
-	}, bot.Deps{Tracer: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
+	}, bot.Deps{Tracer: s.service, Contents: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
 	return nil
 }
 

@@ -14,19 +14,10 @@ import (
 
 type traceFlags struct {
 	json, dryRun, sandbox bool
+	showContent           bool
 	session               string
 	report                string
 }
-
-// usageError is a command line that cannot be run; its message says how to fix it.
-// shown is set when the flag package has already printed it (with the usage) on
-// stderr.
-type usageError struct {
-	msg   string
-	shown bool
-}
-
-func (e *usageError) Error() string { return e.msg }
 
 // parseTraceFlags accepts flags before and after the report text.
 func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
@@ -37,16 +28,10 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print only how the report was read; no network")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use built-in sample data instead of AWS/Neon/OpenRouter")
 	fs.StringVar(&f.session, "session", "", "trace this telephony_session_id")
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, &usageError{msg: err.Error(), shown: true}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		args = fs.Args()[1:]
+	fs.BoolVar(&f.showContent, "show-content", false, "also print each stage's stored answer and an excerpt of its input (customer data)")
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	f.report = strings.TrimSpace(strings.Join(words, " "))
 	if f.report == "" && f.session == "" {
@@ -110,10 +95,19 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer app.Close()
 	t := app.service.Trace(ctx, req, nil)
 	out := app.scrub
-	if f.json {
+	switch {
+	case f.json && f.showContent:
+		return printJSON(stdout, out, withContent(t), exitFor(t.Outcome))
+	case f.json:
 		return printJSON(stdout, out, t, exitFor(t.Outcome))
 	}
-	fmt.Fprint(stdout, out(renderText(t)))
+	text := renderText(t)
+	if f.showContent {
+		var b strings.Builder
+		renderContent(&b, t)
+		text += b.String()
+	}
+	fmt.Fprint(stdout, out(text))
 	return exitOr(exitFor(t.Outcome))
 }
 

@@ -18,8 +18,8 @@ const (
 	canaryRouterKey  = "sk-or-v1-CANARY-7b3d2e6f91aa"
 )
 
-// env is a terminal pointed at real clients and wire-level fakes: SSM and CloudWatch
-// Logs through the SDK's standard endpoint variables, Postgres for real.
+// env is a terminal pointed at real clients and wire-level fakes: SSM, CloudWatch
+// Logs and S3 through the SDK's standard endpoint variables, Postgres for real.
 type env struct {
 	world *lookuptest.World
 	ssm   *secretstest.SSMServer
@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	for k, v := range map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret-key",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_ENDPOINT_URL_SSM": ssm.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": w.Logs.URL(),
+		"AWS_ENDPOINT_URL_SSM": ssm.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": w.Logs.URL(), "AWS_ENDPOINT_URL_S3": w.S3.URL(),
 		"TRACEBOT_OPENROUTER_URL": w.OpenRouter.URL(), "TRACEBOT_NOW": "2026-05-22T16:00:00Z",
 		"TRACEBOT_REGION_GRACE": "200ms",
 	} {

@@ -79,9 +79,11 @@ func GenFromLookup(g lookup.Generation) OpenRouterGeneration {
 	}
 }
 
-// OpenRouterServer is a fake of OpenRouter's API (GET /generation?id= and GET /key
-// under /api/v1) that checks the Bearer key and answers in the real shapes:
-// {"data": {...}} or {"error": {"code", "message"}}. Its knobs and counters are safe
+// OpenRouterServer is a fake of OpenRouter's API (GET /generation?id=, GET
+// /generation/content?id= and GET /key under /api/v1) that checks the Bearer key and
+// answers in the real shapes: {"data": {...}} or {"error": {"code", "message"}}. A
+// generation whose content was never added answers 404 on /generation/content, as
+// OpenRouter does when input/output logging is off. Its knobs and counters are safe
 // for concurrent use.
 type OpenRouterServer struct {
 	tb  testing.TB
@@ -90,6 +92,10 @@ type OpenRouterServer struct {
 	mu          sync.Mutex
 	key         string
 	gens        map[string]json.RawMessage
+	contents    map[string]json.RawMessage
+	rawContents map[string][]byte // whole response bodies, served verbatim
+	contentFail []openRouterFailure
+	contentWait time.Duration
 	notFound    map[string]int
 	failures    []openRouterFailure
 	latency     time.Duration
@@ -110,14 +116,17 @@ type openRouterFailure struct {
 func NewOpenRouterServer(tb testing.TB) *OpenRouterServer {
 	tb.Helper()
 	s := &OpenRouterServer{
-		tb:       tb,
-		key:      OpenRouterDefaultKey,
-		gens:     map[string]json.RawMessage{},
-		notFound: map[string]int{},
-		requests: map[string]int{},
+		tb:          tb,
+		key:         OpenRouterDefaultKey,
+		gens:        map[string]json.RawMessage{},
+		contents:    map[string]json.RawMessage{},
+		rawContents: map[string][]byte{},
+		notFound:    map[string]int{},
+		requests:    map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/generation", s.serveGeneration)
+	mux.HandleFunc("GET /api/v1/generation/content", s.serveContent)
 	mux.HandleFunc("GET /api/v1/key", s.serveKey)
 	s.srv = httptest.NewServer(s.track(s.authorize(s.failing(mux))))
 	tb.Cleanup(s.srv.Close)
@@ -130,22 +139,90 @@ func (s *OpenRouterServer) URL() string { return s.srv.URL + "/api/v1" }
 // AddGeneration makes g known; it is served as the data object, encoded from g.
 func (s *OpenRouterServer) AddGeneration(g OpenRouterGeneration) {
 	s.tb.Helper()
-	data, err := json.Marshal(g)
-	if err != nil {
-		s.tb.Fatalf("lookuptest: encode generation %s: %v", g.ID, err)
-	}
-	s.AddGenerationJSON(g.ID, data)
+	s.AddGenerationJSON(g.ID, s.encode("generation", g.ID, g))
 }
 
 // AddGenerationJSON makes id known with data served verbatim as the data object.
 func (s *OpenRouterServer) AddGenerationJSON(id string, data json.RawMessage) {
 	s.tb.Helper()
+	s.add(s.gens, "generation", id, data)
+}
+
+// encode is v as JSON, failing the test when it cannot be encoded.
+func (s *OpenRouterServer) encode(kind, id string, v any) json.RawMessage {
+	s.tb.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.tb.Fatalf("lookuptest: encode %s %s: %v", kind, id, err)
+	}
+	return data
+}
+
+// add stores a copy of data (which must be JSON) as records[id].
+func (s *OpenRouterServer) add(records map[string]json.RawMessage, kind, id string, data json.RawMessage) {
+	s.tb.Helper()
 	if !json.Valid(data) {
-		s.tb.Fatalf("lookuptest: generation %s: data is not valid JSON", id)
+		s.tb.Fatalf("lookuptest: %s %s: data is not valid JSON", kind, id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gens[id] = append(json.RawMessage(nil), data...)
+	records[id] = append(json.RawMessage(nil), data...)
+}
+
+// OpenRouterContent is the data object of GET /generation/content. Input is
+// {"messages": [...]} or {"prompt": "..."}; a nil Completion is served as null
+// (OpenRouter kept the record but not the output).
+type OpenRouterContent struct {
+	Input  any                     `json:"input"`
+	Output OpenRouterContentOutput `json:"output"`
+	Error  any                     `json:"error"`
+}
+
+// OpenRouterContentOutput is the output part of OpenRouterContent.
+type OpenRouterContentOutput struct {
+	Completion *string `json:"completion"`
+	Reasoning  *string `json:"reasoning"`
+}
+
+// ChatInput returns a chat input of system and user messages.
+func ChatInput(system, user string) map[string]any {
+	return map[string]any{"messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}}}
+}
+
+// AddContent makes the stored content of generation id known.
+func (s *OpenRouterServer) AddContent(id string, c OpenRouterContent) {
+	s.tb.Helper()
+	s.AddContentJSON(id, s.encode("content", id, c))
+}
+
+// AddContentJSON makes id's content known with data served verbatim as the data
+// object.
+func (s *OpenRouterServer) AddContentJSON(id string, data json.RawMessage) {
+	s.tb.Helper()
+	s.add(s.contents, "content", id, data)
+}
+
+// AddContentRaw makes GET /generation/content?id= answer 200 with body verbatim
+// (not wrapped in {"data": …}), to serve broken or oversized answers.
+func (s *OpenRouterServer) AddContentRaw(id string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rawContents[id] = append([]byte(nil), body...)
+}
+
+// FailContent makes the next n authorized content requests answer status (the
+// generation endpoint is untouched).
+func (s *OpenRouterServer) FailContent(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contentFail = append(s.contentFail, openRouterFailure{status: status, left: n})
+}
+
+// SetContentLatency delays every content answer by d, on top of SetLatency.
+func (s *OpenRouterServer) SetContentLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contentWait = d
 }
 
 // NotFoundTimes makes the next n requests for id answer 404, as OpenRouter does for
@@ -188,6 +265,13 @@ func (s *OpenRouterServer) Requests(id string) int {
 	return s.requests[id]
 }
 
+// ContentRequests returns how many GET /generation/content requests asked for id.
+func (s *OpenRouterServer) ContentRequests(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests["content "+id]
+}
+
 // TotalRequests returns how many requests reached the server, on any path.
 func (s *OpenRouterServer) TotalRequests() int {
 	s.mu.Lock()
@@ -207,8 +291,11 @@ func (s *OpenRouterServer) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.total++
-		if r.URL.Path == "/api/v1/generation" {
+		switch r.URL.Path {
+		case "/api/v1/generation":
 			s.requests[r.URL.Query().Get("id")]++
+		case "/api/v1/generation/content":
+			s.requests["content "+r.URL.Query().Get("id")]++
 		}
 		s.inFlight++
 		s.maxInFlight = max(s.maxInFlight, s.inFlight)
@@ -219,17 +306,25 @@ func (s *OpenRouterServer) track(next http.Handler) http.Handler {
 			s.inFlight--
 			s.mu.Unlock()
 		}()
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			defer t.Stop()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-t.C:
-			}
+		if openRouterWait(r, latency) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// openRouterWait waits d; false when the client went away first.
+func openRouterWait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (s *OpenRouterServer) authorize(next http.Handler) http.Handler {
@@ -276,13 +371,46 @@ func (s *OpenRouterServer) nextFailure() (openRouterFailure, bool) {
 }
 
 func (s *OpenRouterServer) serveGeneration(w http.ResponseWriter, r *http.Request) {
+	s.serveData(w, r, s.gens)
+}
+
+func (s *OpenRouterServer) serveContent(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	s.mu.Lock()
+	wait, raw := s.contentWait, s.rawContents[id]
+	var fail *openRouterFailure
+	for len(s.contentFail) > 0 && s.contentFail[0].left <= 0 {
+		s.contentFail = s.contentFail[1:]
+	}
+	if len(s.contentFail) > 0 {
+		s.contentFail[0].left--
+		fail = &s.contentFail[0]
+	}
+	s.mu.Unlock()
+	if !openRouterWait(r, wait) {
+		return
+	}
+	switch {
+	case fail != nil:
+		writeOpenRouterError(w, fail.status, http.StatusText(fail.status))
+	case raw != nil:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(raw)
+	default:
+		s.serveData(w, r, s.contents)
+	}
+}
+
+// serveData answers {"data": …} for the id asked, from records (gens or contents);
+// NotFoundTimes holds back both of an id's records.
+func (s *OpenRouterServer) serveData(w http.ResponseWriter, r *http.Request, records map[string]json.RawMessage) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		writeOpenRouterError(w, http.StatusBadRequest, "id is required")
 		return
 	}
 	s.mu.Lock()
-	data, known := s.gens[id]
+	data, known := records[id]
 	pending := s.notFound[id] > 0
 	if pending {
 		s.notFound[id]--

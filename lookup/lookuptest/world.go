@@ -11,13 +11,15 @@ import (
 )
 
 // World is the sandbox data of lookup.NewSandboxData loaded into real backends: the
-// calls in a Postgres database, the ai_usage lines in a fake CloudWatch Logs and the
-// generations in a fake OpenRouter, all reached over the wire by the real clients.
+// calls in a Postgres database, the ai_usage lines in a fake CloudWatch Logs, the
+// generations and their stored content in a fake OpenRouter and the stored analyses
+// in a fake S3, all reached over the wire by the real clients.
 type World struct {
 	Data       lookup.SandboxData
 	DSN        string
 	Logs       *LogsServer
 	OpenRouter *OpenRouterServer
+	S3         *S3Server
 	Regions    []string
 	Env        string
 }
@@ -25,11 +27,11 @@ type World struct {
 // WorldRegions are the regions the world's log groups live in.
 var WorldRegions = []string{"us-east-1", "us-west-2", "us-east-2"}
 
-// NewWorld loads the sandbox data into dsn (a fresh database) and two fakes.
+// NewWorld loads the sandbox data into dsn (a fresh database) and three fakes.
 func NewWorld(tb testing.TB, dsn string) *World {
 	tb.Helper()
 	w := &World{Data: lookup.NewSandboxData(), DSN: dsn, Logs: NewLogsServer(tb),
-		OpenRouter: NewOpenRouterServer(tb), Regions: WorldRegions, Env: "prod"}
+		OpenRouter: NewOpenRouterServer(tb), S3: NewS3Server(tb), Regions: WorldRegions, Env: "prod"}
 	ctx := context.Background()
 	if err := pgtest.CreateCallsTable(ctx, dsn); err != nil {
 		tb.Fatal(err)
@@ -55,7 +57,35 @@ func NewWorld(tb testing.TB, dsn string) *World {
 	for _, g := range w.Data.Generations {
 		w.OpenRouter.AddGeneration(GenFromLookup(g))
 	}
+	w.loadVerdictData(tb)
 	return w
+}
+
+// loadVerdictData puts the stored contents into the OpenRouter fake and the stored
+// analyses into the S3 fake (whose buckets all exist, so a missing one is NoSuchKey).
+func (w *World) loadVerdictData(tb testing.TB) {
+	tb.Helper()
+	for id, c := range w.Data.Contents {
+		completion := c.Completion
+		w.OpenRouter.AddContent(id, OpenRouterContent{Input: c.Input, Output: OpenRouterContentOutput{Completion: &completion}})
+	}
+	for _, c := range w.Data.Calls {
+		if bucket, _, err := lookup.ParseS3Path(c.S3AnalysisPath); err == nil {
+			w.S3.CreateBucket(bucket)
+		}
+	}
+	for path, obj := range w.Data.Analyses {
+		w.S3.PutPath(tb, path, obj)
+	}
+}
+
+// WorldS3Region is the region of the world's S3 client.
+const WorldS3Region = "us-east-1"
+
+// Analyses returns an analysis reader over the world's S3 fake (the real SDK client).
+func (w *World) Analyses(tb testing.TB, cfg lookup.S3AnalysisConfig) *lookup.S3Analysis {
+	tb.Helper()
+	return lookup.NewS3Analysis(w.S3.Client(tb, WorldS3Region), cfg)
 }
 
 // groups are the log groups of the default TRACEBOT_LOG_GROUPS patterns.
@@ -88,8 +118,15 @@ func (w *World) CloudWatch(tb testing.TB, cfg lookup.CloudWatchConfig) *lookup.C
 }
 
 // Service wires a lookup.Service over the world's backends with default settings
-// (short 404 retries so failure tests are quick).
+// (short 404 retries so failure tests are quick), the verdict on.
 func (w *World) Service(tb testing.TB, cw lookup.CloudWatchConfig) (*lookup.Service, *lookup.PostgresStore) {
+	tb.Helper()
+	return w.ServiceWith(tb, cw, lookup.ServiceConfig{})
+}
+
+// ServiceWith is Service with cfg; its Contents and Analyses, when nil, are the
+// world's OpenRouter client and S3 reader.
+func (w *World) ServiceWith(tb testing.TB, cw lookup.CloudWatchConfig, cfg lookup.ServiceConfig) (*lookup.Service, *lookup.PostgresStore) {
 	tb.Helper()
 	pg, err := lookup.OpenPostgres(context.Background(), w.DSN, time.UTC)
 	if err != nil {
@@ -98,7 +135,13 @@ func (w *World) Service(tb testing.TB, cw lookup.CloudWatchConfig) (*lookup.Serv
 	tb.Cleanup(pg.Close)
 	or := lookup.NewOpenRouter(lookup.OpenRouterConfig{BaseURL: w.OpenRouter.URL(), Key: StaticKey(OpenRouterDefaultKey),
 		NotFoundFor: 300 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	return lookup.NewService(pg, w.CloudWatch(tb, cw), or, lookup.ServiceConfig{}), pg
+	if cfg.Contents == nil {
+		cfg.Contents = or
+	}
+	if cfg.Analyses == nil {
+		cfg.Analyses = w.Analyses(tb, lookup.S3AnalysisConfig{})
+	}
+	return lookup.NewService(pg, w.CloudWatch(tb, cw), or, cfg), pg
 }
 
 // StaticKey returns a key getter for lookup.OpenRouterConfig.Key.

@@ -1,0 +1,188 @@
+package lookup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// AnalysisMaxBytes is the largest stored analysis read (SPEC §11: at most 1 MB).
+const AnalysisMaxBytes = 1 << 20
+
+// Errors of ReadAnalysis that are not S3's own, for errors.Is.
+var (
+	ErrAnalysisPath       = errors.New("not an s3://bucket/key path")
+	ErrBucketNotAllowed   = errors.New("bucket not in TRACEBOT_ANALYSIS_BUCKETS")
+	ErrAnalysisTooLarge   = errors.New("object over 1 MB")
+	ErrAnalysisNotJSON    = errors.New("not a JSON object")
+	errAnalysisNoResponse = errors.New("no body in the response")
+)
+
+// s3BucketNamePattern is S3's bucket naming rule (3–63 lower-case letters, digits,
+// dots and hyphens).
+var s3BucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// S3API is the part of the S3 client the analysis reader uses (*s3.Client).
+type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// S3AnalysisConfig configures an S3Analysis; zero values take the defaults.
+type S3AnalysisConfig struct {
+	// Buckets is TRACEBOT_ANALYSIS_BUCKETS: the buckets that may be read. Empty
+	// means any bucket a call's s3_analysis_path names.
+	Buckets []string
+	// MaxBytes is the largest object read; default AnalysisMaxBytes.
+	MaxBytes int64
+	Logger   *slog.Logger
+}
+
+// S3Analysis reads stored analyses with S3 GetObject. It is safe for concurrent
+// use; retries are the S3 client's own (the SDK's standard retryer).
+type S3Analysis struct {
+	api     S3API
+	cfg     S3AnalysisConfig
+	allowed map[string]bool // nil: any bucket
+}
+
+var _ AnalysisReader = (*S3Analysis)(nil)
+
+// NewS3Analysis returns a reader over api. It does no I/O.
+func NewS3Analysis(api S3API, cfg S3AnalysisConfig) *S3Analysis {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = AnalysisMaxBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &S3Analysis{api: api, cfg: cfg}
+	for _, b := range cfg.Buckets {
+		if a.allowed == nil {
+			a.allowed = map[string]bool{}
+		}
+		a.allowed[b] = true
+	}
+	return a
+}
+
+// ParseS3Path splits "s3://bucket/key" into its bucket and key. It returns an error
+// wrapping ErrAnalysisPath for anything else (no key, a bad bucket name, another
+// scheme).
+func ParseS3Path(path string) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(path), "s3://")
+	if ok {
+		bucket, key, ok = strings.Cut(rest, "/")
+	}
+	if !ok || key == "" || !s3BucketNamePattern.MatchString(bucket) {
+		return "", "", fmt.Errorf("%q: %w", openRouterClip(path, 80), ErrAnalysisPath)
+	}
+	return bucket, key, nil
+}
+
+// ReadAnalysis returns the JSON object at path (s3://bucket/key), decoded with
+// numbers as json.Number. Errors all start "s3 <path>:" and wrap, for errors.Is and
+// errors.As: ErrAnalysisPath, ErrBucketNotAllowed (no request is sent),
+// ErrAnalysisTooLarge (by Content-Length, or after reading MaxBytes), ErrAnalysisNotJSON,
+// the SDK's error (a smithy.APIError such as NoSuchKey or AccessDenied, after the
+// client's retries), or ctx's error. None holds the object's content.
+func (a *S3Analysis) ReadAnalysis(ctx context.Context, path string) (map[string]any, error) {
+	bucket, key, err := ParseS3Path(path)
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	if a.allowed != nil && !a.allowed[bucket] {
+		return nil, fmt.Errorf("s3 %s: %w", path, ErrBucketNotAllowed)
+	}
+	body, err := a.get(ctx, bucket, key)
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: get object: %w", path, err)
+	}
+	obj, err := decodeAnalysis(body)
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: %w", path, err)
+	}
+	return obj, nil
+}
+
+// get reads at most MaxBytes of the object, refusing a larger one.
+func (a *S3Analysis) get(ctx context.Context, bucket, key string) ([]byte, error) {
+	out, err := a.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+	if err != nil {
+		return nil, err
+	}
+	if out.Body == nil {
+		return nil, errAnalysisNoResponse
+	}
+	defer out.Body.Close()
+	if out.ContentLength != nil && *out.ContentLength > a.cfg.MaxBytes {
+		return nil, fmt.Errorf("%d bytes: %w", *out.ContentLength, ErrAnalysisTooLarge)
+	}
+	body, err := io.ReadAll(io.LimitReader(out.Body, a.cfg.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > a.cfg.MaxBytes {
+		return nil, fmt.Errorf("more than %d bytes: %w", a.cfg.MaxBytes, ErrAnalysisTooLarge)
+	}
+	return body, nil
+}
+
+// decodeAnalysis decodes one JSON object, numbers kept as json.Number.
+func decodeAnalysis(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("%w (%w)", ErrAnalysisNotJSON, answerSyntax(err))
+	}
+	if obj == nil {
+		return nil, fmt.Errorf("%w (null)", ErrAnalysisNotJSON)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w (more after the object)", ErrAnalysisNotJSON)
+	}
+	return obj, nil
+}
+
+// AnalysisCause is the verdict's one-line cause for a failed read of path, without
+// secrets or content: "S3 AccessDenied on s3://…", "S3 read of s3://… timed out".
+func AnalysisCause(path string, err error) string {
+	var api smithy.APIError
+	switch {
+	case errors.Is(err, ErrAnalysisPath):
+		return fmt.Sprintf("s3_analysis_path %q is not an s3://bucket/key path", openRouterClip(path, 80))
+	case errors.Is(err, ErrBucketNotAllowed):
+		bucket, _, _ := ParseS3Path(path)
+		return fmt.Sprintf("bucket %s is not in TRACEBOT_ANALYSIS_BUCKETS (%s not read)", bucket, path)
+	case errors.Is(err, ErrAnalysisTooLarge):
+		return fmt.Sprintf("the stored analysis %s is over 1 MB (not read)", path)
+	case errors.Is(err, ErrAnalysisNotJSON):
+		return fmt.Sprintf("the stored analysis %s is not a JSON object", path)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("S3 read of %s timed out", path)
+	case errors.As(err, &api):
+		return fmt.Sprintf("S3 %s on %s%s", api.ErrorCode(), path, s3Attempts(err))
+	}
+	return fmt.Sprintf("S3 read of %s failed: %s", path, errLine(err))
+}
+
+// s3Attempts notes how many attempts the SDK made when it gave up retrying.
+func s3Attempts(err error) string {
+	var max *retry.MaxAttemptsError
+	if errors.As(err, &max) {
+		return fmt.Sprintf(" (after %d attempts)", max.Attempt)
+	}
+	return ""
+}

@@ -25,8 +25,9 @@ const (
 //
 //   - for BatchWindow, but only when another batch of the same env is waiting or
 //     closed less than BatchWindow ago and still runs: a lone search starts at once;
-//   - then for the first query slot of the process-wide cap: while every slot is
-//     taken, new searches join the waiting batch instead of queueing queries.
+//   - then for query slots of the process-wide cap, one per region it queries
+//     (at most the cap), taken together: while too few slots are free, new
+//     searches join the waiting batch instead of queueing queries of their own.
 //
 // A member joins a batch only if the batch then holds at most BatchSessions
 // sessions, its query text stays within Insights' 10,000 characters, and the
@@ -208,8 +209,8 @@ func (b *cwBatch) add(m *cwMember) {
 	}
 }
 
-// run waits for members, then for the first query slot, closes the batch and
-// runs its regions' queries.
+// run waits for members, then for the query slots of its regions, closes the
+// batch and runs its regions' queries.
 func (b *cwBatch) run(linger time.Duration) {
 	c := b.bt.c
 	if linger > 0 {
@@ -221,17 +222,30 @@ func (b *cwBatch) run(linger time.Duration) {
 		}
 		t.Stop()
 	}
-	held := c.acquire(b.ctx) == nil
+	held := min(b.bt.regionsWaiting(b), c.cfg.MaxQueries)
+	if c.acquireN(b.ctx, held) != nil {
+		held = 0 // every member left
+	}
 	order := b.bt.close(b)
-	if len(order) == 0 {
-		if held {
-			c.release()
-		}
-		return
-	}
 	for i, region := range order {
-		go b.runRegion(region, held && i == 0)
+		go b.runRegion(region, i < held)
 	}
+	for range held - min(held, len(order)) {
+		c.release()
+	}
+}
+
+// regionsWaiting is how many regions of b have members waiting.
+func (bt *cwBatcher) regionsWaiting(b *cwBatch) int {
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	n := 0
+	for _, br := range b.regions {
+		if len(br.seats) > 0 {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 // close fixes b's members and returns the regions to query in configured order;
@@ -260,8 +274,8 @@ func (bt *cwBatcher) close(b *cwBatch) []string {
 	return order
 }
 
-// runRegion runs the batch's query in region (on the slot the batch already
-// holds when held) and hands every waiting member its rows.
+// runRegion runs the batch's query in region (on a slot the batch already holds
+// when held) and hands every waiting member its rows.
 func (b *cwBatch) runRegion(region string, held bool) {
 	c := b.bt.c
 	br := b.regions[region]

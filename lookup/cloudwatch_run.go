@@ -153,11 +153,14 @@ func (c *CloudWatch) stop(ctx context.Context, q cwQuery, id string) {
 }
 
 // acquire takes a slot of the process-wide in-flight cap, or fails when ctx ends.
-func (c *CloudWatch) acquire(ctx context.Context) error {
-	if err := c.queries.Acquire(ctx, 1); err != nil {
+func (c *CloudWatch) acquire(ctx context.Context) error { return c.acquireN(ctx, 1) }
+
+// acquireN takes n slots at once (all or none), or fails when ctx ends.
+func (c *CloudWatch) acquireN(ctx context.Context, n int) error {
+	if err := c.queries.Acquire(ctx, int64(n)); err != nil {
 		return err
 	}
-	c.inFlight.Add(1)
+	c.inFlight.Add(int64(n))
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -146,9 +145,10 @@ func cwBatchQueries(srv *lookuptest.LogsServer, skip int) []lookuptest.LogsQuery
 	return srv.Queries()[skip:]
 }
 
-func cwSorted(s []string) []string {
+// cwSorted is a sorted copy of s.
+func cwSorted[T ~int | ~string](s []T) []T {
 	s = slices.Clone(s)
-	sort.Strings(s)
+	slices.Sort(s)
 	return s
 }
 
@@ -215,15 +215,9 @@ func TestSearchUsageBatchSplitsRowsAcrossRegions(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []int{1, 1, 1, 3, 3, 3}; !slices.Equal(cwSortedInts(served), want) {
+	if want := []int{1, 1, 1, 3, 3, 3}; !slices.Equal(cwSorted(served), want) {
 		t.Errorf("searches served per started query = %v, want %v", served, want)
 	}
-}
-
-func cwSortedInts(s []int) []int {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 func TestSearchUsageBatchWidensPerSession(t *testing.T) {

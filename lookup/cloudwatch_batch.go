@@ -279,7 +279,7 @@ func (bt *cwBatcher) close(b *cwBatch) []string {
 func (b *cwBatch) runRegion(region string, held bool) {
 	c := b.bt.c
 	br := b.regions[region]
-	defer b.regionDone(br)
+	defer close(br.done)
 	defer br.cancel(nil)
 	q := cwQuery{region: region, api: c.clients[region], text: b.text, from: b.from, to: b.to,
 		groups:  c.groups.candidates(region, c.LogGroups(region, b.env)),
@@ -298,14 +298,16 @@ func (b *cwBatch) runRegion(region string, held bool) {
 	default:
 		ans, err = c.runQuery(br.ctx, q)
 	}
+	b.regionEnded()
 	b.deliver(region, br, ans, err)
 }
 
-func (b *cwBatch) regionDone(br *cwBatchRegion) {
+// regionEnded counts a region's query as over, before its members hear of it:
+// a search that starts once they have must not see this batch still running.
+func (b *cwBatch) regionEnded() {
 	b.bt.mu.Lock()
 	defer b.bt.mu.Unlock()
 	b.pending--
-	close(br.done)
 }
 
 // started tells the waiting members the query runs, and the observer how many

@@ -68,10 +68,13 @@ func TestQueryRegionsWatchesARegionsQueriesTogether(t *testing.T) {
 		}
 	}
 	// One query per region is polled alone, as a trace's is.
-	before := srv.Calls(cwEast1, lookuptest.LogsDescribeQueries)
-	cwCheckCounts(t, cw.QueryRegions(context.Background(), cwRegionQueries(1)), want)
-	if n := srv.Calls(cwEast1, lookuptest.LogsDescribeQueries); n != before {
-		t.Errorf("a single query was watched with DescribeQueries (%d calls)", n-before)
+	single := newLogsWorld(t)
+	want = cwAddCounted(single)
+	cwCheckCounts(t, newCWSearcher(t, single, nil).QueryRegions(context.Background(), cwRegionQueries(1)), want)
+	for _, r := range cwRegions {
+		if n := single.Calls(r, lookuptest.LogsDescribeQueries); n != 0 {
+			t.Errorf("%s: a single query was watched with DescribeQueries (%d calls)", r, n)
+		}
 	}
 }
 
@@ -97,7 +100,10 @@ func TestQueryRegionsPollsAloneWhenDescribeIsRefused(t *testing.T) {
 
 // TestQueryRegionsFetchesStayUnderThePollRate finishes eight queries of one
 // region at the same moment under the production rate of 5 calls a second: their
-// results are fetched together, at most 5 in any second.
+// results are fetched together, at most 5 in any second. The window grants at
+// most 5 per 1/0.95 s; the fake times arrivals, and a grant delayed by more than
+// the 52 ms margin (-race on a busy machine) could squeeze a sixth into a
+// second, hence the tolerance of one. Without the window all 8 arrive at once.
 func TestQueryRegionsFetchesStayUnderThePollRate(t *testing.T) {
 	srv := newLogsWorld(t)
 	want := cwAddCounted(srv)
@@ -107,7 +113,7 @@ func TestQueryRegionsFetchesStayUnderThePollRate(t *testing.T) {
 		c.PollRate, c.PollMin, c.PollMax, c.MaxQueries = 5, 100*time.Millisecond, time.Second, 8
 	})
 	cwCheckCounts(t, cw.QueryRegions(context.Background(), cwRegionQueries(8)), want)
-	if got := srv.MaxPollRate(cwEast1); got > 5 {
-		t.Errorf("%d GetQueryResults calls in one second, want at most 5", got)
+	if got := srv.MaxPollRate(cwEast1); got > 5+1 {
+		t.Errorf("%d GetQueryResults calls in one second, want at most 5 (+1)", got)
 	}
 }

@@ -111,18 +111,20 @@ const (
 	ActRefresh   = "refresh"    // re-run steps 3–4 in place
 	ActReprocess = "reprocess"
 	ActEscalate  = "escalate"
+	ActReport    = "report" // run the report the value's Report names, in the button's thread
 )
 
 // ActionValue is the typed JSON carried by a button.
 type ActionValue struct {
-	Action    string     `json:"a"`
-	SessionID string     `json:"s,omitempty"`
-	StoreID   string     `json:"st,omitempty"`
-	Phone     string     `json:"p,omitempty"`
-	At        *time.Time `json:"at,omitempty"`
-	Zone      string     `json:"z,omitempty"`
-	Direction string     `json:"d,omitempty"`
-	TraceID   string     `json:"t,omitempty"`
+	Action    string       `json:"a"`
+	SessionID string       `json:"s,omitempty"`
+	StoreID   string       `json:"st,omitempty"`
+	Phone     string       `json:"p,omitempty"`
+	At        *time.Time   `json:"at,omitempty"`
+	Zone      string       `json:"z,omitempty"`
+	Direction string       `json:"d,omitempty"`
+	TraceID   string       `json:"t,omitempty"`
+	Report    *ReportValue `json:"r,omitempty"` // ActReport: which report
 }
 
 // Encode returns the value as a button payload.
@@ -132,7 +134,7 @@ func (v ActionValue) Encode() string {
 }
 
 // ActionKinds are the actions a button may carry; the Bot handles each.
-var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate}
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActReport}
 
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {

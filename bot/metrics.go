@@ -13,6 +13,7 @@ type Metrics struct {
 	chatErrors  *prometheus.CounterVec
 	ackSeconds  *prometheus.HistogramVec
 	queued      prometheus.Gauge
+	reports     *prometheus.CounterVec
 }
 
 // NewMetrics registers the bot's series on reg.
@@ -39,7 +40,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tracebot_jobs_in_flight", Help: "Traces and actions queued or running on the worker pool.",
 		}),
 	}
-	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued)
+	m.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tracebot_reports_total", Help: "Reports across calls asked for in chat, by platform, kind and outcome (answered, partial, failed, error, not_understood, window_too_long, help).",
+	}, []string{"platform", "kind", "outcome"})
+	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued, m.reports)
 	return m
 }
 
@@ -79,4 +83,14 @@ func (m *Metrics) jobs(delta float64) {
 	if m != nil {
 		m.queued.Add(delta)
 	}
+}
+
+func (m *Metrics) report(platform Platform, kind, outcome string) {
+	if m == nil {
+		return
+	}
+	if kind == "" {
+		kind = "unknown"
+	}
+	m.reports.WithLabelValues(string(platform), kind, outcome).Inc()
 }

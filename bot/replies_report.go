@@ -182,19 +182,19 @@ func (r replies) costBody(rep *lookup.Report, zone *time.Location) []Block {
 	if f, t := rep.From.In(zone), rep.To.Add(-time.Second).In(zone); f.YearDay() != t.YearDay() {
 		layout = "Jan 2 15:04"
 	}
-	tab := &Table{Header: []string{r.t("t_time") + " (" + zoneAbbrev(rep.To, zone) + ")", r.t("t_session"), r.t("t_stage"), r.t("t_model"),
-		r.t("t_provider"), r.t("t_tokens"), r.t("t_cache"), r.t("t_cost"), r.t("t_generation")}}
+	tab := &Table{Header: []string{r.t("t_time") + " (" + zoneAbbrev(rep.To, zone) + ")", r.t("t_cost"), r.t("t_session"),
+		r.t("t_stage"), r.t("t_model_provider"), r.t("t_tokens_cache"), r.t("t_generation")}}
 	for _, row := range c.Top[:min(len(c.Top), reportMaxTableRows)] {
 		gen := orDash(row.GenerationID)
 		if row.Link != "" && row.GenerationID != "" {
 			gen = "[" + row.GenerationID + "](" + row.Link + ")"
 		}
-		tab.Rows = append(tab.Rows, []string{row.Timestamp.In(zone).Format(layout), code(orDash(row.SessionID)),
-			orDash(row.Stage), orDash(row.Model), orDash(row.Provider),
-			numfmt.Count(row.InputTokens) + "/" + numfmt.Count(row.OutputTokens), numfmt.Percent(row.CacheRatio),
-			numfmt.USD(row.CostUSD), gen})
+		tab.Rows = append(tab.Rows, []string{row.Timestamp.In(zone).Format(layout), "**" + numfmt.USD(row.CostUSD) + "**",
+			code(orDash(row.SessionID)), orDash(row.Stage), orDash(row.Model) + " (" + orDash(row.Provider) + ")",
+			numfmt.Count(row.InputTokens) + "/" + numfmt.Count(row.OutputTokens) + " (" + numfmt.Percent(row.CacheRatio) + ")", gen})
 	}
-	return append(blocks, contextBlock(r.t("rp_cost_top", len(tab.Rows))), Block{Kind: BlockTable, Table: tab})
+	blocks[0].Text += "\n" + r.t("rp_cost_top", len(tab.Rows))
+	return append(blocks, Block{Kind: BlockTable, Table: tab})
 }
 
 // zoneAbbrev is zone's abbreviation at t ("EDT"), for column headers.

@@ -79,6 +79,7 @@ type harness struct {
 	edge    *Edge
 	srv     *httptest.Server
 	lambda  *lookuptest.LambdaServer
+	world   *lookuptest.ReportWorld // set when harnessOpts.reports
 	logs    *logBuffer
 	sleeps  *sleeps
 	metrics *prometheus.Registry
@@ -95,6 +96,7 @@ type harnessOpts struct {
 	bot       func(*bot.Config)
 	edge      func(*Config)
 	sandboxMS int // delay of each sandbox backend call, so progress can be seen
+	reports   bool // answer reports from the report world over the wire fakes
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -121,7 +123,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	sb := lookup.NewSandbox(time.Duration(o.sandboxMS) * time.Millisecond)
 	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
-	h.bot = bot.New(cfg, bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
+	deps := bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger}
+	if o.reports {
+		h.world = lookuptest.NewReportWorld(t)
+		deps.Reporter = h.world.Engine(t, lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax, Logger: logger})
+		cfg.ReportParseOptions = h.world.ParseOptions()
+	}
+	h.bot = bot.New(cfg, deps)
 	ecfg := Config{
 		BotToken:      bot.StaticSecret(secrets.New(fc.BotToken)),
 		SigningSecret: bot.StaticSecret(secrets.New(o.secret)),

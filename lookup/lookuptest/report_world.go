@@ -60,3 +60,10 @@ func (w *ReportWorld) Engine(tb testing.TB, cfg lookup.ReportConfig) *lookup.Rep
 	cfg.Env, cfg.Regions, cfg.Functions = w.Env, w.Regions, lookup.DefaultFunctions(LogGroupPatterns)
 	return lookup.NewReportEngine(cw, fns, cfg)
 }
+
+// ParseOptions read report words as the world's clock and zone have them: now is
+// lookup.SandboxNow, hours are New York's, windows at most 7 days.
+func (w *ReportWorld) ParseOptions() lookup.ReportParseOptions {
+	ny, _ := time.LoadLocation("America/New_York") // embedded by lookup (time/tzdata)
+	return lookup.ReportParseOptions{Now: lookup.SandboxNow, Zone: ny, MaxRange: lookup.DefaultReportMaxRange}
+}

@@ -274,3 +274,34 @@ func TestReportInThread(t *testing.T) {
 		t.Error("no Lark poster: want an error")
 	}
 }
+
+// Reports go through the same gates as traces: allowed channels, the per-user
+// rate limit, and dedupe of a delivery seen before.
+func TestReportsShareTheTraceGates(t *testing.T) {
+	tb, _, reg := newReportBot(t)
+	tb.cfg.AllowedChannels = []string{"C1"}
+	tb.cfg.RateLimit, tb.cfg.RatePer = 1, time.Hour
+	ask := func(channel, delivery string) {
+		tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: channel, Thread: "1.1",
+			User: "U1", Text: "deploys", DeliveryID: delivery})
+		tb.drain(t)
+	}
+	ask("C2", "d-1") // not an allowed channel
+	ask("C1", "d-2") // answered
+	ask("C1", "d-2") // the same delivery again: nothing
+	ask("C1", "d-3") // over the rate limit
+	posts, _, privates := tb.rec.snapshot()
+	if len(posts) != 1 {
+		t.Errorf("%d reports posted, want 1", len(posts))
+	}
+	var said []string
+	for _, p := range privates {
+		said = append(said, replyText(p))
+	}
+	if len(said) != 2 || !strings.Contains(said[0], "not enabled in this channel") || !strings.Contains(said[1], "please wait") {
+		t.Errorf("private answers: %q", said)
+	}
+	if n := reportCount(t, reg, "deploys", "answered"); n != 1 {
+		t.Errorf("reports{deploys,answered} = %v", n)
+	}
+}

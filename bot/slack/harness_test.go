@@ -95,7 +95,7 @@ type harnessOpts struct {
 	secret    string // signing secret; "" → testSecret
 	bot       func(*bot.Config)
 	edge      func(*Config)
-	sandboxMS int // delay of each sandbox backend call, so progress can be seen
+	sandboxMS int  // delay of each sandbox backend call, so progress can be seen
 	reports   bool // answer reports from the report world over the wire fakes
 }
 

@@ -3,11 +3,9 @@ package bot
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/callytics/tracebot/bot/internal/golden"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -87,16 +85,4 @@ func goldenReportReplies(t *testing.T, lang string) map[string]Reply {
 }
 
 // TestReportReplyGolden compares each report Reply with its golden.
-func TestReportReplyGolden(t *testing.T) {
-	for _, lang := range []string{"en", "zh"} {
-		for name, r := range goldenReportReplies(t, lang) {
-			file := name + ".json"
-			if lang != "en" {
-				file = name + "." + lang + ".json"
-			}
-			t.Run(file, func(t *testing.T) {
-				golden.Check(t, filepath.Join("testdata", "replies", file), golden.JSON(t, r))
-			})
-		}
-	}
-}
+func TestReportReplyGolden(t *testing.T) { checkReplyGoldens(t, goldenReportReplies) }

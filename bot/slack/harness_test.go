@@ -279,10 +279,17 @@ func (h *harness) waitResult(channel, ts, want string) slackfake.Message {
 // rootMessage waits for the bot's root message in channel.
 func (h *harness) rootMessage(channel string) slackfake.Message {
 	h.t.Helper()
+	return h.rootWhere(channel, "a root message", func(slackfake.Message) bool { return true })
+}
+
+// rootWhere waits for the bot's first root message in channel that is what
+// (holds says which).
+func (h *harness) rootWhere(channel, what string, holds func(slackfake.Message) bool) slackfake.Message {
+	h.t.Helper()
 	var root slackfake.Message
-	h.fake.Wait(h.t, 10*time.Second, "a root message", func() bool {
+	h.fake.Wait(h.t, 10*time.Second, what, func() bool {
 		for _, m := range h.fake.Messages(channel) {
-			if m.BotID != "" && m.ThreadTS == "" && !m.Ephemeral {
+			if m.BotID != "" && m.ThreadTS == "" && !m.Ephemeral && holds(m) {
 				root = m
 				return true
 			}

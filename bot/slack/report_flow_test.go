@@ -20,17 +20,9 @@ import (
 // reportRoot waits for the bot's root message of a /trace <kind> report.
 func (h *harness) reportRoot(channel, kind string) slackfake.Message {
 	h.t.Helper()
-	var root slackfake.Message
-	h.fake.Wait(h.t, 10*time.Second, "the root of a "+kind+" report", func() bool {
-		for _, m := range h.fake.Messages(channel) {
-			if m.BotID != "" && m.ThreadTS == "" && !m.Ephemeral && strings.Contains(m.Text, "Report "+kind+",") {
-				root = m
-				return true
-			}
-		}
-		return false
+	return h.rootWhere(channel, "the root of a "+kind+" report", func(m slackfake.Message) bool {
+		return strings.Contains(m.Text, "Report "+kind+",")
 	})
-	return root
 }
 
 // chartIn waits for a chart shared in the thread of ts and checks it is a PNG

@@ -60,17 +60,7 @@ func TestReportsLeakNoSecretNorCustomerContent(t *testing.T) {
 	for i, p := range h.fake.ResponsePosts() {
 		add(fmt.Sprintf("response post %d", i), p.Text+string(p.Blocks))
 	}
-	h.mu.Lock()
-	for i, body := range h.responses {
-		add(fmt.Sprintf("HTTP answer %d", i), body+fmt.Sprint(h.headers[i]))
-	}
-	h.mu.Unlock()
-	add("logs", h.logs.String())
-	families, err := h.metrics.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	add("metrics", fmt.Sprint(families))
+	h.ownOutputs(add)
 	for _, o := range outputs {
 		for _, c := range []string{botToken, signing, customer, "CANARY"} {
 			if strings.Contains(o.text, c) {

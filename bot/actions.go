@@ -32,8 +32,9 @@ func (b *Bot) handleAction(ctx context.Context, a Action) {
 // actions maps each action kind (see ActionKinds) to what a click on it does.
 func (b *Bot) actions() map[string]func(context.Context, Action) {
 	return map[string]func(context.Context, Action){
-		ActReprocess: b.reprocess,
-		ActEscalate:  b.escalate,
+		ActReprocess:   b.reprocess,
+		ActEscalate:    b.escalate,
+		ActModelOutput: b.showModelOutput,
 		ActRefresh: func(ctx context.Context, a Action) {
 			in := a.Message
 			b.traceFromButton(ctx, a.asMessage(), lookup.Request{SessionID: a.Value.SessionID}, &in)
@@ -226,19 +227,22 @@ func (b *Bot) escalate(ctx context.Context, a Action) {
 		b.private(ctx, m, b.replies.notice("escalate_off"))
 		return
 	}
-	summary := "call `" + a.Value.SessionID + "`"
-	if rt, ok := b.recent.Get(a.Value.TraceID); ok {
-		summary = b.replies.summary(rt.trace)
-		var warns []string
-		for _, w := range rt.trace.Warnings {
-			warns = append(warns, w.Code)
-		}
-		if len(warns) > 0 {
-			summary += " (" + strings.Join(warns, ", ") + ")"
-		}
-	}
 	b.post(ctx, b.poster(a.Platform), a.Message.ThreadRef(),
-		b.replies.notice("escalate", groupMention(b.cfg.EscalationMention), mention(a.User), summary))
+		b.replies.handoff(groupMention(b.cfg.EscalationMention), mention(a.User), a.Value.SessionID, b.handoffTrace(ctx, a)))
+}
+
+// handoffTrace is the trace an escalation sums up: the one this replica showed, or
+// else (another replica or a restart showed it) the call traced again, quietly —
+// no progress, no record — so the handoff still carries the verdict. nil when the
+// button names no call.
+func (b *Bot) handoffTrace(ctx context.Context, a Action) *lookup.Trace {
+	if rt, ok := b.recent.Get(a.Value.TraceID); ok {
+		return rt.trace
+	}
+	if a.Value.SessionID == "" {
+		return nil
+	}
+	return b.deps.Tracer.Trace(ctx, lookup.Request{SessionID: a.Value.SessionID}, nil)
 }
 
 // groupMention writes the escalation target in neutral markup: a Slack user group

@@ -99,6 +99,7 @@ type Deps struct {
 	Tracer      Tracer
 	Store       Store              // nil: no dedupe, no records, no Reprocess
 	Reprocessor lookup.Reprocessor // nil: no Reprocess button
+	Contents    ContentReader      // nil: no Model output button
 	Metrics     *Metrics           // nil: no metrics
 	Logger      *slog.Logger
 	Reporter    Reporter // nil: reports across calls are off (the bot says so)
@@ -152,7 +153,7 @@ func New(cfg Config, deps Deps) *Bot {
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger,
 		replies: replies{lang: cfg.Lang, sandbox: cfg.Sandbox, reprocess: deps.Reprocessor != nil,
-			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != ""},
+			cooldown: cfg.ReprocessCooldown, escalation: cfg.EscalationMention != "", modelOutput: deps.Contents != nil},
 		posters:  map[Platform]Poster{},
 		jobs:     make(chan job, cfg.QueueSize),
 		refusals: NewErrands(maxRefusals, refusalTimeout, deps.Logger),

@@ -95,6 +95,13 @@ type testBot struct {
 
 func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	t.Helper()
+	return newTestBotDeps(t, mod, nil)
+}
+
+// newTestBotDeps is newTestBot with its collaborators changed by deps (the test
+// bot's recorder and stores are made by then).
+func newTestBotDeps(t *testing.T, mod func(*Config), deps func(*testBot, *Deps)) *testBot {
+	t.Helper()
 	cfg := Config{
 		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now:          func() time.Time { return lookup.SandboxNow },
@@ -108,7 +115,12 @@ func newTestBot(t *testing.T, mod func(*Config)) *testBot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb.Bot = New(cfg, Deps{Tracer: sandboxTracer(), Store: tb.store, Reprocessor: rp})
+	svc := goldenService() // the verdict on: each result has one, and a Model output button
+	d := Deps{Tracer: svc, Contents: svc, Store: tb.store, Reprocessor: rp}
+	if deps != nil {
+		deps(tb, &d)
+	}
+	tb.Bot = New(cfg, d)
 	tb.AddPoster(Slack, tb.rec)
 	t.Cleanup(func() { _ = tb.Shutdown(context.Background()) })
 	return tb
@@ -163,8 +175,36 @@ func buttons(r Reply) []Button {
 	return out
 }
 
+// steppedTracer hands each progress on and waits until the poster has shown an
+// update for it, so a test sees progress however fast the trace runs (the
+// updater drops a pending progress when the result is ready first).
+type steppedTracer struct {
+	Tracer
+	rec *recorder
+}
+
+func (s steppedTracer) Trace(ctx context.Context, req lookup.Request, progress func(lookup.Progress)) *lookup.Trace {
+	return s.Tracer.Trace(ctx, req, func(p lookup.Progress) {
+		n := s.rec.updateCount()
+		progress(p)
+		for deadline := time.Now().Add(5 * time.Second); s.rec.updateCount() == n && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	})
+}
+
+func (r *recorder) updateCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, u := range r.updates {
+		n += len(u)
+	}
+	return n
+}
+
 func TestSlashCommandPostsRootThenProgressThenResult(t *testing.T) {
-	tb := newTestBot(t, nil)
+	tb := newTestBotDeps(t, nil, func(tb *testBot, d *Deps) { d.Tracer = steppedTracer{Tracer: d.Tracer, rec: tb.rec} })
 	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceCommand, Channel: "C1", User: "U1",
 		Text: "(914) 265-4371 5/20 1:15pm", DeliveryID: "trigger-1"})
 	tb.drain(t)

@@ -23,7 +23,7 @@ import (
 // from traces of the sample world.
 func goldenReplies(t *testing.T, lang string) map[string]Reply {
 	t.Helper()
-	r := replies{lang: lang, sandbox: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true}
+	r := replies{lang: lang, sandbox: true, reprocess: true, cooldown: 10 * time.Minute, escalation: true, modelOutput: true}
 	req, tr := goldenTrace(t, "(914) 265-4371 5/20 1:15pm")
 	main, extra := r.result(tr, req, nil)
 	if len(extra) != 1 {
@@ -40,6 +40,8 @@ func goldenReplies(t *testing.T, lang string) map[string]Reply {
 	lengthResult, _ := r.result(length, lenReq, nil)
 	mgReq, missingGen := goldenTrace(t, "+1 415 555 0123 May 19 around 9:40am")
 	missingGenResult, _ := r.result(missingGen, mgReq, nil)
+	mbReq, mapping := goldenTrace(t, "646-555-0134 5/21 2pm")
+	mappingResult, _ := r.result(mapping, mbReq, nil)
 	_, err := lookup.ParseReport("customer says the analysis is wrong", goldenParseOptions(t))
 	if err == nil {
 		t.Fatal("want a report that is not understood")
@@ -57,6 +59,10 @@ func goldenReplies(t *testing.T, lang string) map[string]Reply {
 		"result_reprocessed":  afterReprocess,
 		"result_length":       lengthResult,
 		"result_missing_gen":  missingGenResult,
+		"result_mapping_bug":  mappingResult,
+		"model_output":        r.modelOutputAnswer(call.TelephonySessionID, goldenContents(t, tr)),
+		"model_output_length": r.modelOutputAnswer(length.Call.TelephonySessionID, goldenContents(t, length)),
+		"model_output_none":   r.modelOutputAnswer(missingGen.Call.TelephonySessionID, goldenContents(t, missingGen)),
 		"candidates":          candidates,
 		"not_found":           notFound,
 		"not_understood":      r.notUnderstood(err),
@@ -69,7 +75,7 @@ func goldenReplies(t *testing.T, lang string) map[string]Reply {
 		"reprocess_unknown": r.notice("reprocess_unknown", session, mention("U0ALICE"),
 			"no answer from the target (EOF); the request may have been accepted"),
 		"not_allowed": r.notice("not_allowed"),
-		"escalate":    r.notice("escalate", groupMention("S0ONCALL"), mention("U0BOB"), r.summary(tr)),
+		"escalate":    r.handoff(groupMention("S0ONCALL"), mention("U0BOB"), mapping.Call.TelephonySessionID, mapping),
 		"cannot_post": r.notice("cannot_post"),
 		"busy":        r.notice("busy"),
 	}
@@ -97,15 +103,30 @@ func goldenTrace(t *testing.T, report string) (lookup.Request, *lookup.Trace) {
 	if err != nil {
 		t.Fatalf("parse %q: %v", report, err)
 	}
-	sb := lookup.NewSandbox(0)
-	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
-	tr := svc.Trace(context.Background(), req, nil)
+	tr := goldenService().Trace(context.Background(), req, nil)
 	tr.TraceID = "t-golden0001"
 	tr.TimingsMS = lookup.Timings{}
 	for i := range tr.Regions {
 		tr.Regions[i].ElapsedMS = 0
 	}
 	return req, tr
+}
+
+// goldenService is the sample world with the verdict on.
+func goldenService() *lookup.Service {
+	sb := lookup.NewSandbox(0)
+	return lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Contents: sb.Contents, Analyses: sb.Analyses})
+}
+
+// goldenContents fetches the stored content of tr's stages again, as a Model
+// output click does.
+func goldenContents(t *testing.T, tr *lookup.Trace) []lookup.Stage {
+	t.Helper()
+	stages, err := goldenService().StoredContents(context.Background(), tr.ContentRefs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stages
 }
 
 // TestReplyGolden compares the Reply of every situation with its golden.

@@ -170,3 +170,20 @@ func PlainTokens(toks []Token) string {
 	}
 	return b.String()
 }
+
+// wordJoiner is invisible and joins nothing visible: put between two characters,
+// it keeps them from opening a token.
+const wordJoiner = "\u2060"
+
+// literalBreaker breaks every sequence that could open a token: a backtick becomes
+// an apostrophe (as in code spans), and a word joiner goes inside "**", "<@" and
+// "](".
+var literalBreaker = strings.NewReplacer("`", "'", "**", "*"+wordJoiner+"*", "<@", "<"+wordJoiner+"@", "](", "]"+wordJoiner+"(")
+
+// literal returns markup that Tokens reads as text only, looking like s: for text
+// the bot did not write (a model's answer, a value from a stored analysis), so it
+// can never turn into a mention, a link or formatting.
+func literal(s string) string {
+	// "***" leaves "*" + joiner + "**" after one pass; a second pass breaks the rest.
+	return literalBreaker.Replace(literalBreaker.Replace(s))
+}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,4 +116,23 @@ func rebuild(toks []Token) string {
 		}
 	}
 	return out
+}
+
+// TestLiteral: whatever text goes through literal is read as text alone, and
+// looks the same once the invisible joiners are gone.
+func TestLiteral(t *testing.T) {
+	for _, s := range []string{
+		"call_state=human_conversation", "<@U123> <@!S0ONCALL> <@!all>", "**bold** ***x*** ****", "`code` ``",
+		"[click](https://evil.example/x)", "[a](https://a.example)[b](https://b.example)", "<@<@U1>>", "*`*`*",
+	} {
+		toks := Tokens(literal(s))
+		for _, tok := range toks {
+			if tok.Kind != TokenText {
+				t.Errorf("literal(%q) holds a %v token: %+v", s, tok.Kind, toks)
+			}
+		}
+		if got, want := strings.ReplaceAll(literal(s), wordJoiner, ""), strings.ReplaceAll(s, "`", "'"); got != want {
+			t.Errorf("literal(%q) reads %q", s, got)
+		}
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/callytics/tracebot/lookup"
 )
 
 // Platform names a chat platform.
@@ -111,30 +113,36 @@ const (
 	ActRefresh   = "refresh"    // re-run steps 3–4 in place
 	ActReprocess = "reprocess"
 	ActEscalate  = "escalate"
-	ActReport    = "report" // run the report the value's Report names, in the button's thread
+	// ActModelOutput shows the clicker, privately, each stage's stored answer and
+	// input excerpt (SPEC §11); the value's Refs name the stages.
+	ActModelOutput = "model_output"
+	ActReport      = "report" // run the report the value's Report names, in the button's thread
 )
 
 // ActionValue is the typed JSON carried by a button.
 type ActionValue struct {
-	Action    string       `json:"a"`
-	SessionID string       `json:"s,omitempty"`
-	StoreID   string       `json:"st,omitempty"`
-	Phone     string       `json:"p,omitempty"`
-	At        *time.Time   `json:"at,omitempty"`
-	Zone      string       `json:"z,omitempty"`
-	Direction string       `json:"d,omitempty"`
-	TraceID   string       `json:"t,omitempty"`
-	Report    *ReportValue `json:"r,omitempty"` // ActReport: which report
+	Action    string     `json:"a"`
+	SessionID string     `json:"s,omitempty"`
+	StoreID   string     `json:"st,omitempty"`
+	Phone     string     `json:"p,omitempty"`
+	At        *time.Time `json:"at,omitempty"`
+	Zone      string     `json:"z,omitempty"`
+	Direction string     `json:"d,omitempty"`
+	TraceID   string     `json:"t,omitempty"`
+	// Refs name the stages whose stored content a Model output button shows.
+	Refs []lookup.ContentRef `json:"c,omitempty"`
+	// Report is the report an ActReport button runs.
+	Report *ReportValue `json:"r,omitempty"`
 }
 
 // Encode returns the value as a button payload.
 func (v ActionValue) Encode() string {
-	b, _ := json.Marshal(v) // cannot fail: plain strings and a time
+	b, _ := json.Marshal(v) // cannot fail: plain strings, a time and refs of strings
 	return string(b)
 }
 
 // ActionKinds are the actions a button may carry; the Bot handles each.
-var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActReport}
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActModelOutput, ActReport}
 
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {

@@ -11,11 +11,12 @@ import (
 
 // replies builds Reply models in one language. It holds no state beyond settings.
 type replies struct {
-	lang       string
-	sandbox    bool
-	reprocess  bool          // a Reprocess button is offered
-	cooldown   time.Duration // shown in the confirm dialog
-	escalation bool          // an Escalate button is offered
+	lang        string
+	sandbox     bool
+	reprocess   bool          // a Reprocess button is offered
+	cooldown    time.Duration // shown in the confirm dialog
+	escalation  bool          // an Escalate button is offered
+	modelOutput bool          // a Model output button is offered (the bot has a ContentReader)
 }
 
 func (r replies) t(key string, args ...any) string { return T(r.lang, key, args...) }
@@ -125,6 +126,9 @@ func (r replies) traced(tr *lookup.Trace, state *state.ReprocessRecord) Reply {
 		blocks = append(blocks, contextBlock(r.searched(tr)))
 		blocks = append(blocks, Block{Kind: BlockFields, Fields: r.callFields(tr, c)})
 	}
+	if v := r.verdictSection(tr.Verdict); v != "" {
+		blocks = append(blocks, textBlock(v))
+	}
 	if len(tr.Stages) > 0 {
 		blocks = append(blocks, Block{Kind: BlockTable, Table: r.stageTable(tr)})
 		totals := r.t("totals", money(tr.TotalCostUSD), pct(tr.CacheRatio))
@@ -147,7 +151,7 @@ func (r replies) traced(tr *lookup.Trace, state *state.ReprocessRecord) Reply {
 	if b := r.resultButtons(tr, state); len(b) > 0 {
 		blocks = append(blocks, Block{Kind: BlockButtons, Buttons: b})
 	}
-	return r.reply(r.summary(tr), blocks...)
+	return r.reply(r.summary(tr)+r.verdictSummary(tr.Verdict), blocks...)
 }
 
 func (r replies) searched(tr *lookup.Trace) string {
@@ -234,6 +238,9 @@ func (r replies) resultButtons(tr *lookup.Trace, state *state.ReprocessRecord) [
 	fv := v
 	fv.Action = ActRefresh
 	out = append(out, Button{Label: r.t("b_refresh"), Value: fv})
+	if mo := r.modelOutputButton(tr, v); mo != nil {
+		out = append(out, *mo)
+	}
 	if r.escalation {
 		ev := v
 		ev.Action = ActEscalate
@@ -440,3 +447,27 @@ func shortGen(id string) string {
 }
 
 func compactSQL(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// handoff is the summary Escalate posts in the thread: who is asked and
+// by whom, the call's numbers and warnings, and the verdict with its first
+// differences, so whoever takes over starts from the judgement.
+func (r replies) handoff(group, user, session string, tr *lookup.Trace) Reply {
+	summary := "call " + code(session)
+	var verdict *lookup.Verdict
+	if tr != nil && tr.Call != nil {
+		summary, verdict = r.summary(tr), tr.Verdict
+		var warns []string
+		for _, w := range tr.Warnings {
+			warns = append(warns, w.Code)
+		}
+		if len(warns) > 0 {
+			summary += " (" + strings.Join(warns, ", ") + ")"
+		}
+	}
+	head := r.t("escalate", group, user, summary)
+	blocks := []Block{textBlock(head)}
+	if v := r.verdictSection(verdict); v != "" {
+		blocks = append(blocks, textBlock(v))
+	}
+	return r.reply(head+r.verdictSummary(verdict), blocks...)
+}

@@ -19,6 +19,32 @@ type Verdict struct {
 	Code        string       `json:"code"`
 	Message     string       `json:"message"`
 	Differences []Difference `json:"differences"`
+	// Facts are what Message is worded from, so that a reply in another language
+	// can word the same verdict from its own sentences instead of translating the
+	// English one. They are not part of the JSON contract.
+	Facts VerdictFacts `json:"-"`
+}
+
+// VerdictFacts are the parts of a verdict's message. Each is "" (or zero) where the
+// verdict's code does not use it. Values are as ValueText shows them, and every
+// field is fit for a channel: none holds an answer or an input, only compared
+// fields' values, stage names, generation ids and one-line causes.
+type VerdictFacts struct {
+	Stage  string // the stage the message is about: the first bad answer's, the first difference's, the first compared field's
+	Field  string // mapping_bug, model_output: that field's path in the analysis
+	Model  string // mapping_bug, model_output: the model's value of Field
+	Stored string // mapping_bug: the stored value of Field
+	Count  int    // mapping_bug: the fields that differ; model_output: the fields compared (all agree)
+	CutOff bool   // truncated_output: Stage's answer was cut off (finish reason length); else it is not JSON
+	// Reason is, for truncated_output, why Stage's answer is not JSON; for unknown,
+	// the one-line cause when it is not the missing content alone.
+	Reason string
+	Look   string   // where to look next, as the message names it (a file and setting, or a service)
+	Also   []string // truncated_output: the other stages whose answer is cut off or not JSON
+	// NotStored and Unreadable name the stages ("triage (gen-…)") whose content
+	// OpenRouter did not store, or that could not be read.
+	NotStored  []string
+	Unreadable []string
 }
 
 // AnalysisStatus is what became of the read of the call's stored analysis.
@@ -42,11 +68,13 @@ const (
 func decideVerdict(stages []Stage, status AnalysisStatus, analysis map[string]any) *Verdict {
 	missing := missingContent(stages)
 	v := judge(stages, status, analysis)
+	v.Facts.NotStored, v.Facts.Unreadable = contentGaps(stages)
 	switch {
 	case v.Message == "" && len(missing) > 0:
 		v.Message = "no verdict: " + strings.Join(missing, "; ")
 	case v.Message == "":
-		v.Message = "no verdict: " + nothingComparedCause(stages, status)
+		v.Facts.Reason = nothingComparedCause(stages, status)
+		v.Message = "no verdict: " + v.Facts.Reason
 	case len(missing) > 0:
 		v.Message += "; " + strings.Join(missing, "; ")
 	}
@@ -63,7 +91,7 @@ func judge(stages []Stage, status AnalysisStatus, analysis map[string]any) *Verd
 		return v
 	}
 	if !status.Read {
-		return &Verdict{Code: VerdictUnknown, Message: "no verdict: " + status.Error}
+		return &Verdict{Code: VerdictUnknown, Message: "no verdict: " + status.Error, Facts: VerdictFacts{Reason: status.Error}}
 	}
 	var compared []stageField
 	var diffs []Difference
@@ -79,9 +107,13 @@ func judge(stages []Stage, status AnalysisStatus, analysis map[string]any) *Verd
 	}
 	switch {
 	case len(diffs) > 0:
-		return &Verdict{Code: VerdictMappingBug, Message: mappingBugMessage(diffs), Differences: diffs}
+		d := diffs[0]
+		return &Verdict{Code: VerdictMappingBug, Message: mappingBugMessage(diffs), Differences: diffs, Facts: VerdictFacts{
+			Stage: d.Stage, Field: d.Field, Model: d.ModelText(), Stored: d.StoredText(), Count: len(diffs), Look: postProcess(d.Stage)}}
 	case len(compared) > 0:
-		return &Verdict{Code: VerdictModelOutput, Message: modelOutputMessage(compared)}
+		f := compared[0]
+		return &Verdict{Code: VerdictModelOutput, Message: modelOutputMessage(compared), Facts: VerdictFacts{
+			Stage: f.stage, Field: f.Field, Model: ValueText(f.Model), Count: len(compared), Look: modelInputs}}
 	}
 	return &Verdict{Code: VerdictUnknown}
 }
@@ -104,16 +136,18 @@ func truncatedVerdict(stages []Stage) *Verdict {
 		return nil
 	}
 	s := bad[0]
+	f := VerdictFacts{Stage: s.Stage, Reason: strings.TrimPrefix(s.OutputError, "not JSON: "), Also: stageNamesOf(bad[1:])}
 	msg := fmt.Sprintf("%s's answer is not JSON (%s): look at the prompt's output instructions (response_format) and the raw answer",
-		s.Stage, strings.TrimPrefix(s.OutputError, "not JSON: "))
+		s.Stage, f.Reason)
 	if s.OutputError == stageCutOffError {
+		f.CutOff, f.Reason, f.Look = true, "", maxTokensHint(s.Stage)
 		msg = fmt.Sprintf("%s's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (%s) or an unusually long transcript",
-			s.Stage, maxTokensHint(s.Stage))
+			s.Stage, f.Look)
 	}
-	if len(bad) > 1 {
-		msg += fmt.Sprintf(" (also: %s)", strings.Join(stageNamesOf(bad[1:]), ", "))
+	if len(f.Also) > 0 {
+		msg += fmt.Sprintf(" (also: %s)", strings.Join(f.Also, ", "))
 	}
-	return &Verdict{Code: VerdictTruncated, Message: msg}
+	return &Verdict{Code: VerdictTruncated, Message: msg, Facts: f}
 }
 
 // maxTokensHint names where the stage's maxTokens is set (the runbook's scenario 5).
@@ -142,14 +176,18 @@ func mappingBugMessage(diffs []Difference) string {
 	return msg
 }
 
+// modelInputs is what a model_output verdict sends a person to: the prompt, or the
+// transcript the model was given.
+const modelInputs = "transcribe-processor"
+
 func modelOutputMessage(compared []stageField) string {
 	f := compared[0]
 	agree := ""
 	if len(compared) > 1 {
 		agree = fmt.Sprintf("; %d fields agree", len(compared))
 	}
-	return fmt.Sprintf("the stored analysis is what the model answered (%s: %s=%s%s): look at the prompt or the transcript (transcribe-processor)",
-		f.stage, f.Field, ValueText(f.Model), agree)
+	return fmt.Sprintf("the stored analysis is what the model answered (%s: %s=%s%s): look at the prompt or the transcript (%s)",
+		f.stage, f.Field, ValueText(f.Model), agree, modelInputs)
 }
 
 // nothingComparedCause says why no field could be compared although the analysis
@@ -174,22 +212,18 @@ func nothingComparedCause(stages []Stage, status AnalysisStatus) string {
 // OpenRouter stored nothing for in one clause, the failed fetches in one clause per
 // cause.
 func missingContent(stages []Stage) []string {
-	var none []string
+	none, _ := contentGaps(stages)
 	var causes []string
 	failed := map[string][]string{} // cause → "stage (gen-…)"
 	for _, s := range stages {
-		named := fmt.Sprintf("%s (%s)", s.Stage, s.GenerationID)
-		switch {
-		case s.GenerationID == "":
-		case s.Content == ContentNone:
-			none = append(none, named)
-		case s.Content == ContentFailed:
-			cause := strings.TrimPrefix(s.ContentError, "openrouter "+s.GenerationID+": content: ")
-			if failed[cause] == nil {
-				causes = append(causes, cause)
-			}
-			failed[cause] = append(failed[cause], named)
+		if s.GenerationID == "" || s.Content != ContentFailed {
+			continue
 		}
+		cause := strings.TrimPrefix(s.ContentError, "openrouter "+s.GenerationID+": content: ")
+		if failed[cause] == nil {
+			causes = append(causes, cause)
+		}
+		failed[cause] = append(failed[cause], fmt.Sprintf("%s (%s)", s.Stage, s.GenerationID))
 	}
 	var out []string
 	if len(none) > 0 {
@@ -202,7 +236,26 @@ func missingContent(stages []Stage) []string {
 	return out
 }
 
+// contentGaps names the stages ("triage (gen-…)") whose content OpenRouter did not
+// store, and those whose content could not be read.
+func contentGaps(stages []Stage) (notStored, unreadable []string) {
+	for _, s := range stages {
+		named := fmt.Sprintf("%s (%s)", s.Stage, s.GenerationID)
+		switch {
+		case s.GenerationID == "":
+		case s.Content == ContentNone:
+			notStored = append(notStored, named)
+		case s.Content == ContentFailed:
+			unreadable = append(unreadable, named)
+		}
+	}
+	return notStored, unreadable
+}
+
 func stageNamesOf(stages []Stage) []string {
+	if len(stages) == 0 {
+		return nil
+	}
 	out := make([]string, len(stages))
 	for i, s := range stages {
 		out[i] = s.Stage

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // vstage is a stage whose content fetch returned completion (not stored when
@@ -91,8 +92,52 @@ func TestDecideVerdict(t *testing.T) {
 			if tt.want.Differences == nil {
 				tt.want.Differences = []Difference{}
 			}
-			if diff := cmp.Diff(&tt.want, got); diff != "" {
+			if diff := cmp.Diff(&tt.want, got, cmpopts.IgnoreFields(Verdict{}, "Facts")); diff != "" {
 				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestVerdictFacts: each code's facts are the parts its message is worded from, so
+// that a reply in another language says the same thing.
+func TestVerdictFacts(t *testing.T) {
+	tests := []struct {
+		name     string
+		stages   []Stage
+		status   AnalysisStatus
+		analysis map[string]any
+		want     VerdictFacts
+	}{
+		{name: "model output", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"VOICEMAIL"}`), vstage("coaching", "gen-3", "stop", `{"score": 3.0}`)},
+			want:   VerdictFacts{Stage: "triage", Field: "call_state", Model: "VOICEMAIL", Count: 2, Look: "transcribe-processor"}},
+		{name: "mapping bug", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("triage", "gen-1", "stop", `{"call_state":"human_conversation"}`), vstage("coaching", "gen-3", "stop", `{"score":4}`)},
+			want: VerdictFacts{Stage: "triage", Field: "call_state", Model: "human_conversation", Stored: "voicemail", Count: 2,
+				Look: "ai-analysis-processor post-process"}},
+		{name: "cut off", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("contacts", "gen-4", "length", `{"a":`), vstage("coaching", "gen-3", "stop", `not json`)},
+			want:   VerdictFacts{Stage: "contacts", CutOff: true, Look: "contacts-analyzer ai-client.ts, now 4000", Also: []string{"coaching"}}},
+		{name: "not JSON", status: readDenied,
+			stages: []Stage{vstage("triage", "gen-1", "stop", `The call went to voicemail.`)},
+			want:   VerdictFacts{Stage: "triage", Reason: "no JSON object in the answer"}},
+		{name: "unknown: analysis unreadable, content missing", status: readDenied,
+			stages: []Stage{vstage("triage", "gen-1", "stop", "-"), vstage("classify", "gen-2", "stop", "!")},
+			want: VerdictFacts{Reason: "S3 AccessDenied on s3://b/k.json", NotStored: []string{"triage (gen-1)"},
+				Unreadable: []string{"classify (gen-2)"}}},
+		{name: "unknown: content missing alone", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("triage", "gen-1", "stop", "-")},
+			want:   VerdictFacts{NotStored: []string{"triage (gen-1)"}}},
+		{name: "unknown: nothing in common", status: readOK, analysis: storedVM,
+			stages: []Stage{vstage("triage", "gen-1", "stop", `{"language":"en"}`)},
+			want:   VerdictFacts{Reason: "no field of the answers is in the stored analysis (s3://b/k.json)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decideVerdict(tt.stages, tt.status, tt.analysis)
+			if diff := cmp.Diff(tt.want, got.Facts); diff != "" {
+				t.Errorf("facts (-want +got):\n%s", diff)
 			}
 		})
 	}

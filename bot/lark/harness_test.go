@@ -76,12 +76,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h := &harness{token: o.token, key: o.encryptKey, logs: &logBuffer{}, store: state.NewMemory(nil)}
 	h.fake = larkfake.New(t, larkfake.Options{AppID: "cli_test", AppSecret: o.appSecret, BotOpenID: "ou_bot"})
 	sb := lookup.NewSandbox(o.sandboxDelay)
-	var tracer bot.Tracer = lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Contents: sb.Contents, Analyses: sb.Analyses})
+	var tracer bot.Tracer = svc
 	if o.gated {
 		h.gate = &gatedTracer{inner: tracer, open: make(chan struct{})}
 		tracer = h.gate
 	}
-	deps := bot.Deps{Tracer: tracer, Store: h.store, Logger: h.logs.logger()}
+	deps := bot.Deps{Tracer: tracer, Contents: svc, Store: h.store, Logger: h.logs.logger()}
 	if !o.noReprocess {
 		h.lambda = lookuptest.NewLambdaServer(t)
 		rp, err := lookup.NewReprocessor("lambda:call-analytics-prod-reprocess", "", h.lambda.Client(t), nil)
@@ -157,6 +158,7 @@ func (h *harness) dm(user, text string) larkfake.MessageEvent {
 	n := h.events.Add(1)
 	chat, msg := "oc_dm_"+user, "om_user"+itoa(n)
 	h.fake.AddMessage(chat, msg)
+	h.fake.SetP2PChat(user, chat) // the bot's direct chat with user, where DMs land
 	return larkfake.MessageEvent{EventID: "ev-" + itoa(n), Token: h.token, AppID: "cli_test", TenantKey: "tenant_fake",
 		ChatID: chat, ChatType: "p2p", MessageID: msg, SenderOpenID: user, Text: text, CreateTime: lookup.SandboxNow}
 }

@@ -471,3 +471,38 @@ func TestRefreshRedrawsInPlace(t *testing.T) {
 		t.Errorf("refresh must redraw in place: %d messages before, %d after", before, after)
 	}
 }
+
+// The result shows the verdict under the call; Model output answers the clicker
+// alone through the click's response_url (an ephemeral message that leaves the
+// result alone), with each stage's answer and input excerpt, and the channel
+// never sees the input.
+func TestModelOutputIsEphemeral(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	root, result := traced(t, h, testChannel)
+	if !strings.Contains(result.BlockText(), "🔎 *Model error* — the stored analysis is what the model answered (triage: call_state=voicemail") {
+		t.Errorf("the result has no verdict line:\n%s", result.BlockText())
+	}
+	ru := h.click("U0BOB", result, actionPrefix+bot.ActModelOutput)
+	p := h.waitResponse(ru, "Model output · call "+testSession)
+	if p.ResponseType != "ephemeral" || p.ReplaceOriginal {
+		t.Errorf("answer posted as %q (replace_original %v), want a new ephemeral message", p.ResponseType, p.ReplaceOriginal)
+	}
+	for _, want := range []string{"*triage* · `gen-1779299695-aBcDeFg` — answer (parsed JSON)", `"call_state": "voicemail"`,
+		"user: Agent: Hi, you've reached Bright Smile Dental"} {
+		if !strings.Contains(p.BlockText(), want) {
+			t.Errorf("answer lacks %q:\n%s", want, p.BlockText())
+		}
+	}
+	if strings.Contains(p.Text, "Bright Smile") {
+		t.Errorf("the notification text holds the transcript: %q", p.Text)
+	}
+	h.shutdown()
+	for _, c := range h.fake.Calls() {
+		if c.Method != "response_url" && strings.Contains(c.Payload(), "Bright Smile") {
+			t.Errorf("%s carried the transcript:\n%.500s", c.Method, c.Payload())
+		}
+	}
+	if n := len(h.botReplies(testChannel, root.TS)); n != 2 { // the result (progress updated), the engineers' block
+		t.Errorf("%d bot messages in the thread, want the result and the engineers' block", n)
+	}
+}

@@ -122,8 +122,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		o.bot(&cfg)
 	}
 	sb := lookup.NewSandbox(time.Duration(o.sandboxMS) * time.Millisecond)
-	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
-	deps := bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger}
+	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger,
+		Contents: sb.Contents, Analyses: sb.Analyses})
+	deps := bot.Deps{Tracer: tracer, Contents: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger}
 	if o.reports {
 		h.world = lookuptest.NewReportWorld(t)
 		deps.Reporter = h.world.Engine(t, lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax, Logger: logger})

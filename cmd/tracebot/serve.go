@@ -134,7 +134,7 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sandbox: sandbox, TraceTimeout: s.cfg.TraceTimeout,
 		ParseOptions:       lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
 		ReportParseOptions: lookup.ReportParseOptions{Zone: s.cfg.TimeZone, MaxRange: s.cfg.ReportMaxRange},
-	}, bot.Deps{Tracer: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log, Reporter: s.reports})
+	}, bot.Deps{Tracer: s.service, Contents: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log, Reporter: s.reports})
 	return nil
 }
 

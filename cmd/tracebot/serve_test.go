@@ -61,6 +61,8 @@ type cluster struct {
 	lambda *lookuptest.LambdaServer
 	env    []string
 	args   []string // the command line of each replica; newCluster sets serve --sandbox
+	dir    string   // TRACEBOT_SECRETS_DIR: one file per secret (writeSecret)
+	state  string   // the state database's DSN
 }
 
 // newCluster prepares what replicas share: a fake Slack, a wire-level Lambda, and
@@ -68,23 +70,28 @@ type cluster struct {
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	c := &cluster{slack: slackfake.New(t, slackfake.Config{}), lambda: lookuptest.NewLambdaServer(t),
-		args: []string{"serve", "--sandbox"}}
+		args: []string{"serve", "--sandbox"}, dir: t.TempDir(), state: sharedPG.NewDatabase(t)}
 	c.lambda.AddFunction("call-analytics-prod-reprocess")
-	dir := t.TempDir()
 	for name, value := range map[string]string{
-		"slack-bot-token": c.slack.Config().BotToken, "slack-signing-secret": e2eSigningSecret,
-		"state-database-url": sharedPG.NewDatabase(t),
+		"slack-bot-token": c.slack.Config().BotToken, "slack-signing-secret": e2eSigningSecret, "state-database-url": c.state,
 	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(value+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		c.writeSecret(t, name, value)
 	}
 	c.env = append(os.Environ(),
-		"TRACEBOT_SECRETS_DIR="+dir, "TRACEBOT_SSM_STATE_DATABASE_URL=/callytics/tracebot/state-database-url",
+		"TRACEBOT_SECRETS_DIR="+c.dir, "TRACEBOT_SSM_STATE_DATABASE_URL=/callytics/tracebot/state-database-url",
 		"TRACEBOT_SLACK_API_URL="+c.slack.APIURL(), "TRACEBOT_REPROCESS_TARGET=lambda:call-analytics-prod-reprocess",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_LAMBDA="+c.lambda.URL())
 	return c
+}
+
+// writeSecret puts a secret in the replicas' secrets directory, under the last
+// element of its SSM name.
+func (c *cluster) writeSecret(t testing.TB, name, value string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(c.dir, name), []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func freeAddr(t testing.TB) string {
@@ -178,6 +185,9 @@ func TestTwoReplicasReprocessExactlyOnce(t *testing.T) {
 	a, b := c.start(t), c.start(t)
 	c.slash(t, a, "(914) 265-4371 5/20 1:15pm")
 	msg, btn := c.resultMessage(t)
+	if !strings.Contains(msg.BlockText(), "🔎 *Model error* — the stored analysis is what the model answered") {
+		t.Errorf("serve --sandbox shows no verdict:\n%s", msg.BlockText())
+	}
 
 	var wg sync.WaitGroup
 	for i := range 8 {

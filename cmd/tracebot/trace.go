@@ -19,16 +19,6 @@ type traceFlags struct {
 	report                string
 }
 
-// usageError is a command line that cannot be run; its message says how to fix it.
-// shown is set when the flag package has already printed it (with the usage) on
-// stderr.
-type usageError struct {
-	msg   string
-	shown bool
-}
-
-func (e *usageError) Error() string { return e.msg }
-
 // parseTraceFlags accepts flags before and after the report text.
 func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	var f traceFlags
@@ -39,16 +29,9 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use built-in sample data instead of AWS/Neon/OpenRouter")
 	fs.StringVar(&f.session, "session", "", "trace this telephony_session_id")
 	fs.BoolVar(&f.showContent, "show-content", false, "also print each stage's stored answer and an excerpt of its input (customer data)")
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, &usageError{msg: err.Error(), shown: true}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		words = append(words, fs.Arg(0))
-		args = fs.Args()[1:]
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	f.report = strings.TrimSpace(strings.Join(words, " "))
 	if f.report == "" && f.session == "" {

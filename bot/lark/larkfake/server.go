@@ -1,6 +1,6 @@
 // Package larkfake is a fake Lark/Feishu open platform for tests: the open API the
 // bot calls (tenant_access_token/internal, bot/v3/info, im/v1 messages create,
-// reply and patch, im/v1 images), the long connection's gateway (the bootstrap endpoint and a
+// reply and patch, ephemeral/v1/send, im/v1 images), the long connection's gateway (the bootstrap endpoint and a
 // websocket speaking the SDK's protobuf frames), and builders for what Lark sends
 // (events and card callbacks, plain or encrypted and signed as Lark does).
 //
@@ -53,12 +53,13 @@ type Op string
 
 // Operations.
 const (
-	OpToken   Op = "tenant_access_token"
-	OpBotInfo Op = "bot.info"
-	OpCreate  Op = "im.message.create"
-	OpReply   Op = "im.message.reply"
-	OpPatch   Op = "im.message.patch"
-	OpWSStart Op = "ws.endpoint"
+	OpToken     Op = "tenant_access_token"
+	OpBotInfo   Op = "bot.info"
+	OpCreate    Op = "im.message.create"
+	OpReply     Op = "im.message.reply"
+	OpPatch     Op = "im.message.patch"
+	OpEphemeral Op = "ephemeral.send"
+	OpWSStart   Op = "ws.endpoint"
 )
 
 // Options describe the app the fake serves.
@@ -99,8 +100,10 @@ type Message struct {
 	UUID          string
 	ReplyInThread bool
 	FromBot       bool
-	ReceiveIDType string // how a sent message was addressed (create)
+	ReceiveIDType string // how a sent message was addressed (create; "open_id" for an ephemeral card)
 	ReceiveID     string
+	// Ephemeral is set on a card only ReceiveID sees in ChatID (ephemeral/v1/send).
+	Ephemeral bool
 }
 
 // Content is the message's current content.
@@ -160,6 +163,7 @@ func New(tb testing.TB, opts Options) *Server {
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.authed(OpCreate, s.serveCreate))
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{id}/reply", s.authed(OpReply, s.serveReply))
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{id}", s.authed(OpPatch, s.servePatch))
+	mux.HandleFunc("POST /open-apis/ephemeral/v1/send", s.authed(OpEphemeral, s.serveEphemeral))
 	mux.HandleFunc("POST /open-apis/im/v1/images", s.authed(OpImage, s.serveImage))
 	mux.HandleFunc("POST /callback/ws/endpoint", s.ws.serveEndpoint)
 	mux.HandleFunc("GET /ws", s.ws.serveSocket)
@@ -527,6 +531,57 @@ func (s *Server) patchAllowed(id string, now time.Time) bool {
 	}
 	s.patches[id] = append(recent, now)
 	return true
+}
+
+// serveEphemeral takes a card that only open_id sees in group chat chat_id. As on
+// Lark, the bot must be in the chat, the chat must be a group (a direct chat —
+// one SetP2PChat named, or the default "oc_p2p_…" — is refused) and the card is an
+// object, not a string. The code of the refusal is the fake's choice: the bot
+// treats every refusal alike.
+func (s *Server) serveEphemeral(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ChatID  string          `json:"chat_id"`
+		OpenID  string          `json:"open_id"`
+		MsgType string          `json:"msg_type"`
+		Card    json.RawMessage `json:"card"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ChatID == "" || in.OpenID == "" || len(in.Card) == 0 || in.Card[0] != '{' {
+		answer(w, http.StatusBadRequest, CodeInvalidParam, "chat_id, open_id and a card object are required", nil)
+		return
+	}
+	if code, msg := checkContent(in.MsgType, string(in.Card), false); code != CodeOK {
+		answer(w, http.StatusBadRequest, code, msg, nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.outOf[in.ChatID]:
+		answer(w, http.StatusBadRequest, CodeBotNotInChat, "Bot/User can NOT be out of the chat.", nil)
+		return
+	case s.isP2P(in.ChatID):
+		answer(w, http.StatusBadRequest, CodeInvalidParam, "ephemeral cards can only be sent in group chats", nil)
+		return
+	}
+	s.seq++
+	m := &Message{ID: fmt.Sprintf("om_fake%04d", s.seq), ChatID: in.ChatID, MsgType: in.MsgType, Contents: []string{string(in.Card)},
+		FromBot: true, ReceiveIDType: "open_id", ReceiveID: in.OpenID, Ephemeral: true}
+	s.messages[m.ID] = m
+	s.order = append(s.order, m.ID)
+	answer(w, http.StatusOK, CodeOK, "success", map[string]any{"data": map[string]any{"message_id": m.ID}})
+}
+
+// isP2P reports whether chat is a direct chat with the bot; the caller holds s.mu.
+func (s *Server) isP2P(chat string) bool {
+	if strings.HasPrefix(chat, "oc_p2p_") {
+		return true
+	}
+	for _, c := range s.p2p {
+		if c == chat {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) p2pChat(openID string) string {

@@ -129,3 +129,37 @@ func TestEncryptAndSignMatchTheSDK(t *testing.T) {
 		t.Error("WebhookRequest's signature does not cover its body")
 	}
 }
+
+// An ephemeral card needs a group chat the bot is in, and a card object.
+func TestEphemeralRules(t *testing.T) {
+	s := New(t, Options{AppSecret: "sec"})
+	s.SetP2PChat("ou_alice", "oc_dm_alice")
+	s.RemoveBot("oc_gone")
+	send := func(chat string, c any) int {
+		code, _ := call(t, s, http.MethodPost, "/open-apis/ephemeral/v1/send",
+			map[string]any{"chat_id": chat, "open_id": "ou_alice", "msg_type": "interactive", "card": c})
+		return code
+	}
+	tests := []struct {
+		name string
+		chat string
+		card any
+		want int
+	}{
+		{"group", "oc_group", json.RawMessage(card), CodeOK},
+		{"direct chat", "oc_dm_alice", json.RawMessage(card), CodeInvalidParam},
+		{"default direct chat", "oc_p2p_ou_bob", json.RawMessage(card), CodeInvalidParam},
+		{"bot not in the chat", "oc_gone", json.RawMessage(card), CodeBotNotInChat},
+		{"card as a string", "oc_group", card, CodeInvalidParam},
+		{"no elements", "oc_group", json.RawMessage(`{"config":{}}`), CodeInvalidParam},
+	}
+	for _, tt := range tests {
+		if got := send(tt.chat, tt.card); got != tt.want {
+			t.Errorf("%s: code %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	sent := s.Sent()
+	if len(sent) != 1 || !sent[0].Ephemeral || sent[0].ChatID != "oc_group" || sent[0].ReceiveID != "ou_alice" {
+		t.Errorf("sent %+v, want the one ephemeral card in oc_group for ou_alice", sent)
+	}
+}

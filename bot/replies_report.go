@@ -18,7 +18,7 @@ import (
 // platforms (Slack: 50 blocks; Lark: a 30 KB card).
 const (
 	reportMaxSessions  = 10 // Trace buttons
-	reportWorstHours   = 6  // hours of the cache table
+	reportWorstHours   = 6  // hours of the cache table, at most (only those below the window's rate)
 	reportMaxTableRows = 25 // rows of any table (the cost top list has 20)
 )
 
@@ -214,6 +214,10 @@ func (r replies) cacheBody(c *lookup.CacheReport, zone *time.Location) []Block {
 	}
 	slices.SortStableFunc(hours, func(a, b lookup.CachePoint) int { return cmp.Compare(*a.CacheRatio, *b.CacheRatio) })
 	worst := hours[:min(len(hours), reportWorstHours)]
+	// An hour at or above the window's rate is not among the worst, whatever its rank.
+	for len(worst) > 1 && c.Overall.CacheRatio != nil && *worst[len(worst)-1].CacheRatio >= *c.Overall.CacheRatio {
+		worst = worst[:len(worst)-1]
+	}
 	tab := &Table{Header: []string{r.t("t_hour") + " (" + zoneAbbrev(worst[0].Bucket, zone) + ")", r.t("t_hit_rate"), r.t("t_input_tokens"), r.t("t_lowest_model")}}
 	for _, h := range worst {
 		tab.Rows = append(tab.Rows, []string{h.Bucket.In(zone).Format("Jan 2 15:04"), "**" + numfmt.Percent(h.CacheRatio) + "**",

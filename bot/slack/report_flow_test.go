@@ -58,7 +58,7 @@ func TestReportSlashCommandsEachKind(t *testing.T) {
 	}{
 		{"cost 2h", "cost", []string{"Cost: the most expensive AI calls", "*Total* $0.2373 over 288 rows", "`s-b5e2b18475c7`",
 			"gen-1779465015-ZF2nNMCCfRjJ", "*long_input*", "*cache_miss*", "Data scanned:", `"a":"trace_call"`}, true},
-		{"cache 24h", "cache", []string{"Overall *80%*", "The 6 worst hours", "*cache_collapse*", "prompts-cache-invariant.test.ts"}, true},
+		{"cache 24h", "cache", []string{"Overall *80%*", "The 3 worst hours", "*cache_collapse*", "prompts-cache-invariant.test.ts"}, true},
 		{"finish 24h", "finish", []string{"Finish reasons per stage", "coaching · length", "*length_spike*", "maxTokens is 4096",
 			"*content_filter_spike*"}, true},
 		{"providers 24h", "providers", []string{"Providers per model", "AtlasCloud", "used more than one provider", "*provider_switching*"}, false},

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 )
 
 // Defaults of CloudWatchConfig (SPEC §7).
@@ -58,6 +57,13 @@ type CloudWatchConfig struct {
 	// StopTimeout bounds one best-effort StopQuery call (5s); it runs even when the
 	// search's context has ended, so abandoned queries stop burning money.
 	StopTimeout time.Duration
+	// BatchWindow is the longest a step-3 search waits for others to share its
+	// query (50ms), and only while another search's query is starting: a lone
+	// search starts at once. BatchSessions bounds the sessions of one shared query
+	// (50, at most 100: Insights returns 10,000 rows and each session may have
+	// 100); 1 turns batching off.
+	BatchWindow   time.Duration
+	BatchSessions int
 }
 
 // pollRateMargin keeps the per-region limiter just under TRACEBOT_POLL_RATE.
@@ -80,6 +86,8 @@ func (c CloudWatchConfig) withDefaults() CloudWatchConfig {
 	c.ThrottleRetries = cwOr(c.ThrottleRetries, 5)
 	c.GroupTTL = cwOr(c.GroupTTL, 10*time.Minute)
 	c.StopTimeout = cwOr(c.StopTimeout, 5*time.Second)
+	c.BatchWindow = cwOr(c.BatchWindow, DefaultBatchWindow)
+	c.BatchSessions = min(cwOr(c.BatchSessions, DefaultBatchSessions), cwMaxRows/cwRowsPerSession)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,10 +131,12 @@ var _ LogsAPI = (*cloudwatchlogs.Client)(nil)
 type CloudWatch struct {
 	cfg      CloudWatchConfig
 	clients  map[string]LogsAPI
-	limiters map[string]*rate.Limiter // per region: GetQueryResults calls
+	limits   map[string]*cwPollLimits // per region: GetQueryResults and DescribeQueries calls
 	queries  *semaphore.Weighted      // Insights queries in flight
 	inFlight atomic.Int64
 	groups   *cwGroupCache
+	batcher  *cwBatcher
+	observer atomic.Pointer[func(searches int)]
 	log      *slog.Logger
 }
 
@@ -137,18 +147,16 @@ var _ UsageSearcher = (*CloudWatch)(nil)
 func NewCloudWatch(cfg CloudWatchConfig, clients map[string]LogsAPI) *CloudWatch {
 	cfg = cfg.withDefaults()
 	c := &CloudWatch{
-		cfg:      cfg,
-		clients:  clients,
-		limiters: map[string]*rate.Limiter{},
-		queries:  semaphore.NewWeighted(int64(cfg.MaxQueries)),
-		groups:   newCWGroupCache(cfg.GroupTTL),
-		log:      cfg.Logger,
+		cfg:     cfg,
+		clients: clients,
+		limits:  map[string]*cwPollLimits{},
+		queries: semaphore.NewWeighted(int64(cfg.MaxQueries)),
+		groups:  newCWGroupCache(cfg.GroupTTL),
+		log:     cfg.Logger,
 	}
+	c.batcher = newCWBatcher(c)
 	for _, region := range cfg.Regions {
-		// Burst 1 and a 5% margin: calls spaced exactly 1/PollRate apart put
-		// PollRate+1 of them in a closed one-second window, and network jitter bunches
-		// arrivals, so no region may see more than PollRate calls in any second.
-		c.limiters[region] = rate.NewLimiter(rate.Limit(cfg.PollRate*pollRateMargin), 1)
+		c.limits[region] = newCWPollLimits(cfg.PollRate)
 	}
 	return c
 }
@@ -156,6 +164,17 @@ func NewCloudWatch(cfg CloudWatchConfig, clients map[string]LogsAPI) *CloudWatch
 // InFlight is how many Insights queries hold a slot of the MaxQueries cap now:
 // being started, running, or being stopped.
 func (c *CloudWatch) InFlight() int { return int(c.inFlight.Load()) }
+
+// ObserveTraceQueries sets fn to be told, each time a step-3 query starts, how
+// many searches it serves (more than one when concurrent searches share it). fn
+// runs on the searcher's goroutines and must be quick; nil stops the reports.
+func (c *CloudWatch) ObserveTraceQueries(fn func(searches int)) {
+	if fn == nil {
+		c.observer.Store(nil)
+		return
+	}
+	c.observer.Store(&fn)
+}
 
 // LogGroups expands the configured patterns for region and env ("" means the
 // configured env): {env} and {region} are replaced; empty results and duplicates
@@ -174,16 +193,19 @@ func (c *CloudWatch) LogGroups(region, env string) []string {
 
 // SearchUsage runs the SPEC §3 query for q.SessionID in every region, first over
 // [CreatedAt−5m, CreatedAt+1h] and, only if no region found a line, once more over
-// [CreatedAt−5m, CreatedAt+24h]. Rows come back sorted by timestamp; each region's
-// outcome is in Regions (in configured order) and is also reported to q.OnRegion,
-// serially, as it changes. The error is non-nil when q is invalid (a *Error with
-// CodeInvalid) or when every region failed; it then wraps the first region's cause
-// and the result still holds every region's status.
+// [CreatedAt−5m, CreatedAt+24h]. Concurrent searches share queries (see
+// cwBatcher): the rows are still exactly the session's within its own range, at
+// most 100 per region, and Query, From and To are the query that ran (the shared
+// one, over the union of the ranges). Rows come back sorted by timestamp; each
+// region's outcome is in Regions (in configured order) and is also reported to
+// q.OnRegion, serially, as it changes. The error is non-nil when q is invalid (a
+// *Error with CodeInvalid) or when every region failed; it then wraps the first
+// region's cause and the result still holds every region's status.
 func (c *CloudWatch) SearchUsage(ctx context.Context, q UsageQuery) (UsageResult, error) {
 	if err := cwValidate(q); err != nil {
 		return UsageResult{}, err
 	}
-	s := &cwSearch{c: c, q: q, env: q.Env, query: UsageQueryText(q.SessionID), causes: map[string]error{}}
+	s := &cwSearch{c: c, q: q, env: q.Env, causes: map[string]error{}}
 	if s.env == "" {
 		s.env = c.cfg.Env
 	}
@@ -209,10 +231,9 @@ func cwValidate(q UsageQuery) error {
 
 // cwSearch is one SearchUsage call.
 type cwSearch struct {
-	c     *CloudWatch
-	q     UsageQuery
-	env   string
-	query string
+	c   *CloudWatch
+	q   UsageQuery
+	env string
 
 	reportMu sync.Mutex // serialises q.OnRegion
 
@@ -264,20 +285,40 @@ func (s *cwSearch) attempt(ctx context.Context, regions []string, carried []Regi
 	}
 
 	outcomes := make([]cwRegionOutcome, len(regions))
-	var wg sync.WaitGroup
+	runs := make([]*cwRegionRun, len(regions))
+	var need []string
 	for i, region := range regions {
-		wg.Go(func() {
-			r := &cwRegionRun{s: s, region: region, from: from, to: to, answered: answered}
-			outcomes[i] = r.run(stopCtx)
-		})
+		runs[i] = &cwRegionRun{s: s, region: region, from: from, to: to, answered: answered}
+		if o, done := runs[i].prepare(ctx); done {
+			outcomes[i], runs[i] = o, nil
+		} else {
+			need = append(need, region)
+		}
+	}
+	var m *cwMember
+	if len(need) > 0 {
+		m = s.c.batcher.join(s.env, s.q.SessionID, from, to, need, false)
+	}
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		if r != nil {
+			r.set(RegionQueued) // after joining: a search reported queued waits in a batch
+			wg.Go(func() { outcomes[i] = r.await(stopCtx, m.seats[r.region]) })
+		}
 	}
 	wg.Wait()
-	return s.merge(outcomes, carried, from, to)
+	query := UsageQueryText(s.q.SessionID)
+	if m != nil {
+		if text, qFrom, qTo, ok := m.query(); ok {
+			query, from, to = text, qFrom, qTo
+		}
+	}
+	return s.merge(outcomes, carried, query, from, to)
 }
 
 // merge orders the regions as configured and the rows by timestamp.
-func (s *cwSearch) merge(outcomes []cwRegionOutcome, carried []RegionStatus, from, to time.Time) UsageResult {
-	res := UsageResult{Query: s.query, From: from, To: to, Rows: []UsageRow{}}
+func (s *cwSearch) merge(outcomes []cwRegionOutcome, carried []RegionStatus, query string, from, to time.Time) UsageResult {
+	res := UsageResult{Query: query, From: from, To: to, Rows: []UsageRow{}}
 	byRegion := map[string]cwRegionOutcome{}
 	for _, o := range outcomes {
 		byRegion[o.status.Region] = o

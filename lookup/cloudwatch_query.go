@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,9 +25,26 @@ import (
 const cwUsageQuery = `fields @timestamp, @log, @requestId, service, openrouterId, provider, model,
        inputTokens, outputTokens, cacheReadTokens, cacheReadRatio, costUsd, finishReason
 | filter @message like /ai_usage/
-| filter telephonySessionId = "%s"
+| filter telephonySessionId = %s
 | sort @timestamp asc
 | limit 100`
+
+// cwBatchQuery is the query of several sessions at once: %s is the list of
+// escaped ids, %d the row limit. telephonySessionId is among the fields so the
+// rows can be split back per session.
+const cwBatchQuery = `fields @timestamp, @log, @requestId, telephonySessionId, service, openrouterId, provider, model,
+       inputTokens, outputTokens, cacheReadTokens, cacheReadRatio, costUsd, finishReason
+| filter @message like /ai_usage/
+| filter telephonySessionId in [%s]
+| sort @timestamp asc
+| limit %d`
+
+// Insights' own bounds on one query.
+const (
+	cwRowsPerSession = 100   // the limit of the one-session query
+	cwMaxRows        = 10000 // Insights returns at most this many rows
+	cwMaxQueryLen    = 10000 // StartQuery's queryString is at most this long
+)
 
 // cwTimestampLayout is how Insights prints @timestamp, in UTC.
 const cwTimestampLayout = "2006-01-02 15:04:05.000"
@@ -37,8 +54,39 @@ const cwTimestampLayout = "2006-01-02 15:04:05.000"
 // and tabs become \n, \r, \t, and other control characters U+FFFD, so nothing in
 // the id can end the string or start another clause.
 func UsageQueryText(sessionID string) string {
+	return fmt.Sprintf(cwUsageQuery, cwQuote(sessionID))
+}
+
+// UsageBatchQueryText is the Insights query for the ai_usage lines of several
+// sessions: `filter telephonySessionId in [...]` over the ids (escaped as in
+// UsageQueryText, repeats dropped), with telephonySessionId among the fields and a
+// limit of 100 rows per session (at most Insights' 10,000). With one distinct id it
+// is UsageQueryText of that id.
+func UsageBatchQueryText(sessionIDs []string) string {
+	var ids []string
+	for _, id := range sessionIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 1 {
+		return UsageQueryText(ids[0])
+	}
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = cwQuote(id)
+	}
+	return fmt.Sprintf(cwBatchQuery, strings.Join(quoted, ", "), cwBatchLimit(len(ids)))
+}
+
+// cwBatchLimit is the row limit of a query over n sessions.
+func cwBatchLimit(n int) int { return min(n*cwRowsPerSession, cwMaxRows) }
+
+// cwQuote is id as an Insights double-quoted string.
+func cwQuote(id string) string {
 	var b strings.Builder
-	for _, r := range sessionID {
+	b.WriteByte('"')
+	for _, r := range id {
 		switch {
 		case r == '\\' || r == '"':
 			b.WriteByte('\\')
@@ -55,7 +103,8 @@ func UsageQueryText(sessionID string) string {
 			b.WriteRune(r)
 		}
 	}
-	return fmt.Sprintf(cwUsageQuery, b.String())
+	b.WriteByte('"')
+	return b.String()
 }
 
 // ConsoleLink is a CloudWatch console URL that opens Logs Insights in region on
@@ -101,20 +150,6 @@ func cwJSURL(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// cwParseRows turns Insights result rows into UsageRows of region, oldest first.
-func cwParseRows(region string, results [][]types.ResultField, log *slog.Logger) []UsageRow {
-	rows := make([]UsageRow, 0, len(results))
-	for _, fields := range results {
-		row, bad := cwParseRow(region, fields)
-		if len(bad) > 0 {
-			log.Warn("cloudwatch: unreadable ai_usage fields", "region", region, "fields", bad)
-		}
-		rows = append(rows, row)
-	}
-	cwSortRows(rows)
-	return rows
 }
 
 // cwParseRow reads one result row. Absent fields stay zero or nil; the names of

@@ -14,8 +14,9 @@ type cwRegionOutcome struct {
 	rows   []UsageRow
 }
 
-// cwRegionRun is one region's part of one attempt: start the query, poll it, and
-// stop it when the search no longer needs it.
+// cwRegionRun is one region's part of one attempt: wait for the region's query
+// (shared with other searches by the batcher) and leave it when the search no
+// longer needs it.
 type cwRegionRun struct {
 	s        *cwSearch
 	region   string
@@ -27,41 +28,55 @@ type cwRegionRun struct {
 	started time.Time
 }
 
-func (r *cwRegionRun) run(ctx context.Context) cwRegionOutcome {
+// prepare reads which groups the region has. done is true when the region
+// cannot be queried (no client, no group) and out is its end.
+func (r *cwRegionRun) prepare(ctx context.Context) (out cwRegionOutcome, done bool) {
 	c := r.s.c
 	r.started = time.Now()
 	r.groups = c.LogGroups(r.region, r.s.env)
 	r.status = RegionStatus{Region: r.region}
 	r.setGroups(c.groups.candidates(r.region, r.groups))
-	api := c.clients[r.region]
-	if api == nil {
-		return r.fail(ctx, fmt.Errorf("cloudwatch %s: no CloudWatch Logs client for this region", r.region))
+	if c.clients[r.region] == nil {
+		return r.fail(ctx, fmt.Errorf("cloudwatch %s: no CloudWatch Logs client for this region", r.region)), true
 	}
 	if len(r.status.LogGroups) == 0 {
-		return r.finish(RegionNoGroup, nil)
+		return r.finish(RegionNoGroup, nil), true
 	}
-	r.set(RegionQueued)
-	ans, err := c.runQuery(ctx, cwQuery{
-		region: r.region, api: api, groups: r.status.LogGroups, text: r.s.query, from: r.from, to: r.to,
-		onStart: func(id string, groups []string) {
-			r.setGroups(groups)
-			r.status.QueryID = id
+	return cwRegionOutcome{}, false
+}
+
+// await follows the region's query from seat until it ends or ctx does. A
+// member whose shared query was truncated before its rows were complete asks
+// again with a query of its own.
+func (r *cwRegionRun) await(ctx context.Context, seat *cwSeat) cwRegionOutcome {
+	bt := r.s.c.batcher
+	for {
+		var ev cwSeatEvent
+		select {
+		case ev = <-seat.events:
+		case <-ctx.Done():
+			bt.leave(seat)
+			return r.fail(ctx, fmt.Errorf("cloudwatch %s: wait for the query: %w", r.region, context.Cause(ctx)))
+		}
+		r.setGroups(ev.groups)
+		switch {
+		case ev.started:
+			r.status.QueryID = ev.id
 			r.set(RegionRunning)
-		},
-	})
-	r.setGroups(ans.groups)
-	switch {
-	case errors.Is(err, cwErrNoGroup):
-		return r.finish(RegionNoGroup, nil)
-	case err != nil:
-		return r.fail(ctx, err)
+			continue
+		case errors.Is(ev.err, cwErrNoGroup):
+			return r.finish(RegionNoGroup, nil)
+		case ev.err != nil:
+			return r.fail(ctx, ev.err)
+		case ev.retry:
+			seat = bt.join(r.s.env, r.s.q.SessionID, r.from, r.to, []string{r.region}, true).seats[r.region]
+			continue
+		case len(ev.rows) == 0:
+			return r.finish(RegionEmpty, nil)
+		}
+		r.answered()
+		return r.finish(RegionRows, ev.rows)
 	}
-	rows := cwParseRows(r.region, ans.results, c.log)
-	if len(rows) == 0 {
-		return r.finish(RegionEmpty, nil)
-	}
-	r.answered()
-	return r.finish(RegionRows, rows)
 }
 
 // setGroups records which configured groups are queried and which are missing.

@@ -87,10 +87,11 @@ func (c *CloudWatch) queryRegion(ctx context.Context, region, env string, q Regi
 	defer cancel(nil)
 	answers := make([]cwAnswer, len(q.Queries))
 	errs := make([]error, len(q.Queries))
+	watch := c.newWatch(region, api, len(q.Queries)) // the region answers once all have ended
 	var wg sync.WaitGroup
 	for i, text := range q.Queries {
 		wg.Go(func() {
-			answers[i], errs[i] = c.runQuery(ctx, cwQuery{region: region, api: api, groups: a.LogGroups, text: text,
+			answers[i], errs[i] = c.runQuery(ctx, cwQuery{region: region, api: api, groups: a.LogGroups, text: text, watch: watch,
 				from: q.From.UTC().Truncate(time.Second), to: q.To.UTC().Truncate(time.Second).Add(-time.Second)})
 			if errs[i] != nil && !errors.Is(errs[i], cwErrNoGroup) {
 				cancel(errs[i]) // the region cannot answer: stop its other queries

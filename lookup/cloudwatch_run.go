@@ -23,6 +23,9 @@ type cwQuery struct {
 	// onStart, when set, is called once the query runs, with its id and the groups
 	// it covers (groups that turned out not to exist are dropped).
 	onStart func(id string, groups []string)
+	// watch, when set, reports the query's status with its region's other
+	// queries instead of polling it alone.
+	watch *cwWatch
 }
 
 // cwAnswer is what one query produced.
@@ -42,11 +45,16 @@ var cwErrNoGroup = errors.New("none of the log groups exists")
 // groups exists; a *cwQueryStatusError when Insights ended the query without
 // completing it; otherwise the wrapped cause, throttling already retried.
 func (c *CloudWatch) runQuery(ctx context.Context, q cwQuery) (cwAnswer, error) {
-	ans := cwAnswer{groups: q.groups}
 	if err := c.acquire(ctx); err != nil {
-		return ans, fmt.Errorf("cloudwatch %s: wait for a query slot: %w", q.region, err)
+		return cwAnswer{groups: q.groups}, fmt.Errorf("cloudwatch %s: wait for a query slot: %w", q.region, err)
 	}
 	defer c.release()
+	return c.runAcquired(ctx, q)
+}
+
+// runAcquired is runQuery on a slot the caller holds (and releases).
+func (c *CloudWatch) runAcquired(ctx context.Context, q cwQuery) (cwAnswer, error) {
+	ans := cwAnswer{groups: q.groups}
 	id, err := c.start(ctx, &q)
 	ans.groups = q.groups
 	if err != nil {
@@ -56,7 +64,11 @@ func (c *CloudWatch) runQuery(ctx context.Context, q cwQuery) (cwAnswer, error) 
 	if q.onStart != nil {
 		q.onStart(id, q.groups)
 	}
-	out, err := c.poll(ctx, q, id)
+	poll := c.poll
+	if q.watch != nil {
+		poll = c.pollWatched
+	}
+	out, err := poll(ctx, q, id)
 	if err != nil {
 		var st *cwQueryStatusError
 		if !errors.As(err, &st) {
@@ -112,36 +124,18 @@ func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
 // rate allows. Complete returns the output; Failed, Cancelled, Timeout and Unknown
 // return a *cwQueryStatusError.
 func (c *CloudWatch) poll(ctx context.Context, q cwQuery, id string) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-	limiter := c.limiters[q.region]
-	in := &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)}
-	call := func(ctx context.Context) (*cloudwatchlogs.GetQueryResultsOutput, error) {
-		if limiter != nil {
-			if err := limiter.Wait(ctx); err != nil {
-				if cause := context.Cause(ctx); cause != nil {
-					return nil, cause
-				}
-				// Wait fails at once when the next slot is past the deadline.
-				return nil, fmt.Errorf("no poll slot before the deadline: %w", context.DeadlineExceeded)
-			}
-		}
-		return q.api.GetQueryResults(ctx, in)
-	}
 	wait := c.cfg.PollMin
 	for {
 		if err := Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("cloudwatch %s: wait for query %s: %w", q.region, id, err)
 		}
 		polled := time.Now()
-		out, err := cwRetryThrottled(ctx, c.cfg, call)
+		out, err := c.getResults(ctx, q, id, true)
 		if err != nil {
-			return nil, fmt.Errorf("cloudwatch %s: get query results: %w", q.region, err)
+			return nil, err
 		}
-		switch out.Status {
-		case types.QueryStatusComplete:
-			return out, nil
-		case types.QueryStatusScheduled, types.QueryStatusRunning:
-		default:
-			return nil, &cwQueryStatusError{region: q.region, status: out.Status}
+		if done, err := cwEnded(q.region, out); done {
+			return out, err
 		}
 		// A steady cadence: the call's own latency counts toward the interval.
 		wait = c.cfg.pollEvery() - time.Since(polled)
@@ -159,11 +153,14 @@ func (c *CloudWatch) stop(ctx context.Context, q cwQuery, id string) {
 }
 
 // acquire takes a slot of the process-wide in-flight cap, or fails when ctx ends.
-func (c *CloudWatch) acquire(ctx context.Context) error {
-	if err := c.queries.Acquire(ctx, 1); err != nil {
+func (c *CloudWatch) acquire(ctx context.Context) error { return c.acquireN(ctx, 1) }
+
+// acquireN takes n slots at once (all or none), or fails when ctx ends.
+func (c *CloudWatch) acquireN(ctx context.Context, n int) error {
+	if err := c.queries.Acquire(ctx, int64(n)); err != nil {
 		return err
 	}
-	c.inFlight.Add(1)
+	c.inFlight.Add(int64(n))
 	return nil
 }
 

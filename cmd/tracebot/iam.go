@@ -87,8 +87,10 @@ func iamPolicy(cfg Config, s iamScope) policy {
 	p.Statement = append(p.Statement,
 		statement{Sid: "QueryUsageLogs", Effect: "Allow", Action: []string{"logs:StartQuery"}, Resource: groups},
 		statement{Sid: "FindLogGroups", Effect: "Allow", Action: []string{"logs:DescribeLogGroups"}, Resource: describe},
-		// GetQueryResults and StopQuery take a query id and support no resource scoping.
-		statement{Sid: "ReadQueryResults", Effect: "Allow", Action: []string{"logs:GetQueryResults", "logs:StopQuery"}, Resource: []string{"*"}},
+		// GetQueryResults and StopQuery take a query id and support no resource
+		// scoping; DescribeQueries (one status call for a report's queries in a
+		// region) lists the account's queries.
+		statement{Sid: "ReadQueryResults", Effect: "Allow", Action: []string{"logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"}, Resource: []string{"*"}},
 	)
 	if cfg.Verdict && len(cfg.AnalysisBuckets) > 0 {
 		p.Statement = append(p.Statement, statement{Sid: "ReadStoredAnalyses", Effect: "Allow",

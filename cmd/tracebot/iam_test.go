@@ -28,7 +28,7 @@ func TestIAMPolicyIsScopedToTheConfiguration(t *testing.T) {
 			actions[a] = s.Resource
 		}
 	}
-	want := []string{"kms:Decrypt", "lambda:GetFunction", "lambda:InvokeFunction", "logs:DescribeLogGroups", "logs:GetQueryResults", "logs:StartQuery", "logs:StopQuery", "ssm:GetParameters"}
+	want := []string{"kms:Decrypt", "lambda:GetFunction", "lambda:InvokeFunction", "logs:DescribeLogGroups", "logs:DescribeQueries", "logs:GetQueryResults", "logs:StartQuery", "logs:StopQuery", "ssm:GetParameters"}
 	if diff := cmp.Diff(want, slices.Sorted(maps.Keys(actions))); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}

@@ -251,7 +251,7 @@ func newLoadCluster(tb testing.TB) (*cluster, *lookuptest.World) {
 	w.OpenRouter.SetLatency(loadRouterDelay)
 	c.writeSecrets(tb, map[string]string{"neon-database-url": w.DSN, "openrouter-api-key": lookuptest.OpenRouterDefaultKey})
 	c.env = append(c.env,
-		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+w.Logs.URL(), "TRACEBOT_OPENROUTER_URL="+w.OpenRouter.URL(),
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+w.Logs.URL(), "AWS_ENDPOINT_URL_S3="+w.S3.URL(), "TRACEBOT_OPENROUTER_URL="+w.OpenRouter.URL(),
 		"TRACEBOT_REGIONS="+strings.Join(w.Regions, ","), "TRACEBOT_ENV="+w.Env,
 		"TRACEBOT_NOW=2026-05-22T16:00:00Z", // the sample world's "today"
 		"TRACEBOT_MAX_QUERIES="+strconv.Itoa(loadMaxQueries), "TRACEBOT_POLL_RATE="+strconv.Itoa(loadPollRate)+"/s")

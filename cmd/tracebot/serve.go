@@ -86,6 +86,13 @@ func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool)
 	return s, nil
 }
 
+// serveWorkers is how many traces (and actions) serve runs at once. Traces mostly
+// wait on the backends, and concurrent traces share their step-3 queries, so a
+// burst of reports is best traced together: with fewer workers it is traced in
+// waves, each wave starting its own queries (SPEC §10: 50 different traces at
+// once within 3× one trace). Insights stays bounded by TRACEBOT_MAX_QUERIES.
+const serveWorkers = 64
+
 // sandboxDelay slows the sandbox's answers under serve, so progress can be watched.
 const sandboxDelay = 300 * time.Millisecond
 
@@ -102,8 +109,27 @@ func (s *server) openTracing(ctx context.Context, awsCfg aws.Config, sandbox boo
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracebot_insights_queries_in_flight", Help: "CloudWatch Logs Insights queries running now (capped by TRACEBOT_MAX_QUERIES).",
 		}, func() float64 { return float64(s.logs.InFlight()) }))
+		s.registerBatchMetrics()
 	}
 	return nil
+}
+
+// registerBatchMetrics counts how concurrent traces share step-3 queries.
+func (s *server) registerBatchMetrics() {
+	sessions := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tracebot_insights_trace_query_sessions",
+		Help:    "Trace searches (sessions) one step-3 Insights query served; more than 1 when concurrent traces shared it.",
+		Buckets: []float64{1, 2, 5, 10, 20, 50, 100},
+	})
+	saved := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tracebot_insights_queries_saved_total",
+		Help: "Step-3 Insights queries not started because a trace shared another trace's query.",
+	})
+	s.reg.MustRegister(sessions, saved)
+	s.logs.ObserveTraceQueries(func(n int) {
+		sessions.Observe(float64(n))
+		saved.Add(float64(n - 1))
+	})
 }
 
 func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) error {
@@ -132,6 +158,7 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 		Lang: s.cfg.Lang, AllowedChannels: s.cfg.AllowedChannels, EscalationMention: s.cfg.EscalationMention,
 		ReprocessAllowed: s.cfg.ReprocessAllowed, ReprocessCooldown: s.cfg.ReprocessCooldown,
 		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sandbox: sandbox, TraceTimeout: s.cfg.TraceTimeout,
+		Workers:            serveWorkers,
 		ParseOptions:       lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
 		ReportParseOptions: lookup.ReportParseOptions{Zone: s.cfg.TimeZone, MaxRange: s.cfg.ReportMaxRange},
 	}, bot.Deps{Tracer: s.service, Contents: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log, Reporter: s.reports})

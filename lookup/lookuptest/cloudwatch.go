@@ -35,10 +35,14 @@ const (
 	LogsGetQueryResults   = "GetQueryResults"
 	LogsStopQuery         = "StopQuery"
 	LogsDescribeLogGroups = "DescribeLogGroups"
+	LogsDescribeQueries   = "DescribeQueries"
 )
 
 // LogsAccountID is the account id in the fake's @log values ("account:group").
 const LogsAccountID = "123456789012"
+
+// LogsMaxQueryLen is the longest queryString StartQuery accepts.
+const LogsMaxQueryLen = 10000
 
 // LogsTimestampLayout is how Insights prints @timestamp (UTC).
 const LogsTimestampLayout = "2006-01-02 15:04:05.000"
@@ -69,10 +73,12 @@ type LogsQuery struct {
 	Status    types.QueryStatus
 	Stopped   bool
 	Polls     int // GetQueryResults calls for this query
+	Described int // DescribeQueries answers that reported it
 }
 
 // LogsServer is an httptest server speaking the CloudWatch Logs AWS JSON 1.1
-// protocol for StartQuery, GetQueryResults, StopQuery and DescribeLogGroups. The
+// protocol for StartQuery, GetQueryResults, StopQuery, DescribeQueries and
+// DescribeLogGroups. The
 // region of a call is read from its SigV4 credential scope, so one server serves
 // every region. All methods are safe for concurrent use.
 type LogsServer struct {
@@ -191,8 +197,9 @@ func (s *LogsServer) AddEvents(region, group string, events ...insights.Event) {
 }
 
 // SetReady makes queries in region ("" for every region without its own setting)
-// report Running until they have been polled afterPolls times and afterDuration
-// has passed since StartQuery.
+// report Running until they have been polled afterPolls times (GetQueryResults
+// calls and DescribeQueries answers that report them) and afterDuration has
+// passed since StartQuery.
 func (s *LogsServer) SetReady(region string, afterPolls int, afterDuration time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -391,6 +398,12 @@ func (s *LogsServer) dispatch(region, op string, arrived time.Time, r *http.Requ
 			return nil, err
 		}
 		return s.describeLogGroups(region, in)
+	case LogsDescribeQueries:
+		var in logsDescribeQueriesInput
+		if err := logsDecode(r, &in); err != nil {
+			return nil, err
+		}
+		return s.describeQueries(region, in)
 	}
 	return nil, &logsError{"UnknownOperationException", "unsupported operation " + op}
 }
@@ -435,6 +448,9 @@ type logsDescribeInput struct {
 func (s *LogsServer) startQuery(region string, in logsStartQueryInput) (any, error) {
 	if len(in.LogGroupNames) == 0 || in.StartTime == nil || in.EndTime == nil {
 		return nil, &logsError{"InvalidParameterException", "logGroupNames, startTime and endTime are required"}
+	}
+	if len(in.QueryString) > LogsMaxQueryLen {
+		return nil, &logsError{"InvalidParameterException", fmt.Sprintf("1 validation error detected: Value at 'queryString' failed to satisfy constraint: Member must have length less than or equal to %d", LogsMaxQueryLen)}
 	}
 	if *in.EndTime < *in.StartTime {
 		return nil, &logsError{"InvalidParameterException", "endTime is before startTime"}
@@ -487,15 +503,7 @@ func (s *LogsServer) getQueryResults(region, id string) (any, error) {
 		return nil, &logsError{"ResourceNotFoundException", "query " + id + " not found"}
 	}
 	q.Polls++
-	if !logsTerminal(q.Status) && s.isReady(q) {
-		q.Status = types.QueryStatusComplete
-		if st, ok := s.status[region]; ok {
-			q.Status = st
-		}
-		s.running--
-	} else if q.Status == types.QueryStatusScheduled && q.Polls > 1 {
-		q.Status = types.QueryStatusRunning
-	}
+	s.advance(q)
 	out := map[string]any{"status": q.Status}
 	if q.Status == types.QueryStatusComplete {
 		rows := logsResultRows(q.result.Rows)
@@ -507,12 +515,70 @@ func (s *LogsServer) getQueryResults(region, id string) (any, error) {
 	return out, nil
 }
 
+// advance moves q on after its status was observed (Polls or Described counted):
+// Scheduled, then Running from the second observation, then its end once ready.
+func (s *LogsServer) advance(q *logsQuery) {
+	switch {
+	case logsTerminal(q.Status):
+	case s.isReady(q):
+		q.Status = types.QueryStatusComplete
+		if st, ok := s.status[q.Region]; ok {
+			q.Status = st
+		}
+		s.running--
+	case q.Status == types.QueryStatusScheduled && q.Polls+q.Described > 1:
+		q.Status = types.QueryStatusRunning
+	}
+}
+
 func (s *LogsServer) isReady(q *logsQuery) bool {
 	r, ok := s.ready[q.Region]
 	if !ok {
 		r = s.ready[""]
 	}
-	return q.Polls > r.polls && time.Since(q.started) >= r.after
+	return q.Polls+q.Described > r.polls && time.Since(q.started) >= r.after
+}
+
+type logsDescribeQueriesInput struct {
+	LogGroupName string `json:"logGroupName"`
+	Status       string `json:"status"`
+	MaxResults   int    `json:"maxResults"`
+	NextToken    string `json:"nextToken"`
+}
+
+// describeQueries lists the region's queries, newest first, optionally only those
+// of one log group or in one status, maxResults (1–1000, default 1000) a page. A
+// query's status is observed (and may move on) as GetQueryResults would observe it.
+func (s *LogsServer) describeQueries(region string, in logsDescribeQueriesInput) (any, error) {
+	if in.MaxResults < 0 || in.MaxResults > 1000 {
+		return nil, &logsError{"InvalidParameterException", "maxResults must be between 1 and 1000"}
+	}
+	size := in.MaxResults
+	if size == 0 {
+		size = 1000
+	}
+	var list []map[string]any
+	for i := len(s.order) - 1; i >= 0; i-- {
+		q := s.queries[s.order[i]]
+		if q.Region != region || in.LogGroupName != "" && !slices.Contains(q.LogGroups, in.LogGroupName) {
+			continue
+		}
+		q.Described++
+		s.advance(q)
+		if in.Status != "" && string(q.Status) != in.Status {
+			continue
+		}
+		list = append(list, map[string]any{"queryId": q.ID, "queryString": q.Query, "status": q.Status,
+			"createTime": q.started.UnixMilli(), "logGroupName": q.LogGroups[0]})
+	}
+	from, _ := strconv.Atoi(in.NextToken)
+	to := min(from+size, len(list))
+	from = min(from, to)
+	out := map[string]any{"queries": list[from:to]}
+	if to < len(list) {
+		out["nextToken"] = strconv.Itoa(to)
+	}
+	return out, nil
 }
 
 func logsTerminal(st types.QueryStatus) bool {

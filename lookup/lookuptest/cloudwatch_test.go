@@ -3,6 +3,7 @@ package lookuptest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,67 @@ func TestFakeRefusals(t *testing.T) {
 	}
 	if n := len(s.Queries()); n != 0 {
 		t.Errorf("%d refused queries were recorded as run", n)
+	}
+}
+
+func TestFakeDescribeQueries(t *testing.T) {
+	s, c := fakeWithRows(t)
+	ctx := context.Background()
+	s.SetReady(fakeRegion, 2, 0) // done after two looks
+	var ids []string
+	for range 3 {
+		out, err := c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupNames: []string{fakeGroup},
+			QueryString: aws.String("fields @timestamp"), StartTime: aws.Int64(fakeT0.Unix()), EndTime: aws.Int64(fakeT0.Add(time.Hour).Unix())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(out.QueryId))
+	}
+	describe := func(in *cloudwatchlogs.DescribeQueriesInput) ([]string, *string) {
+		t.Helper()
+		out, err := c.DescribeQueries(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, q := range out.Queries {
+			if aws.ToString(q.LogGroupName) != fakeGroup || aws.ToString(q.QueryString) != "fields @timestamp" || aws.ToInt64(q.CreateTime) == 0 {
+				t.Errorf("query info %+v", q)
+			}
+			got = append(got, aws.ToString(q.QueryId)+" "+string(q.Status))
+		}
+		return got, out.NextToken
+	}
+	// The first answer observes each query once: still Scheduled, none Running.
+	if got, _ := describe(&cloudwatchlogs.DescribeQueriesInput{Status: types.QueryStatusRunning}); got != nil {
+		t.Errorf("running after one look: %v, want none", got)
+	}
+	// Newest first, a page of two, then the rest; the second look makes them Running.
+	got, next := describe(&cloudwatchlogs.DescribeQueriesInput{MaxResults: aws.Int32(2)})
+	if want := []string{ids[2] + " Running", ids[1] + " Running"}; !cmp.Equal(got, want) || next == nil {
+		t.Errorf("first page %v (next %v), want %v and a next token", got, next, want)
+	}
+	// A GetQueryResults call is a third look at ids[0], which completes it; the
+	// next answer is the third look at the others.
+	if _, err := c.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(ids[0])}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = describe(&cloudwatchlogs.DescribeQueriesInput{Status: types.QueryStatusComplete})
+	if want := []string{ids[2] + " Complete", ids[1] + " Complete", ids[0] + " Complete"}; !cmp.Equal(got, want) {
+		t.Errorf("complete: %v, want %v", got, want)
+	}
+	if n := s.Calls(fakeRegion, LogsDescribeQueries); n != 3 {
+		t.Errorf("DescribeQueries calls = %d, want 3", n)
+	}
+}
+
+func TestFakeRefusesLongQueries(t *testing.T) {
+	_, c := fakeWithRows(t)
+	_, err := c.StartQuery(context.Background(), &cloudwatchlogs.StartQueryInput{LogGroupNames: []string{fakeGroup},
+		QueryString: aws.String("fields @timestamp | filter x = \"" + strings.Repeat("y", LogsMaxQueryLen) + "\""),
+		StartTime:   aws.Int64(fakeT0.Unix()), EndTime: aws.Int64(fakeT0.Add(time.Hour).Unix())})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "InvalidParameterException" {
+		t.Errorf("a query over %d characters: %v, want InvalidParameterException", LogsMaxQueryLen, err)
 	}
 }

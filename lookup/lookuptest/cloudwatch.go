@@ -647,58 +647,18 @@ func (s *LogsServer) describeLogGroups(region string, in logsDescribeInput) (any
 	return out, nil
 }
 
-// SessionFilter checks that query filters on ai_usage lines and returns the value of
-// its `filter telephonySessionId = "…"` clause, unescaped. It fails on anything a
-// spliced value could produce: a missing or repeated clause, an unterminated or
-// badly escaped string, or text after the closing quote.
+// SessionFilter parses query as Insights does and returns the one
+// telephonySessionId its filters ask for, unescaped. It fails on anything a
+// spliced value could produce: a query Insights would refuse, or one whose filters
+// name no session or more than one.
 func SessionFilter(query string) (string, error) {
-	if !strings.Contains(query, "| filter @message like /ai_usage/\n") {
-		return "", errors.New("query does not filter on ai_usage")
-	}
-	const clause = "\n| filter telephonySessionId = \""
-	if n := strings.Count(query, clause); n != 1 {
-		return "", fmt.Errorf("%d telephonySessionId filters, want 1", n)
-	}
-	_, rest, _ := strings.Cut(query, clause)
-	value, tail, err := logsUnquote(rest)
+	parsed, err := insights.Parse(query)
 	if err != nil {
 		return "", err
 	}
-	if line, _, _ := strings.Cut(tail, "\n"); strings.TrimSpace(line) != "" {
-		return "", fmt.Errorf("unexpected %q after the session id", line)
+	sessions := parsed.FilterValues("telephonySessionId")
+	if len(sessions) != 1 {
+		return "", fmt.Errorf("%d telephonySessionId filter values, want 1", len(sessions))
 	}
-	return value, nil
-}
-
-// logsUnquote reads an Insights string body up to its closing quote.
-func logsUnquote(s string) (value, rest string, err error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"':
-			return b.String(), s[i+1:], nil
-		case '\n', '\r':
-			return "", "", errors.New("line break inside a string")
-		case '\\':
-			if i+1 == len(s) {
-				return "", "", errors.New("unterminated escape")
-			}
-			i++
-			switch s[i] {
-			case '\\', '"':
-				b.WriteByte(s[i])
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			default:
-				return "", "", fmt.Errorf("unknown escape \\%c", s[i])
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", "", errors.New("unterminated string")
+	return sessions[0], nil
 }

@@ -44,6 +44,7 @@ func (b *Bot) actions() map[string]func(context.Context, Action) {
 		},
 		ActWiden:    b.searchAgain,
 		ActLastWeek: b.searchAgain,
+		ActReport:   b.reportFromButton,
 		ActMute:     b.muteAlert,
 	}
 }

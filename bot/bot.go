@@ -40,6 +40,9 @@ type Config struct {
 	// may run TraceTimeout + PostMargin, the margin covering the posts around it.
 	TraceTimeout time.Duration
 	PostMargin   time.Duration
+	// ReportParseOptions read report words (TRACEBOT_TIME_ZONE, TRACEBOT_REPORT_MAX_RANGE);
+	// their Now is ignored: Now above is used.
+	ReportParseOptions lookup.ReportParseOptions
 }
 
 // maxRefusals bounds the refusals being sent at once.
@@ -100,6 +103,7 @@ type Deps struct {
 	Contents    ContentReader      // nil: no Model output button
 	Metrics     *Metrics           // nil: no metrics
 	Logger      *slog.Logger
+	Reporter    Reporter // nil: reports across calls are off (the bot says so)
 }
 
 // Ack is the immediate answer to a button click (Lark shows Toast).

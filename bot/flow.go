@@ -23,6 +23,8 @@ func (b *Bot) handleMessage(ctx context.Context, m Message) {
 		b.private(ctx, m, b.replies.notice("empty_report"))
 	case !b.allowTrace(m.User):
 		b.private(ctx, m, b.replies.notice("rate_limited", b.cfg.RateLimit, b.cfg.RatePer))
+	case lookup.IsReportRequest(m.Text):
+		b.reportRequest(ctx, m)
 	default:
 		req, err := lookup.ParseReport(m.Text, b.parseOptions())
 		if err != nil {
@@ -53,7 +55,7 @@ func (b *Bot) trace(ctx context.Context, m Message, req lookup.Request, in *Ref)
 		b.recordChatFailure(ctx, m, req, err)
 		return
 	}
-	up := newUpdater(ctx, b, p, msg, req)
+	up := newUpdater(ctx, b, p, msg, func(pr lookup.Progress) Reply { return b.replies.progress(req, pr) })
 	tr := b.deps.Tracer.Trace(ctx, req, up.set)
 	up.stop()
 	b.recent.Add(tr.TraceID, recentTrace{trace: tr, req: req})
@@ -199,28 +201,29 @@ func (b *Bot) store(ctx context.Context, rec state.TraceRecord) {
 	}
 }
 
-// updater coalesces progress into at most one Update per ProgressInterval.
-type updater struct {
-	b    *Bot
-	p    Poster
-	msg  Ref
-	req  lookup.Request
-	ctx  context.Context
-	mu   sync.Mutex
-	last *lookup.Progress
-	kick chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+// updater coalesces progress (of a trace or a report) into at most one Update
+// per ProgressInterval, each rendered by render.
+type updater[P any] struct {
+	b      *Bot
+	p      Poster
+	msg    Ref
+	render func(P) Reply
+	ctx    context.Context
+	mu     sync.Mutex
+	last   *P
+	kick   chan struct{}
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
-func newUpdater(ctx context.Context, b *Bot, p Poster, msg Ref, req lookup.Request) *updater {
-	u := &updater{b: b, p: p, msg: msg, req: req, ctx: ctx, kick: make(chan struct{}, 1), done: make(chan struct{})}
+func newUpdater[P any](ctx context.Context, b *Bot, p Poster, msg Ref, render func(P) Reply) *updater[P] {
+	u := &updater[P]{b: b, p: p, msg: msg, render: render, ctx: ctx, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	u.wg.Add(1)
 	go u.loop()
 	return u
 }
 
-func (u *updater) set(p lookup.Progress) {
+func (u *updater[P]) set(p P) {
 	u.mu.Lock()
 	u.last = &p
 	u.mu.Unlock()
@@ -230,7 +233,7 @@ func (u *updater) set(p lookup.Progress) {
 	}
 }
 
-func (u *updater) loop() {
+func (u *updater[P]) loop() {
 	defer u.wg.Done()
 	for {
 		select {
@@ -243,7 +246,7 @@ func (u *updater) loop() {
 		u.last = nil
 		u.mu.Unlock()
 		if p != nil {
-			u.b.update(u.ctx, u.p, u.msg, u.b.replies.progress(u.req, *p))
+			u.b.update(u.ctx, u.p, u.msg, u.render(*p))
 		}
 		select {
 		case <-u.done:
@@ -254,7 +257,7 @@ func (u *updater) loop() {
 }
 
 // stop ends the updates; the result Update that follows is the last word.
-func (u *updater) stop() {
+func (u *updater[P]) stop() {
 	close(u.done)
 	u.wg.Wait()
 }

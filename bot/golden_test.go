@@ -177,9 +177,13 @@ func goldenContents(t *testing.T, tr *lookup.Trace) []lookup.Stage {
 }
 
 // TestReplyGolden compares the Reply of every situation with its golden.
-func TestReplyGolden(t *testing.T) {
+func TestReplyGolden(t *testing.T) { checkReplyGoldens(t, goldenReplies) }
+
+// checkReplyGoldens compares the Replies build makes in each language with their
+// goldens, testdata/replies/<name>.json (English) and <name>.zh.json.
+func checkReplyGoldens(t *testing.T, build func(t *testing.T, lang string) map[string]Reply) {
 	for _, lang := range []string{"en", "zh"} {
-		for name, r := range goldenReplies(t, lang) {
+		for name, r := range build(t, lang) {
 			file := name + ".json"
 			if lang != "en" {
 				file = name + "." + lang + ".json"

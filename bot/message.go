@@ -127,7 +127,8 @@ const (
 	// ActModelOutput shows the clicker, privately, each stage's stored answer and
 	// input excerpt (SPEC §11); the value's Refs name the stages.
 	ActModelOutput = "model_output"
-	ActMute        = "mute" // an alert's Mute 24h
+	ActReport      = "report" // run the report the value's Report names, in the button's thread
+	ActMute        = "mute"   // an alert's Mute 24h
 )
 
 // ActionValue is the typed JSON carried by a button.
@@ -142,6 +143,8 @@ type ActionValue struct {
 	TraceID   string     `json:"t,omitempty"`
 	// Refs name the stages whose stored content a Model output button shows.
 	Refs []lookup.ContentRef `json:"c,omitempty"`
+	// Report is the report an ActReport button runs.
+	Report *ReportValue `json:"r,omitempty"`
 	// An alert's buttons: its rule, subject (stage or backend) and episode.
 	Rule    string `json:"rl,omitempty"`
 	Subject string `json:"sb,omitempty"`
@@ -155,7 +158,7 @@ func (v ActionValue) Encode() string {
 }
 
 // ActionKinds are the actions a button may carry; the Bot handles each.
-var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActModelOutput, ActMute}
+var ActionKinds = []string{ActTraceCall, ActWiden, ActLastWeek, ActRefresh, ActReprocess, ActEscalate, ActModelOutput, ActReport, ActMute}
 
 // DecodeActionValue reads a button payload. Unknown actions are an error.
 func DecodeActionValue(s string) (ActionValue, error) {

@@ -13,6 +13,7 @@ type Metrics struct {
 	chatErrors  *prometheus.CounterVec
 	ackSeconds  *prometheus.HistogramVec
 	queued      prometheus.Gauge
+	reports     *prometheus.CounterVec
 	alerts      *prometheus.CounterVec
 }
 
@@ -43,7 +44,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tracebot_alerts_total", Help: "Alert episodes opened by this replica (each is posted once per channel), by rule and level.",
 		}, []string{"rule", "level"}),
 	}
-	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued, m.alerts)
+	m.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tracebot_reports_total", Help: "Reports across calls asked for in chat, by platform, kind and outcome (answered, partial, failed, error, not_understood, window_too_long, help).",
+	}, []string{"platform", "kind", "outcome"})
+	reg.MustRegister(m.traces, m.stepSeconds, m.reprocess, m.chatErrors, m.ackSeconds, m.queued, m.reports, m.alerts)
 	return m
 }
 
@@ -83,6 +87,16 @@ func (m *Metrics) jobs(delta float64) {
 	if m != nil {
 		m.queued.Add(delta)
 	}
+}
+
+func (m *Metrics) report(platform Platform, kind, outcome string) {
+	if m == nil {
+		return
+	}
+	if kind == "" {
+		kind = "unknown"
+	}
+	m.reports.WithLabelValues(string(platform), kind, outcome).Inc()
 }
 
 func (m *Metrics) alert(rule, level string) {

@@ -20,6 +20,9 @@ type RegionQueries struct {
 	// From and To are the window [From, To) in whole seconds. Insights includes
 	// its EndTime, so the queries run over [From, To−1s]: exactly the window.
 	From, To time.Time
+	// Answered, when set, is called with each region's answer as soon as that
+	// region has finished, from the region's own goroutine (so concurrently).
+	Answered func(RegionAnswer)
 }
 
 // RegionAnswer is what one region answered to RegionQueries.
@@ -47,7 +50,8 @@ var _ InsightsQuerier = (*CloudWatch)(nil)
 // over all of the region's groups, under the same in-flight cap, poll limiter,
 // throttling backoff and memory of missing groups as trace searches. Within a
 // region the queries run concurrently; when one fails, the others are stopped and
-// the region fails with that cause. Answers are in configured region order.
+// the region fails with that cause. Answers are in configured region order; q.Answered
+// hears each one as it arrives.
 func (c *CloudWatch) QueryRegions(ctx context.Context, q RegionQueries) []RegionAnswer {
 	env := q.Env
 	if env == "" {
@@ -56,7 +60,12 @@ func (c *CloudWatch) QueryRegions(ctx context.Context, q RegionQueries) []Region
 	out := make([]RegionAnswer, len(c.cfg.Regions))
 	var wg sync.WaitGroup
 	for i, region := range c.cfg.Regions {
-		wg.Go(func() { out[i] = c.queryRegion(ctx, region, env, q) })
+		wg.Go(func() {
+			out[i] = c.queryRegion(ctx, region, env, q)
+			if q.Answered != nil {
+				q.Answered(out[i])
+			}
+		})
 	}
 	wg.Wait()
 	return out

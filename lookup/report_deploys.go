@@ -43,25 +43,31 @@ func DefaultFunctions(logGroups []string) []string {
 	return out
 }
 
-// deploys reads every configured function in every region at once.
-func (e *ReportEngine) deploys(ctx context.Context, q ReportQuery, r *Report) {
+// deploys reads every configured function in every region at once; answered
+// hears each region's state as soon as all of its functions were read.
+func (e *ReportEngine) deploys(ctx context.Context, q ReportQuery, r *Report, answered func(ReportRegion)) {
 	env := cwOr(q.Env, e.cfg.Env)
 	d := &DeploysReport{Functions: []FunctionDeploy{}}
 	perRegion := make([][]FunctionDeploy, len(e.cfg.Regions))
+	regions := make([]ReportRegion, len(e.cfg.Regions))
 	var wg sync.WaitGroup
 	for i, region := range e.cfg.Regions {
-		for j, pattern := range e.cfg.Functions {
-			if j == 0 {
-				perRegion[i] = make([]FunctionDeploy, len(e.cfg.Functions))
+		perRegion[i] = make([]FunctionDeploy, len(e.cfg.Functions))
+		wg.Go(func() {
+			var fns sync.WaitGroup
+			for j, pattern := range e.cfg.Functions {
+				fns.Go(func() { perRegion[i][j] = e.readFunction(ctx, region, pattern, env) })
 			}
-			wg.Go(func() { perRegion[i][j] = e.readFunction(ctx, region, pattern, env) })
-		}
+			fns.Wait()
+			regions[i] = deployRegion(region, perRegion[i])
+			answered(regions[i])
+		})
 	}
 	wg.Wait()
-	for i, region := range e.cfg.Regions {
+	for i := range e.cfg.Regions {
 		d.Functions = append(d.Functions, perRegion[i]...)
-		r.Regions = append(r.Regions, deployRegion(region, perRegion[i]))
 	}
+	r.Regions = append(r.Regions, regions...)
 	r.Deploys = d
 	r.Warnings = append(r.Warnings, codeDiffers(d, e.cfg.Functions)...)
 }

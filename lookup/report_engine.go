@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/callytics/tracebot/internal/expiring"
 )
 
 // Defaults of ReportConfig (SPEC §7).
@@ -62,17 +64,22 @@ func (c ReportConfig) withDefaults() ReportConfig {
 // Insights stats/sort queries per region, run in every region at once and merged
 // exactly (sums and counts first, ratios last), and deploys reads each Lambda's
 // configuration. Finished reports are cached for CacheTTL per kind, env and
-// minute-rounded window, and concurrent identical reports share one run. It is
-// safe for concurrent use.
+// minute-rounded window, and concurrent identical reports share one run (and
+// hear the same progress). It starts no goroutine of its own beyond a report's
+// run, and is safe for concurrent use.
 type ReportEngine struct {
 	cfg     ReportConfig
 	logs    InsightsQuerier
 	lambdas map[string]FunctionsAPI // region → client
-	cache   *expirable.LRU[string, *Report]
+	cache   *expiring.Cache[string, *Report]
 	flight  singleflight.Group
+
+	watchMu  sync.Mutex
+	watches  map[string]*reportWatch // cache key → who hears the run's progress
+	watchSeq int
 }
 
-var _ Reporter = (*ReportEngine)(nil)
+var _ ProgressReporter = (*ReportEngine)(nil)
 
 // NewReportEngine returns an engine over logs (a *CloudWatch) and one Lambda
 // client per region for deploys (nil: deploys fails in every region). It does no
@@ -80,12 +87,18 @@ var _ Reporter = (*ReportEngine)(nil)
 func NewReportEngine(logs InsightsQuerier, lambdas map[string]FunctionsAPI, cfg ReportConfig) *ReportEngine {
 	cfg = cfg.withDefaults()
 	return &ReportEngine{cfg: cfg, logs: logs, lambdas: lambdas,
-		cache: expirable.NewLRU[string, *Report](reportCacheSize, nil, cfg.CacheTTL)}
+		cache: expiring.New[string, *Report](reportCacheSize, cfg.CacheTTL), watches: map[string]*reportWatch{}}
 }
 
 // Report runs q (see Reporter). A report every region answered is cached; one
 // served from the cache has Cached set and started no query.
 func (e *ReportEngine) Report(ctx context.Context, q ReportQuery) (*Report, error) {
+	return e.ReportWithProgress(ctx, q, nil)
+}
+
+// ReportWithProgress is Report that also calls progress (when not nil) as the
+// report gets on (see ProgressReporter).
+func (e *ReportEngine) ReportWithProgress(ctx context.Context, q ReportQuery, progress func(ReportProgress)) (*Report, error) {
 	if err := e.validate(&q); err != nil {
 		return nil, err
 	}
@@ -93,11 +106,15 @@ func (e *ReportEngine) Report(ctx context.Context, q ReportQuery) (*Report, erro
 	if r, ok := e.cache.Get(key); ok {
 		return reportCopy(r, true), nil
 	}
+	if progress != nil {
+		defer e.listen(key, progress)()
+	}
 	ch := e.flight.DoChan(key, func() (any, error) {
 		// Detached from the first caller: the others wait on the same run.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Timeout)
 		defer cancel()
-		r, err := e.run(ctx, q)
+		defer e.finished(key)
+		r, err := e.run(ctx, q, e.progressOf(key, q.Kind))
 		if err == nil && !r.anyFailed() {
 			e.cache.Add(key, r)
 		}
@@ -167,19 +184,22 @@ func (e *ReportEngine) cacheKey(q ReportQuery) string {
 		q.From.Truncate(time.Minute).Format(time.RFC3339), q.To.Truncate(time.Minute).Format(time.RFC3339)}, "|")
 }
 
-// run builds one report.
-func (e *ReportEngine) run(ctx context.Context, q ReportQuery) (*Report, error) {
+// run builds one report; answered hears each region's state as it arrives.
+func (e *ReportEngine) run(ctx context.Context, q ReportQuery, answered func(ReportRegion)) (*Report, error) {
 	r := &Report{Kind: q.Kind, From: q.From, To: q.To, Zone: q.Zone, Window: q.Window, Sandbox: e.cfg.Sandbox,
 		thresholds: reportThresholds{e.cfg.CacheMin, e.cfg.LengthMax}}
 	if q.Kind == ReportDeploys {
-		e.deploys(ctx, q, r)
+		e.deploys(ctx, q, r, answered)
 	} else {
 		kind := reportKindsByName[q.Kind].impl
 		r.Queries = kind.queries()
-		answers := e.logs.QueryRegions(ctx, RegionQueries{Env: q.Env, Queries: r.Queries, From: q.From, To: q.To})
+		answers := e.logs.QueryRegions(ctx, RegionQueries{Env: q.Env, Queries: r.Queries, From: q.From, To: q.To,
+			Answered: func(a RegionAnswer) { answered(reportRegion(a)) }})
 		var ok []RegionAnswer
 		for _, a := range answers {
-			r.addRegion(a)
+			rr := reportRegion(a)
+			r.BytesScanned += rr.BytesScanned
+			r.Regions = append(r.Regions, rr)
 			if a.State != RegionFailed {
 				ok = append(ok, a)
 			}
@@ -193,11 +213,10 @@ func (e *ReportEngine) run(ctx context.Context, q ReportQuery) (*Report, error) 
 	return r, nil
 }
 
-func (r *Report) addRegion(a RegionAnswer) {
-	bytes := int64(math.Round(a.BytesScanned))
-	r.BytesScanned += bytes
-	r.Regions = append(r.Regions, ReportRegion{Region: a.Region, State: a.State, BytesScanned: bytes, Error: a.Error,
-		LogGroups: a.LogGroups, Missing: a.MissingGroups, Err: a.Err})
+// reportRegion is what region answer a contributes to a report.
+func reportRegion(a RegionAnswer) ReportRegion {
+	return ReportRegion{Region: a.Region, State: a.State, BytesScanned: int64(math.Round(a.BytesScanned)), Error: a.Error,
+		LogGroups: a.LogGroups, Missing: a.MissingGroups, Err: a.Err}
 }
 
 func (r *Report) firstCause() error {

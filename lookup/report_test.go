@@ -579,9 +579,13 @@ func TestReportDeploys(t *testing.T) {
 	}
 	e := lookup.NewReportEngine(newCWSearcher(t, newLogsWorld(t), nil), clients, lookup.ReportConfig{
 		Regions: cwRegions, Functions: lookup.DefaultFunctions(cwPatterns)})
-	r, err := e.Report(context.Background(), lookup.ReportQuery{Kind: lookup.ReportDeploys})
+	progress := newProgressLog(0)
+	r, err := e.ReportWithProgress(context.Background(), lookup.ReportQuery{Kind: lookup.ReportDeploys}, progress.hear)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if steps := progress.get(); len(steps) != 4 || gocmp.Diff([]string{"us-east-1 rows", "us-west-2 failed", "us-east-2 rows"}, steps[3]) != "" {
+		t.Errorf("progress %q: want the start, then each region as its functions were read", steps)
 	}
 	m := reportJSON(t, r)
 	assertSpecFields(t, m, "deploys")

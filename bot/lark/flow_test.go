@@ -291,13 +291,14 @@ func mustMessage(t *testing.T, f *larkfake.Server, id string) larkfake.Message {
 	return m
 }
 
-// counter reads the counter name whose label has value from reg.
+// counter sums the samples of counter name whose label has value in reg.
 func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := 0.0
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -305,10 +306,10 @@ func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) 
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
+					sum += m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return sum
 }

@@ -34,6 +34,7 @@ type harness struct {
 	bot    *bot.Bot
 	store  *state.Memory
 	lambda *lookuptest.LambdaServer
+	world  *lookuptest.ReportWorld // set when harnessOpts.reports
 	srv    *httptest.Server
 	logs   *logBuffer
 	gate   *gatedTracer
@@ -57,6 +58,7 @@ type harnessOpts struct {
 	escalation    string
 	progressEvery time.Duration
 	registry      *prometheus.Registry // set: the edge records metrics there
+	reports       bool                 // answer reports from the report world over the wire fakes
 }
 
 // newLarkHarness builds the harness; the edge has run Open.
@@ -89,17 +91,25 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		}
 		deps.Reprocessor = rp
 	}
+	var metrics *bot.Metrics
+	if o.registry != nil {
+		metrics = bot.NewMetrics(o.registry)
+	}
+	deps.Metrics = metrics
+	var reportOptions lookup.ReportParseOptions
+	if o.reports {
+		h.world = lookuptest.NewReportWorld(t)
+		deps.Reporter = h.world.Engine(t, lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+		reportOptions = h.world.ParseOptions()
+	}
 	h.bot = bot.New(bot.Config{
-		Lang: o.lang, Sandbox: true, Workers: 4, ProgressInterval: o.progressEvery,
+		ReportParseOptions: reportOptions,
+		Lang:               o.lang, Sandbox: true, Workers: 4, ProgressInterval: o.progressEvery,
 		EscalationMention: o.escalation, ReprocessAllowed: o.allowed,
 		Now:          func() time.Time { return lookup.SandboxNow },
 		ParseOptions: lookup.ParseOptions{DefaultZone: parseOptions(t).DefaultZone, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},
 	}, deps)
 	t.Cleanup(func() { _ = h.bot.Shutdown(context.Background()) })
-	var metrics *bot.Metrics
-	if o.registry != nil {
-		metrics = bot.NewMetrics(o.registry)
-	}
 	h.edge = New(Config{
 		AppID: "cli_test", AppSecret: staticSecret(o.appSecret), VerificationToken: staticSecret(o.token),
 		EncryptKey: staticSecret(o.encryptKey), BaseURL: h.fake.URL(), Mode: ModeWebhook, Lang: o.lang,

@@ -10,17 +10,21 @@ import (
 )
 
 // TestShutdownLeavesNoGoroutine: a bot and its Lark edge that traced over the
-// webhook, took a click and ran the long connection leave no goroutine behind once
+// webhook, answered a report (chart uploaded), took a click and ran the long
+// connection leave no goroutine behind once
 // shut down (net/http's own connections, which belong to the test's servers and
 // transports, aside).
 func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, harnessOpts{reports: true})
 	stop := runLarkWS(t, h)
 	waitWS(t, h, 1)
 	ev, card := h.traceDM(t, "ou_alice", testReport)
 	h.deliver(t, "/lark/card", h.click(ev.ChatID, card.ID, "ou_bob", findButton(t, cardOf(t, card), "refresh")).JSON())
 	h.drain(t)
+	if sent := h.askReport(t, h.dm("ou_alice", "cache 24h")); len(sent) != 2 {
+		t.Fatalf("the report sent %d replies, want the result and the chart", len(sent))
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func TestNotUnderstoodIsPrivate(t *testing.T) {
 		t.Errorf("not-understood answer: %+v", p)
 	}
 	// A mention has no response_url: the answer is ephemeral in the thread.
-	m := h.fake.AddMessage(testChannel, testUser, "<@"+slackfake.DefaultBotUserID+"> help", "")
+	m := h.fake.AddMessage(testChannel, testUser, "<@"+slackfake.DefaultBotUserID+"> please check this", "")
 	h.event("Ev0HELP", slackfake.AppMention(testChannel, testUser, m.Text, m.TS, ""), nil)
 	h.fake.Wait(t, 10*time.Second, "an ephemeral answer", func() bool {
 		for _, e := range h.fake.Messages(testChannel) {

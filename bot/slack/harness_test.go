@@ -79,6 +79,7 @@ type harness struct {
 	edge    *Edge
 	srv     *httptest.Server
 	lambda  *lookuptest.LambdaServer
+	world   *lookuptest.ReportWorld // set when harnessOpts.reports
 	logs    *logBuffer
 	sleeps  *sleeps
 	metrics *prometheus.Registry
@@ -94,7 +95,8 @@ type harnessOpts struct {
 	secret    string // signing secret; "" → testSecret
 	bot       func(*bot.Config)
 	edge      func(*Config)
-	sandboxMS int // delay of each sandbox backend call, so progress can be seen
+	sandboxMS int  // delay of each sandbox backend call, so progress can be seen
+	reports   bool // answer reports from the report world over the wire fakes
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -122,7 +124,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	sb := lookup.NewSandbox(time.Duration(o.sandboxMS) * time.Millisecond)
 	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger,
 		Contents: sb.Contents, Analyses: sb.Analyses})
-	h.bot = bot.New(cfg, bot.Deps{Tracer: tracer, Contents: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
+	deps := bot.Deps{Tracer: tracer, Contents: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger}
+	if o.reports {
+		h.world = lookuptest.NewReportWorld(t)
+		deps.Reporter = h.world.Engine(t, lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax, Logger: logger})
+		cfg.ReportParseOptions = h.world.ParseOptions()
+	}
+	h.bot = bot.New(cfg, deps)
 	ecfg := Config{
 		BotToken:      bot.StaticSecret(secrets.New(fc.BotToken)),
 		SigningSecret: bot.StaticSecret(secrets.New(o.secret)),
@@ -272,10 +280,17 @@ func (h *harness) waitResult(channel, ts, want string) slackfake.Message {
 // rootMessage waits for the bot's root message in channel.
 func (h *harness) rootMessage(channel string) slackfake.Message {
 	h.t.Helper()
+	return h.rootWhere(channel, "a root message", func(slackfake.Message) bool { return true })
+}
+
+// rootWhere waits for the bot's first root message in channel that is what
+// (holds says which).
+func (h *harness) rootWhere(channel, what string, holds func(slackfake.Message) bool) slackfake.Message {
+	h.t.Helper()
 	var root slackfake.Message
-	h.fake.Wait(h.t, 10*time.Second, "a root message", func() bool {
+	h.fake.Wait(h.t, 10*time.Second, what, func() bool {
 		for _, m := range h.fake.Messages(channel) {
-			if m.BotID != "" && m.ThreadTS == "" && !m.Ephemeral {
+			if m.BotID != "" && m.ThreadTS == "" && !m.Ephemeral && holds(m) {
 				root = m
 				return true
 			}

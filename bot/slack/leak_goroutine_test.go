@@ -23,13 +23,14 @@ var netGoroutines = []goleak.Option{
 	goleak.IgnoreAnyFunction("net/http/httptest.(*Server).goServe.func1"),
 }
 
-// TestShutdownLeavesNoGoroutine: a bot and its Slack edge that traced, answered
-// privately, refused work and ran Socket Mode leave no goroutine behind once shut
-// down (the expirable LRU caches they used to hold started cleanup goroutines
-// that never ended, which is why the fuzzers once shared one bot).
+// TestShutdownLeavesNoGoroutine: a bot and its Slack edge that traced, answered a
+// report (chart uploaded), answered privately, refused work and ran Socket Mode
+// leave no goroutine behind once shut down (the expirable LRU caches they, and the
+// report engine, used to hold started cleanup goroutines that never ended, which
+// is why the fuzzers once shared one bot).
 func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	h := newHarness(t, harnessOpts{bot: func(c *bot.Config) { c.QueueSize = 1; c.Workers = 1 }})
+	h := newHarness(t, harnessOpts{reports: true, bot: func(c *bot.Config) { c.QueueSize = 1; c.Workers = 1 }})
 	stop := runSocket(t, h.edge, h.fake)
 	h.command(testUser, testChannel, testReport)
 	for range 3 { // the queue holds one: some of these are refused
@@ -37,6 +38,9 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	}
 	root := h.rootMessage(testChannel)
 	h.waitResult(testChannel, root.TS, "Call "+testSession)
+	h.fake.Wait(t, 20*time.Second, "the queue to empty", func() bool { return h.bot.Idle(context.Background()) == nil })
+	h.command(testUser, testChannel, "cache 24h")
+	h.chartIn(testChannel, h.reportRoot(testChannel, "cache").TS)
 	own := slackfake.Message{Channel: testChannel, TS: "1779465600.000030", User: slackfake.DefaultBotUserID, BotID: slackfake.DefaultBotID}
 	h.interact(slackfake.Shortcut{CallbackID: "trace_report", User: testUser, Channel: testChannel, Message: own,
 		TriggerID: h.fake.NewTriggerID(), ResponseURL: h.fake.NewResponseURL()}.Payload())

@@ -77,17 +77,7 @@ func TestLeaksNoSecret(t *testing.T) {
 	for i, p := range h.fake.ResponsePosts() {
 		add(fmt.Sprintf("response post %d", i), p.URL+p.Text+string(p.Blocks))
 	}
-	h.mu.Lock()
-	for i, body := range h.responses {
-		add(fmt.Sprintf("HTTP answer %d", i), body+fmt.Sprint(h.headers[i]))
-	}
-	h.mu.Unlock()
-	add("logs", h.logs.String())
-	families, err := h.metrics.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	add("metrics", fmt.Sprint(families))
+	h.ownOutputs(add)
 	for _, o := range outputs {
 		for _, c := range canaries {
 			if strings.Contains(o.text, c) {
@@ -101,4 +91,21 @@ func TestLeaksNoSecret(t *testing.T) {
 	if len(h.fake.CallsTo("chat.update")) == 0 || len(h.fake.ResponsePosts()) < 3 || h.lambda.Requests() != 1 {
 		t.Errorf("the scenario did not run every path")
 	}
+}
+
+// ownOutputs hands add what the edge and the bot wrote themselves: every HTTP
+// answer (headers and body), the logs and the metrics.
+func (h *harness) ownOutputs(add func(where, text string)) {
+	h.t.Helper()
+	h.mu.Lock()
+	for i, body := range h.responses {
+		add(fmt.Sprintf("HTTP answer %d", i), body+fmt.Sprint(h.headers[i]))
+	}
+	h.mu.Unlock()
+	add("logs", h.logs.String())
+	families, err := h.metrics.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	add("metrics", fmt.Sprint(families))
 }

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -71,7 +72,7 @@ func reportHeading(r *lookup.Report, zone *time.Location) string {
 func table(b *strings.Builder) *tabwriter.Writer { return tabwriter.NewWriter(b, 0, 0, 2, ' ', 0) }
 
 func renderCost(b *strings.Builder, c *lookup.CostReport, zone *time.Location) {
-	fmt.Fprintf(b, "Total %s over %s rows; mean input %s tokens per row.\n\n", usd(c.TotalCostUSD), num(c.Rows), num(int64(c.MeanInputTokens+0.5)))
+	fmt.Fprintf(b, "Total %s over %s rows; mean input %s tokens per row.\n\n", numfmt.USD(c.TotalCostUSD), numfmt.Count(c.Rows), numfmt.Count(int64(c.MeanInputTokens+0.5)))
 	if len(c.Top) == 0 {
 		b.WriteString("No ai_usage rows with a cost in this window.\n")
 		return
@@ -80,15 +81,15 @@ func renderCost(b *strings.Builder, c *lookup.CostReport, zone *time.Location) {
 	fmt.Fprintln(tw, "#\ttime\tregion\tsession\tstage\tmodel\tprovider\tin\tout\tcache\tcost\tgeneration")
 	for i, row := range c.Top {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, row.Timestamp.In(zone).Format("Jan 2 15:04:05"),
-			row.Region, row.SessionID, row.Stage, row.Model, dash(row.Provider), num(row.InputTokens), num(row.OutputTokens),
-			ratioText(row.CacheRatio), usd(row.CostUSD), dash(row.GenerationID))
+			row.Region, row.SessionID, row.Stage, row.Model, dash(row.Provider), numfmt.Count(row.InputTokens), numfmt.Count(row.OutputTokens),
+			numfmt.Percent(row.CacheRatio), numfmt.USD(row.CostUSD), dash(row.GenerationID))
 	}
 	tw.Flush()
 }
 
 func renderCache(b *strings.Builder, c *lookup.CacheReport, zone *time.Location) {
-	fmt.Fprintf(b, "Overall %s (%s of %s input tokens read from the cache).\n\n", ratioText(c.Overall.CacheRatio),
-		num(c.Overall.CacheReadTokens), num(c.Overall.InputTokens))
+	fmt.Fprintf(b, "Overall %s (%s of %s input tokens read from the cache).\n\n", numfmt.Percent(c.Overall.CacheRatio),
+		numfmt.Count(c.Overall.CacheReadTokens), numfmt.Count(c.Overall.InputTokens))
 	var models []string
 	for _, p := range c.Series {
 		if !slices.Contains(models, p.Model) {
@@ -99,12 +100,12 @@ func renderCache(b *strings.Builder, c *lookup.CacheReport, zone *time.Location)
 	tw := table(b)
 	fmt.Fprintf(tw, "hour (%s)\tall models\tinput tokens\t%s\n", zone.String(), strings.Join(models, "\t"))
 	for _, h := range c.Hours {
-		cells := []string{h.Bucket.In(zone).Format("Jan 2 15:04"), ratioText(h.CacheRatio), num(h.InputTokens)}
+		cells := []string{h.Bucket.In(zone).Format("Jan 2 15:04"), numfmt.Percent(h.CacheRatio), numfmt.Count(h.InputTokens)}
 		for _, m := range models {
 			cell := "-"
 			for _, p := range c.Series {
 				if p.Model == m && p.Bucket.Equal(h.Bucket) {
-					cell = ratioText(p.CacheRatio)
+					cell = numfmt.Percent(p.CacheRatio)
 				}
 			}
 			cells = append(cells, cell)
@@ -118,7 +119,7 @@ func renderFinish(b *strings.Builder, f *lookup.FinishReport, zone *time.Locatio
 	tw := table(b)
 	fmt.Fprintln(tw, "stage\tfinish reason\trows\tshare")
 	for _, s := range f.Shares {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Stage, s.FinishReason, num(s.Count), ratioText(&s.Share))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Stage, s.FinishReason, numfmt.Count(s.Count), numfmt.Percent(&s.Share))
 	}
 	tw.Flush()
 	stages := f.Stages()
@@ -138,7 +139,7 @@ func renderFinish(b *strings.Builder, f *lookup.FinishReport, zone *time.Locatio
 			length, rows := f.HourShare(h, s, lookup.FinishLength)
 			filtered, _ := f.HourShare(h, s, lookup.FinishContentFilter)
 			any = any || length > 0 || filtered > 0
-			cells = append(cells, fmt.Sprintf("%s / %s of %d", ratioText(&length), ratioText(&filtered), rows))
+			cells = append(cells, fmt.Sprintf("%s / %s of %d", numfmt.Percent(&length), numfmt.Percent(&filtered), rows))
 		}
 		if any {
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
@@ -151,14 +152,14 @@ func renderProviders(b *strings.Builder, p *lookup.ProvidersReport) {
 	tw := table(b)
 	fmt.Fprintln(tw, "model\tprovider\trequests\tshare of model\tcost")
 	for _, m := range p.Mix {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Model, m.Provider, num(m.Requests), ratioText(&m.Share), usd(m.CostUSD))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Model, m.Provider, numfmt.Count(m.Requests), numfmt.Percent(&m.Share), numfmt.USD(m.CostUSD))
 	}
 	tw.Flush()
 	share := 0.0
 	if p.Sessions > 0 {
 		share = float64(p.SwitchedSessions) / float64(p.Sessions)
 	}
-	fmt.Fprintf(b, "\n%s of %s sessions (%s) used more than one provider.", num(p.SwitchedSessions), num(p.Sessions), ratioText(&share))
+	fmt.Fprintf(b, "\n%s of %s sessions (%s) used more than one provider.", numfmt.Count(p.SwitchedSessions), numfmt.Count(p.Sessions), numfmt.Percent(&share))
 	if len(p.Examples) > 0 {
 		fmt.Fprintf(b, " Examples: %s", strings.Join(p.Examples, ", "))
 	}
@@ -198,14 +199,14 @@ func renderRegions(r *lookup.Report) string {
 				parts = append(parts, reg.Region+" read")
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, bytesText(reg.BytesScanned)))
+			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, numfmt.Bytes(reg.BytesScanned)))
 		default:
-			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, bytesText(reg.BytesScanned)))
+			parts = append(parts, fmt.Sprintf("%s %s", reg.Region, numfmt.Bytes(reg.BytesScanned)))
 		}
 	}
 	out := "Regions: " + strings.Join(parts, "; ") + "\n"
 	if r.Kind != lookup.ReportDeploys {
-		out += fmt.Sprintf("Data scanned: %s (%s at $0.005/GB)", bytesText(r.BytesScanned), usd(r.ScanCostUSD))
+		out += fmt.Sprintf("Data scanned: %s (%s at $0.005/GB)", numfmt.Bytes(r.BytesScanned), numfmt.USD(r.ScanCostUSD))
 		if r.Cached {
 			out += "; cached result, no query ran"
 		}
@@ -214,47 +215,9 @@ func renderRegions(r *lookup.Report) string {
 	return out
 }
 
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func usd(f float64) string {
-	switch {
-	case f == 0:
-		return "$0"
-	case f < 0.01:
-		return fmt.Sprintf("$%.6f", f)
-	}
-	return fmt.Sprintf("$%.4f", f)
-}
-
-func ratioText(f *float64) string {
-	if f == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f%%", *f*100)
-}
-
 func dash(s string) string {
 	if s == "" {
 		return "-"
-	}
-	return s
-}
-
-// num writes n with thousands separators.
-func num(n int64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
 	}
 	return s
 }

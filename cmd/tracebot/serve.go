@@ -188,13 +188,17 @@ func (s *server) openBot(ctx context.Context, awsCfg aws.Config, sandbox bool) e
 	} else if sandbox {
 		now = func() time.Time { return lookup.SandboxNow }
 	}
+	// Reports share the trace service's CloudWatch searcher (s.logs): one in-flight
+	// cap and poll limiter for both; --sandbox answers from the sample world.
+	s.openReports(awsCfg, sandbox)
 	s.bot = bot.New(bot.Config{
 		Lang: s.cfg.Lang, AllowedChannels: s.cfg.AllowedChannels, EscalationMention: s.cfg.EscalationMention,
 		ReprocessAllowed: s.cfg.ReprocessAllowed, ReprocessCooldown: s.cfg.ReprocessCooldown,
 		RateLimit: s.cfg.RateLimit.N, RatePer: s.cfg.RateLimit.Per, Now: now, Sandbox: sandbox, TraceTimeout: s.cfg.TraceTimeout,
-		Workers:      serveWorkers,
-		ParseOptions: lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
-	}, bot.Deps{Tracer: s.service, Contents: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log})
+		Workers:            serveWorkers,
+		ParseOptions:       lookup.ParseOptions{DefaultZone: s.cfg.TimeZone, Window: s.cfg.Window, NoTimeLookback: s.cfg.NoTimeLookback},
+		ReportParseOptions: lookup.ReportParseOptions{Zone: s.cfg.TimeZone, MaxRange: s.cfg.ReportMaxRange},
+	}, bot.Deps{Tracer: s.service, Contents: s.service, Store: state, Reprocessor: rp, Metrics: s.metrics, Logger: s.log, Reporter: s.reports})
 	return nil
 }
 

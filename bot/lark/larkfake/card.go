@@ -26,10 +26,13 @@ type Text struct {
 	Content string `json:"content"`
 }
 
-// Element is a card element: div, markdown, note, hr or action.
+// Element is a card element: div, markdown, note, hr, action or img.
 type Element struct {
 	Tag    string `json:"tag"`
 	Text   *Text  `json:"text"`
+	ImgKey string `json:"img_key"` // img: an uploaded image's key
+	Alt    *Text  `json:"alt"`     // img: what a screen reader says
+	Title  *Text  `json:"title"`   // img: the caption
 	Fields []struct {
 		IsShort bool `json:"is_short"`
 		Text    Text `json:"text"`
@@ -93,6 +96,20 @@ func (c Card) Text() string {
 		for _, b := range el.Actions {
 			lines = append(lines, "["+b.Text.Content+"]")
 		}
+		if el.Tag == "img" && el.Title != nil {
+			lines = append(lines, el.Title.Content)
+		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ImageKeys returns the image keys of the card's img elements, in order.
+func (c Card) ImageKeys() []string {
+	var out []string
+	for _, el := range c.Elements {
+		if el.Tag == "img" {
+			out = append(out, el.ImgKey)
+		}
+	}
+	return out
 }

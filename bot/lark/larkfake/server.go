@@ -1,9 +1,10 @@
 // Package larkfake is a fake Lark/Feishu open platform for tests: the open API the
 // bot calls (tenant_access_token/internal, bot/v3/info, im/v1 messages create,
-// reply and patch, ephemeral/v1/send, chats/:chat_id/members/is_in_chat), the
-// long connection's gateway (the bootstrap endpoint and a websocket speaking the
-// SDK's protobuf frames), and builders for what Lark sends (events and card
-// callbacks, plain or encrypted and signed as Lark does).
+// reply and patch, ephemeral/v1/send, im/v1 images,
+// chats/:chat_id/members/is_in_chat), the long connection's gateway (the
+// bootstrap endpoint and a websocket speaking the SDK's protobuf frames), and
+// builders for what Lark sends (events and card callbacks, plain or encrypted and
+// signed as Lark does).
 //
 // Point the SDK at it with lark.WithOpenBaseUrl(s.URL()) and
 // larkws.WithDomain(s.URL()). It behaves like Lark where the bot depends on it:
@@ -137,6 +138,7 @@ type Server struct {
 	requests  []Request
 	faults    map[Op]*fault
 	tokenHits int
+	images    []Image
 
 	ws *gateway
 }
@@ -165,6 +167,7 @@ func New(tb testing.TB, opts Options) *Server {
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{id}/reply", s.authed(OpReply, s.serveReply))
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{id}", s.authed(OpPatch, s.servePatch))
 	mux.HandleFunc("POST /open-apis/ephemeral/v1/send", s.authed(OpEphemeral, s.serveEphemeral))
+	mux.HandleFunc("POST /open-apis/im/v1/images", s.authed(OpImage, s.serveImage))
 	mux.HandleFunc("GET /open-apis/im/v1/chats/{chat}/members/is_in_chat", s.authed(OpInChat, s.serveIsInChat))
 	mux.HandleFunc("POST /callback/ws/endpoint", s.ws.serveEndpoint)
 	mux.HandleFunc("GET /ws", s.ws.serveSocket)
@@ -445,6 +448,10 @@ func (s *Server) send(w http.ResponseWriter, in sendBody, m Message) {
 		answer(w, http.StatusBadRequest, CodeBotNotInChat, "Bot/User can NOT be out of the chat.", nil)
 		return
 	}
+	if key := s.unknownImage(in.MsgType, in.Content); key != "" {
+		answer(w, http.StatusBadRequest, CodeInvalidParam, "invalid image key "+strconv.Quote(key), nil)
+		return
+	}
 	if id, ok := s.uuids[in.UUID]; ok && in.UUID != "" {
 		writeMessage(w, s.messages[id], s.opts)
 		return
@@ -494,12 +501,33 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request) {
 	case !m.FromBot || m.MsgType != "interactive":
 		answer(w, http.StatusBadRequest, CodeNotSender, "Only cards the bot sent can be updated.", nil)
 		return
+	case s.unknownImage(m.MsgType, in.Content) != "":
+		answer(w, http.StatusBadRequest, CodeInvalidParam, "invalid image key", nil)
+		return
 	case !s.patchAllowed(id, time.Now()):
 		answer(w, http.StatusBadRequest, CodeRateLimited, "This operation triggers the frequency limit.", nil)
 		return
 	}
 	m.Contents = append(m.Contents, in.Content)
 	answer(w, http.StatusOK, CodeOK, "success", nil)
+}
+
+// unknownImage is the first image key a card shows that the fake never issued
+// (""; also for other message types); the caller holds s.mu.
+func (s *Server) unknownImage(msgType, content string) string {
+	if msgType != "interactive" {
+		return ""
+	}
+	card, err := ParseCard(content)
+	if err != nil {
+		return ""
+	}
+	for _, key := range card.ImageKeys() {
+		if !s.knownImage(key) {
+			return key
+		}
+	}
+	return ""
 }
 
 // patchAllowed applies the per-message update limit; the caller holds s.mu.

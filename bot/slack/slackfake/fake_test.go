@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 )
 
@@ -139,5 +141,46 @@ func TestServerThroughSlackGo(t *testing.T) {
 	var blocks []json.RawMessage
 	if err := json.Unmarshal([]byte(s.CallsTo("chat.postMessage")[1].Params["blocks"]), &blocks); err != nil || len(blocks) != 1 {
 		t.Errorf("recorded blocks: %v", err)
+	}
+}
+
+// slack-go's external upload flow runs against the fake: the three steps, the
+// file shared in the thread, and Slack's refusals.
+func TestFileUploadThroughSlackGo(t *testing.T) {
+	s := New(t, Config{})
+	api := slack.New(DefaultBotToken, slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	content := []byte("\x89PNG\r\n\x1a\nnot really a picture")
+	sum, err := api.UploadFileContext(ctx, slack.UploadFileParameters{Channel: "C1", ThreadTimestamp: "1.1", Filename: "chart.png",
+		FileSize: len(content), Reader: bytes.NewReader(content), Title: "Cache hit rate", AltTxt: "a line chart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := s.Files()
+	if len(files) != 1 || files[0].ID != sum.ID || files[0].Channel != "C1" || files[0].ThreadTS != "1.1" ||
+		files[0].Title != "Cache hit rate" || files[0].AltText != "a line chart" || !bytes.Equal(files[0].Content, content) {
+		t.Fatalf("files: %+v (summary %+v)", files, sum)
+	}
+	if replies := s.Replies("C1", "1.1"); len(replies) != 1 || len(replies[0].Files) != 1 || replies[0].Files[0] != sum.ID {
+		t.Errorf("the file must be shared as a message in the thread: %+v", replies)
+	}
+	var order []string
+	for _, c := range s.Calls() {
+		order = append(order, c.Method)
+	}
+	if diff := cmp.Diff([]string{"files.getUploadURLExternal", "upload", "files.completeUploadExternal"}, order); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	s.FailChannel("C2", "not_in_channel")
+	if _, err := api.UploadFileContext(ctx, slack.UploadFileParameters{Channel: "C2", Filename: "x.png", FileSize: len(content),
+		Reader: bytes.NewReader(content)}); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
+		t.Errorf("sharing where the bot is not: %v", err)
+	}
+	if _, err := api.UploadFileContext(ctx, slack.UploadFileParameters{Channel: "C1", Filename: "x.png", FileSize: len(content) + 1,
+		Reader: bytes.NewReader(content)}); err == nil {
+		t.Error("a length that does not match the bytes must be refused")
+	}
+	if n := len(s.Files()); n != 1 {
+		t.Errorf("%d files shared after the refusals, want 1", n)
 	}
 }

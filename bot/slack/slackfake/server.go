@@ -1,6 +1,8 @@
 // Package slackfake is a fake Slack for tests: the Web API methods tracebot calls
 // (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
-// usergroups.users.list, conversations.info, apps.connections.open), response_url endpoints, and a
+// usergroups.users.list, conversations.info, apps.connections.open, and the
+// external file upload: files.getUploadURLExternal, the upload URL,
+// files.completeUploadExternal), response_url endpoints, and a
 // Socket Mode WebSocket endpoint speaking Slack's envelope protocol. It also builds
 // requests the way Slack sends them to an app (signed slash commands, interactivity
 // payloads, Events API callbacks).
@@ -109,7 +111,8 @@ type Message struct {
 	Text      string
 	Blocks    json.RawMessage // "" when none
 	Ephemeral bool
-	Edits     int // chat.update calls applied
+	Edits     int      // chat.update calls applied
+	Files     []string // ids of the files shared with this message (see Files)
 }
 
 // ResponsePost is one message posted to a response_url.
@@ -138,6 +141,8 @@ type Server struct {
 	responseURLs map[string]bool
 	responses    []ResponsePost
 	changed      chan struct{} // closed and replaced whenever a call is recorded
+	files        map[string]*File
+	fileOrder    []string
 
 	sock socketState
 }
@@ -162,11 +167,13 @@ func Start(cfg Config) *Server {
 		groups:       map[string][]string{},
 		responseURLs: map[string]bool{},
 		changed:      make(chan struct{}),
+		files:        map[string]*File{},
 	}
 	s.sock.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /response/{id}", s.serveResponseURL)
+	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
 	mux.HandleFunc("/socket/{id}", s.serveSocket)
 	s.srv = httptest.NewServer(mux)
 	return s
@@ -463,6 +470,10 @@ func (s *Server) dispatch(method string, req request) map[string]any {
 		return s.update(req.params)
 	case "usergroups.users.list":
 		return s.groupMembers(req.params["usergroup"])
+	case "files.getUploadURLExternal":
+		return s.getUploadURL(req.params)
+	case "files.completeUploadExternal":
+		return s.completeUpload(req.params)
 	case "conversations.info":
 		return s.conversationInfo(req.params["channel"])
 	case "apps.connections.open":

@@ -1,0 +1,307 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callytics/tracebot/lookup"
+)
+
+// imageRecorder is a recorder that can also post images.
+type imageRecorder struct {
+	*recorder
+	mu     sync.Mutex
+	images []postedImage
+	fail   error
+}
+
+type postedImage struct {
+	to  Ref
+	img Image
+}
+
+func (r *imageRecorder) PostImage(_ context.Context, to Ref, img Image) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.images = append(r.images, postedImage{to: to, img: img})
+	return nil
+}
+
+func (r *imageRecorder) posted() []postedImage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]postedImage(nil), r.images...)
+}
+
+// newReportBot is a test bot answering reports from the sample world, its Slack
+// poster able to post images, with metrics.
+func newReportBot(t *testing.T) (*testBot, *imageRecorder, *prometheus.Registry) {
+	t.Helper()
+	tb := newTestBot(t, func(c *Config) { c.ReportParseOptions = goldenReportOptions(t) })
+	tb.deps.Reporter = lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+	reg := prometheus.NewRegistry()
+	tb.deps.Metrics = NewMetrics(reg)
+	ir := &imageRecorder{recorder: tb.rec}
+	tb.AddPoster(Slack, ir)
+	return tb, ir, reg
+}
+
+func TestSlashCommandReportAnswersInAThread(t *testing.T) {
+	tb, ir, reg := newReportBot(t)
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceCommand, Channel: "C1", User: "U1",
+		Text: "cache 24h", DeliveryID: "trigger-1"})
+	tb.drain(t)
+	posts, updates, privates := tb.rec.snapshot()
+	if len(privates) != 0 || len(posts) != 2 {
+		t.Fatalf("want a root and a progress message, got %d posts, %d private answers", len(posts), len(privates))
+	}
+	root, progress := posts[0], posts[1]
+	if root.to.Thread != "" || !strings.Contains(replyText(root.reply), "Report **cache**, last 24h — requested by <@U1>") {
+		t.Errorf("root: %s", replyText(root.reply))
+	}
+	if progress.to.Thread != root.ref.ID || !strings.Contains(replyText(progress.reply), "asking every region") {
+		t.Errorf("progress %+v: %s", progress.to, replyText(progress.reply))
+	}
+	if n := len(updates[progress.ref.ID]); n < 2 {
+		t.Errorf("the progress message was updated %d times; want region progress, then the result", n)
+	}
+	result := replyText(tb.rec.lastUpdate(progress.ref.ID))
+	for _, want := range []string{"Overall **80%**", "cache_collapse", "prompts-cache-invariant", "Data scanned", "us-east-2 ✓"} {
+		if !strings.Contains(result, want) {
+			t.Errorf("result lacks %q:\n%s", want, result)
+		}
+	}
+	images := ir.posted()
+	if len(images) != 1 || images[0].to != (Ref{Channel: "C1", Thread: root.ref.ID}) {
+		t.Fatalf("want the chart in the root's thread, got %+v", images)
+	}
+	if cfg, err := png.DecodeConfig(bytes.NewReader(images[0].img.PNG)); err != nil || cfg.Width < 800 || cfg.Height < 400 {
+		t.Errorf("chart: %v %+v", err, cfg)
+	}
+	if img := images[0].img; !strings.Contains(img.Title, "Cache hit rate per hour per model") || img.Filename != "tracebot-cache-24h.png" || img.AltText == "" {
+		t.Errorf("chart image %q %q %q", img.Title, img.Filename, img.AltText)
+	}
+	if got := reportCount(t, reg, "cache", "answered"); got != 1 {
+		t.Errorf("reports{cache,answered} = %v", got)
+	}
+}
+
+// reportCount is tracebot_reports_total{platform="slack",kind,outcome}.
+func reportCount(t *testing.T, reg *prometheus.Registry, kind, outcome string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "tracebot_reports_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["platform"] == "slack" && labels["kind"] == kind && labels["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// Help, a misspelt kind and a window too long are answered privately with the
+// kinds and examples, never traced.
+func TestReportHelpAndRefusals(t *testing.T) {
+	for _, c := range []struct{ text, want, outcome string }{
+		{"help", "`/trace cache 24h` — cache hit rate", "help"},
+		{"cahce 24h", "Did you mean “cache 24h”?", "not_understood"},
+		{"/trace cost banana", "could not read the window “banana”", "not_understood"},
+		{"cost 9d", "A report covers at most 7d", lookup.CodeWindowTooLong},
+	} {
+		t.Run(c.text, func(t *testing.T) {
+			tb, ir, reg := newReportBot(t)
+			text := strings.TrimPrefix(c.text, "/trace ")
+			tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceMention, Channel: "C1", Thread: "1.1", User: "U1", Text: text})
+			tb.drain(t)
+			posts, _, privates := tb.rec.snapshot()
+			if len(posts) != 0 || len(ir.posted()) != 0 || len(privates) != 1 {
+				t.Fatalf("want one private answer and nothing in the channel, got %d posts, %d privates", len(posts), len(privates))
+			}
+			got := replyText(privates[0])
+			for _, want := range []string{c.want, "`/trace deploys`", "`/trace (914) 265-4371 5/20 1:15pm`"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("answer lacks %q:\n%s", want, got)
+				}
+			}
+			kind := "unknown"
+			if c.outcome == "help" {
+				kind = "help"
+			}
+			if n := reportCount(t, reg, kind, c.outcome); n != 1 {
+				t.Errorf("reports{%s,%s} = %v", kind, c.outcome, n)
+			}
+		})
+	}
+}
+
+// A report whose chart cannot be posted still answers in text; a kind without a
+// chart posts none; a bot without a reporter says reports are off.
+func TestReportChartFailureAndNoChart(t *testing.T) {
+	tb, ir, _ := newReportBot(t)
+	ir.fail = errors.New("slack files.completeUploadExternal: not_in_channel")
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: "D1", Thread: "1.1", User: "U1", Text: "finish 24h"})
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: "D1", Thread: "1.2", User: "U1", Text: "providers 24h"})
+	tb.drain(t)
+	posts, _, _ := tb.rec.snapshot()
+	if len(posts) != 2 {
+		t.Fatalf("want one progress message per report, got %d", len(posts))
+	}
+	for _, p := range posts {
+		if res := replyText(tb.rec.lastUpdate(p.ref.ID)); !strings.Contains(res, "Data scanned") {
+			t.Errorf("report in %s has no answer:\n%s", p.to.Thread, res)
+		}
+	}
+	if len(ir.posted()) != 0 {
+		t.Errorf("images posted: %+v", ir.posted())
+	}
+
+	off := newTestBot(t, nil)
+	off.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: "D1", Thread: "1.1", User: "U1", Text: "cost 2h"})
+	off.drain(t)
+	if _, _, privates := off.rec.snapshot(); len(privates) != 1 || !strings.Contains(replyText(privates[0]), "not configured") {
+		t.Errorf("a bot without reports: %v", privates)
+	}
+}
+
+// A cost report's Trace button starts the trace of that session in the report's
+// thread; a Report button (the alerts' Details) runs its report in its thread.
+func TestReportButtons(t *testing.T) {
+	tb, ir, _ := newReportBot(t)
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceMention, Channel: "C1", Thread: "1.1", User: "U1", Text: "cost 2h"})
+	tb.drain(t)
+	posts, _, _ := tb.rec.snapshot()
+	result := tb.rec.lastUpdate(posts[0].ref.ID)
+	var trace *Button
+	for _, b := range buttons(result) {
+		if b.Value.Action == ActTraceCall {
+			trace = &b
+			break
+		}
+	}
+	if trace == nil || trace.Value.SessionID != "s-b5e2b18475c7" || trace.Label != "Trace s-b5e2b18475c7" {
+		t.Fatalf("first Trace button: %+v", trace)
+	}
+	if v, err := DecodeActionValue(trace.Value.Encode()); err != nil || v.SessionID != trace.Value.SessionID {
+		t.Fatalf("button value does not round-trip: %v %+v", err, v)
+	}
+	if n := len(buttons(result)); n != reportMaxSessions {
+		t.Errorf("%d buttons, want the bound %d", n, reportMaxSessions)
+	}
+	tb.HandleAction(context.Background(), Action{Platform: Slack, Message: posts[0].ref, User: "U2", Value: trace.Value})
+	tb.drain(t)
+	posts, _, _ = tb.rec.snapshot()
+	last := posts[len(posts)-1]
+	if last.to.Thread != "1.1" || !strings.Contains(replyText(tb.rec.lastUpdate(last.ref.ID)), "s-b5e2b18475c7") {
+		t.Errorf("the click traced %+v:\n%s", last.to, replyText(tb.rec.lastUpdate(last.ref.ID)))
+	}
+
+	q, err := lookup.ParseReportQuery("finish yesterday", goldenReportOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	details := ReportButton("Details", q)
+	v, err := DecodeActionValue(details.Value.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.HandleAction(context.Background(), Action{Platform: Slack, Message: Ref{Channel: "C9", ID: "9.9"}, User: "U3", Value: v})
+	tb.drain(t)
+	posts, _, _ = tb.rec.snapshot()
+	last = posts[len(posts)-1]
+	res := replyText(tb.rec.lastUpdate(last.ref.ID))
+	if last.to != (Ref{Channel: "C9", Thread: "9.9"}) || !strings.Contains(res, "yesterday · Thu May 21 00:00 → Fri May 22 00:00 EDT") {
+		t.Errorf("Details ran in %+v:\n%s", last.to, res)
+	}
+	if imgs := ir.posted(); len(imgs) != 2 || imgs[1].to != (Ref{Channel: "C9", Thread: "9.9"}) {
+		t.Errorf("charts: %+v", imgs)
+	}
+	bad := ActionValue{Action: ActReport}
+	tb.HandleAction(context.Background(), Action{Platform: Slack, Message: Ref{Channel: "C9", ID: "9.9"}, User: "U3", Value: bad})
+	tb.drain(t)
+	if _, _, privates := tb.rec.snapshot(); len(privates) != 1 || !strings.Contains(replyText(privates[0]), "names no report") {
+		t.Errorf("a Report button without a report: %v", privates)
+	}
+}
+
+// ReportInThread answers where the caller says, and reports what kept it from
+// posting.
+func TestReportInThread(t *testing.T) {
+	tb, ir, _ := newReportBot(t)
+	q, err := lookup.ParseReportQuery("deploys", goldenReportOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tb.ReportInThread(ctx, Slack, Ref{Channel: "C7", Thread: "7.7"}, q, ""); err != nil {
+		t.Fatal(err)
+	}
+	posts, _, _ := tb.rec.snapshot()
+	if len(posts) != 1 || posts[0].to != (Ref{Channel: "C7", Thread: "7.7"}) ||
+		!strings.Contains(replyText(tb.rec.lastUpdate(posts[0].ref.ID)), "code_differs") {
+		t.Fatalf("posts %+v", posts)
+	}
+	if len(ir.posted()) != 0 {
+		t.Error("deploys has no chart")
+	}
+	tb.rec.denied["C8"] = true
+	if err := tb.ReportInThread(ctx, Slack, Ref{Channel: "C8", Thread: "8.8"}, q, ""); !errors.Is(err, ErrCannotPost) {
+		t.Errorf("not in channel: %v", err)
+	}
+	if err := tb.ReportInThread(ctx, Lark, Ref{Channel: "oc_1", Thread: "om_1"}, q, ""); err == nil {
+		t.Error("no Lark poster: want an error")
+	}
+}
+
+// Reports go through the same gates as traces: allowed channels, the per-user
+// rate limit, and dedupe of a delivery seen before.
+func TestReportsShareTheTraceGates(t *testing.T) {
+	tb, _, reg := newReportBot(t)
+	tb.cfg.AllowedChannels = []string{"C1"}
+	tb.cfg.RateLimit, tb.cfg.RatePer = 1, time.Hour
+	ask := func(channel, delivery string) {
+		tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: channel, Thread: "1.1",
+			User: "U1", Text: "deploys", DeliveryID: delivery})
+		tb.drain(t)
+	}
+	ask("C2", "d-1") // not an allowed channel
+	ask("C1", "d-2") // answered
+	ask("C1", "d-2") // the same delivery again: nothing
+	ask("C1", "d-3") // over the rate limit
+	posts, _, privates := tb.rec.snapshot()
+	if len(posts) != 1 {
+		t.Errorf("%d reports posted, want 1", len(posts))
+	}
+	var said []string
+	for _, p := range privates {
+		said = append(said, replyText(p))
+	}
+	if len(said) != 2 || !strings.Contains(said[0], "not enabled in this channel") || !strings.Contains(said[1], "please wait") {
+		t.Errorf("private answers: %q", said)
+	}
+	if n := reportCount(t, reg, "deploys", "answered"); n != 1 {
+		t.Errorf("reports{deploys,answered} = %v", n)
+	}
+}

@@ -1,11 +1,11 @@
 package bot
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -39,9 +39,15 @@ func (r replies) alert(al lookup.Alert, episode string) Reply {
 	return r.reply(head+": "+text, blocks...)
 }
 
+// alertButtons are Details (the §12 report that shows the numbers, run in the
+// alert's thread; none for backend_failures) and Mute 24h.
 func (r replies) alertButtons(al lookup.Alert, episode string) []Button {
+	var out []Button
+	if q, ok := al.DetailsQuery(r.loc()); ok {
+		out = append(out, ReportButton(r.t("b_details"), q))
+	}
 	v := ActionValue{Action: ActMute, Rule: string(al.Rule), Subject: al.Subject(), Episode: episode}
-	return []Button{{Label: r.t("b_mute"), Value: v}}
+	return append(out, Button{Label: r.t("b_mute"), Value: v})
 }
 
 // alertResolved is the reply in the alert's thread once its condition no
@@ -122,13 +128,7 @@ func alertAmount(rule lookup.AlertRule, v float64) string {
 
 func pctValue(v float64) string { return pct(&v) }
 
-// dollars writes USD: $12.34, or four decimals under a dollar.
-func dollars(v float64) string {
-	if v < 1 && v > -1 {
-		return fmt.Sprintf("$%.4f", v)
-	}
-	return fmt.Sprintf("$%.2f", v)
-}
+func dollars(v float64) string { return numfmt.Dollars(v) }
 
 func (r replies) loc() *time.Location {
 	if r.zone == nil {
@@ -140,12 +140,5 @@ func (r replies) loc() *time.Location {
 // clockIn is an instant in the bot's zone: "May 22 16:10 EDT".
 func (r replies) clockIn(t time.Time) string { return t.In(r.loc()).Format("Jan 2 15:04 MST") }
 
-// span is [from, to) in the bot's zone: "May 22 14:00–16:00 EDT", with both
-// days when it spans two.
-func (r replies) span(from, to time.Time) string {
-	f, t := from.In(r.loc()), to.In(r.loc())
-	if f.YearDay() != t.YearDay() || f.Year() != t.Year() {
-		return f.Format("Jan 2 15:04") + " – " + t.Format("Jan 2 15:04 MST")
-	}
-	return f.Format("Jan 2 15:04") + "–" + t.Format("15:04 MST")
-}
+// span is [from, to) in the bot's zone, as reports write it.
+func (r replies) span(from, to time.Time) string { return reportSpan(from, to, r.loc()) }

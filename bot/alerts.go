@@ -308,5 +308,24 @@ func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 	if kind == state.PostResolved {
 		return p.Post(ctx, Ref{Channel: channel, Thread: thread}, a.b.replies.alertResolved(al, ep, a.b.cfg.Now()), key)
 	}
-	return p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
+	ref, err := p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
+	if err != nil {
+		return ref, err
+	}
+	a.postChart(ctx, platform, ref, ep, check)
+	return ref, nil
+}
+
+// postChart puts the chart of the report the alert was read from (cache for a
+// collapse, cost for a spike or the budget, finish for a length spike) in the
+// alert's thread, once, with the alert. An alert posted late (its report is not
+// in this check) goes without; a chart that fails is logged: the alert stands.
+func (a *Alerts) postChart(ctx context.Context, p Platform, alert Ref, ep state.AlertEpisode, check lookup.AlertCheck) {
+	r := check.ReportOf(lookup.AlertRule(ep.Rule))
+	if r == nil {
+		return
+	}
+	if err := a.b.PostChart(ctx, p, alert.ThreadRef(), r); err != nil {
+		a.log.Warn("alert chart not posted; the alert stands", "rule", ep.Rule, "episode", ep.ID, "channel", alert.Channel, "err", err)
+	}
 }

@@ -188,8 +188,14 @@ func TestAlertsPostEachEpisodeOncePerChannel(t *testing.T) {
 		t.Errorf("lark posts %q, want %q", got, wantLark)
 	}
 	posts, _, _ := h.slack.snapshot()
-	if b := buttons(posts[0].reply); len(b) != 1 || b[0].Value.Action != ActMute || b[0].Value.Rule != "cache_collapse" || b[0].Value.Episode == "" {
-		t.Errorf("alert buttons %+v", b)
+	b := buttons(posts[0].reply)
+	if len(b) != 2 || b[1].Value.Action != ActMute || b[1].Value.Rule != "cache_collapse" || b[1].Value.Episode == "" {
+		t.Fatalf("alert buttons %+v", b)
+	}
+	details, err := b[0].Value.Report.Query(time.UTC)
+	if err != nil || b[0].Value.Action != ActReport || details.Kind != lookup.ReportCache || !details.To.Equal(collapse.To) ||
+		!details.From.Equal(collapse.To.Add(-24*time.Hour)) {
+		t.Errorf("Details runs %+v (%v), want the cache report of the 24 hours up to the alert's end", details, err)
 	}
 	if n := counterValue(t, h.reg, "tracebot_alerts_total", map[string]string{"rule": "cache_collapse", "level": "warning"}); n != 1 {
 		t.Errorf("tracebot_alerts_total{cache_collapse,warning} = %v, want 1", n)
@@ -366,7 +372,7 @@ func TestMuteButtonRecordsWhoAndSaysUntilWhen(t *testing.T) {
 	h := newAlertHarness(t, firing(collapse))
 	h.tick(t)
 	posts, _, _ := h.slack.snapshot()
-	btn := buttons(posts[0].reply)[0]
+	btn := buttonOf(t, posts[0].reply, ActMute)
 	h.bot.HandleAction(context.Background(), Action{Platform: Slack, DeliveryID: "click-1", Message: posts[0].ref, User: "U0ALICE", Value: btn.Value})
 	if err := h.bot.Idle(context.Background()); err != nil {
 		t.Fatal(err)
@@ -432,4 +438,37 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 		}
 	}
 	return 0
+}
+
+func buttonOf(t *testing.T, r Reply, action string) Button {
+	t.Helper()
+	for _, b := range buttons(r) {
+		if b.Value.Action == action {
+			return b
+		}
+	}
+	t.Fatalf("no %s button in %+v", action, buttons(r))
+	return Button{}
+}
+
+// TestDetailsRunsTheReportInTheAlertsThread: the Details button of an alert runs
+// its report, answered in the alert's thread.
+func TestDetailsRunsTheReportInTheAlertsThread(t *testing.T) {
+	h := newAlertHarness(t, firing(collapse))
+	h.bot.deps.Reporter = lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin})
+	h.tick(t)
+	posts, _, _ := h.slack.snapshot()
+	alert := posts[0]
+	h.bot.HandleAction(context.Background(), Action{Platform: Slack, DeliveryID: "click-d", Message: alert.ref, User: "U0ALICE",
+		Value: buttonOf(t, alert.reply, ActReport).Value})
+	if err := h.bot.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	posts, _, _ = h.slack.snapshot()
+	if len(posts) != 2 || posts[1].to.Thread != alert.ref.ID {
+		t.Fatalf("posts %q, want the report in the alert's thread", postLines(h.slack))
+	}
+	if got := replyText(h.slack.lastUpdate(posts[1].ref.ID)); !strings.Contains(got, "Cache hit rate") {
+		t.Errorf("the Details answer is not the cache report:\n%s", got)
+	}
 }

@@ -221,6 +221,7 @@ var texts = map[string][2]string{
 	"a_window":               {"Window", "时间窗口"},
 	"a_context":              {"alert episode %s · `tracebot alerts check` shows every rule", "告警事件 %s · `tracebot alerts check` 可查看所有规则"},
 	"b_mute":                 {"Mute 24h", "静音 24 小时"},
+	"b_details":              {"Details", "详情"},
 	"alert_budget":           {"Today's AI spend (%s) is %s, %s of the daily budget: the %s level (%s) is reached.", "今日（%s）AI 花费为 %s，占每日预算的 %s，已达到“%s”级别（%s）。"},
 	"alert_cache_collapse":   {"The cache hit rate was below %s in each of the last 2 full hours (%s; at most %s).", "最近 2 个完整小时的缓存命中率均低于 %s（%s；最高 %s）。请检查 prompts.ts 中提示词前缀是否有 ${...} 插值，并运行缓存不变量测试（runbook 场景 3）。"},
 	"alert_cost_spike":       {"AI spend in %s was %s; the median hour of the 24 before cost %s (threshold %s).", "%s 的 AI 花费为 %s；之前 24 小时的每小时中位数为 %s（阈值 %s）。请在 cost 报告中查找过长的输入或缓存未命中（runbook 场景 2）。"},

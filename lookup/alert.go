@@ -204,12 +204,13 @@ func (a Alert) DetailsQuery(zone *time.Location) (q ReportQuery, ok bool) {
 	if a.Report == "" {
 		return ReportQuery{}, false
 	}
-	q = ReportQuery{Kind: a.Report, From: a.To.Add(-24 * time.Hour), To: a.To, Zone: zoneOr(zone), Window: "24h"}
+	// No Window: the report is named by its span, which a later click does not move.
+	q = ReportQuery{Kind: a.Report, From: a.To.Add(-24 * time.Hour), To: a.To, Zone: zoneOr(zone)}
 	switch a.Rule {
 	case RuleBudget:
-		q.From, q.Window = a.From, "today"
+		q.From = a.From
 	case RuleCostSpike:
-		q.From, q.Window = a.From.Add(-costSpikeHours*time.Hour), "25h"
+		q.From = a.From.Add(-costSpikeHours * time.Hour)
 	}
 	return q, true
 }

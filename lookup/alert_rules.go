@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/callytics/tracebot/internal/numfmt"
 )
 
 // The rules of SPEC §13, each a pure function of report results (or of the bot's
@@ -277,13 +279,7 @@ func failureHint(backend, cause string) string {
 	return "see the bot's logs for the full errors (tracebot history shows the traces)."
 }
 
-// usd writes an amount of dollars: $12.34, or 4 decimals below $1.
-func usd(v float64) string {
-	if v < 1 && v > -1 {
-		return fmt.Sprintf("$%.4f", v)
-	}
-	return fmt.Sprintf("$%.2f", v)
-}
+func usd(v float64) string { return numfmt.Dollars(v) }
 
 func zoneOr(z *time.Location) *time.Location {
 	if z == nil {

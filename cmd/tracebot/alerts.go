@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
 )
 
@@ -166,9 +167,9 @@ func renderAlertCheck(c lookup.AlertCheck, zone *time.Location, sandbox bool) st
 func alertUnit(rule lookup.AlertRule, v float64) string {
 	switch rule {
 	case lookup.RuleBudget, lookup.RuleCostSpike:
-		return fmt.Sprintf("$%.4f", v)
+		return numfmt.Dollars(v)
 	case lookup.RuleCacheCollapse, lookup.RuleLengthSpike:
-		return pct(&v)
+		return numfmt.Percent(&v)
 	}
 	return fmt.Sprintf("%g traces", v)
 }

@@ -86,7 +86,7 @@ func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool)
 		s.close()
 		return nil, err
 	}
-	if err := s.openAlerts(awsCfg, sandbox); err != nil {
+	if err := s.openAlerts(sandbox); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func openServer(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool)
 
 // openAlerts builds the alert scheduler when TRACEBOT_ALERT_CHANNELS is set. A
 // channel of a platform that is off is a configuration error.
-func (s *server) openAlerts(awsCfg aws.Config, sandbox bool) error {
+func (s *server) openAlerts(sandbox bool) error {
 	if len(s.cfg.AlertChannels) == 0 {
 		s.log.Info("alerts off: TRACEBOT_ALERT_CHANNELS is not set")
 		return nil
@@ -107,8 +107,8 @@ func (s *server) openAlerts(awsCfg aws.Config, sandbox bool) error {
 			return fmt.Errorf("config: TRACEBOT_ALERT_CHANNELS=%q: %s is a %s channel, and %s is not configured", ch, ch, p.Name(), p.Name())
 		}
 	}
-	s.openReports(awsCfg, sandbox)
-	checker := lookup.NewAlertChecker(s.reports, alertConfig(s.cfg, sandbox))
+	checker := lookup.NewAlertChecker(s.reports, alertConfig(s.cfg, sandbox)) // the engine reports in chat use
+
 	s.alerts = bot.NewAlerts(s.bot, bot.AlertsConfig{Channels: s.cfg.AlertChannels, Interval: s.cfg.AlertInterval,
 		Holder: replicaID(), FailuresKnown: true}, checker, s.state)
 	s.log.Info("alerts on", "channels", s.cfg.AlertChannels, "interval", s.cfg.AlertInterval.String())

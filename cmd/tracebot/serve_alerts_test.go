@@ -89,6 +89,38 @@ func alertRuleOf(text string) string {
 	return "?"
 }
 
+// rootOf is the Slack alert message of rule.
+func (c *alertCluster) rootOf(rule string) slackfake.Message {
+	for _, m := range c.slack.Messages("C0ALERTS") {
+		if m.ThreadTS == "" && alertRuleOf(m.Text) == rule {
+			return m
+		}
+	}
+	return slackfake.Message{}
+}
+
+// sharedCharts are the files shared in a thread of the Slack alert channel.
+func (c *alertCluster) sharedCharts() []slackfake.File {
+	var out []slackfake.File
+	for _, f := range c.slack.Files() {
+		if f.Shared && f.Channel == "C0ALERTS" && f.ThreadTS != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func buttonWith(t *testing.T, m slackfake.Message, value string) slackfake.Button {
+	t.Helper()
+	for _, b := range slackfake.Buttons(m) {
+		if strings.Contains(b.Value, value) {
+			return b
+		}
+	}
+	t.Fatalf("no button with %s on %q", value, m.Text)
+	return slackfake.Button{}
+}
+
 // threadReplies counts the bot's replies containing text in each channel.
 func (c *alertCluster) threadReplies(text string) (slackN, larkN int) {
 	for _, m := range c.slack.Messages("C0ALERTS") {
@@ -174,6 +206,28 @@ func TestTwoReplicasPostEachAlertOnce(t *testing.T) {
 		t.Errorf("%d chat.postMessage calls: the rate limits were not met", n)
 	}
 
+	// Each alert that has a chart got it in its thread, once: on Slack a shared
+	// upload, on Lark an uploaded image.
+	c.slack.Wait(t, 20*time.Second, "a chart in each alert's thread", func() bool { return len(c.sharedCharts()) == 4 })
+	if n := len(c.lark.Images()); n != 4 {
+		t.Errorf("%d images uploaded to Lark, want 4 (cost twice, cache, finish)", n)
+	}
+	// Details runs the alert's report in its thread.
+	spike := c.rootOf("cost_spike")
+	details := slackfake.Click{User: "U0ONCALL", Message: spike, Button: buttonWith(t, spike, `"a":"report"`),
+		TriggerID: c.slack.NewTriggerID(), ResponseURL: c.slack.NewResponseURL()}
+	if code := a.send(t, "/slack/interactivity", slackfake.InteractionForm(details.Payload())); code != http.StatusOK {
+		t.Fatalf("details click: HTTP %d", code)
+	}
+	c.slack.Wait(t, 30*time.Second, "the cost report in the cost_spike thread", func() bool {
+		for _, m := range c.slack.Replies("C0ALERTS", spike.TS) {
+			if strings.Contains(m.Text+string(m.Blocks), "Cost: the most expensive AI calls") && strings.Contains(string(m.Blocks), "Total") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// A restart of one replica does not repost the open episodes.
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -185,19 +239,8 @@ func TestTwoReplicasPostEachAlertOnce(t *testing.T) {
 
 	// Mute length_spike through replica b (Slack), then let it clear and fire
 	// again: the resolution is posted in both threads, the new episode nowhere.
-	var lengthMsg slackfake.Message
-	for _, m := range c.slack.Messages("C0ALERTS") {
-		if m.ThreadTS == "" && alertRuleOf(m.Text) == "length_spike" {
-			lengthMsg = m
-		}
-	}
-	var mute slackfake.Button
-	for _, btn := range slackfake.Buttons(lengthMsg) {
-		if strings.Contains(btn.Value, `"a":"mute"`) {
-			mute = btn
-		}
-	}
-	click := slackfake.Click{User: "U0ONCALL", Message: lengthMsg, Button: mute, TriggerID: c.slack.NewTriggerID(), ResponseURL: c.slack.NewResponseURL()}
+	lengthMsg := c.rootOf("length_spike")
+	click := slackfake.Click{User: "U0ONCALL", Message: lengthMsg, Button: buttonWith(t, lengthMsg, `"a":"mute"`), TriggerID: c.slack.NewTriggerID(), ResponseURL: c.slack.NewResponseURL()}
 	if code := b.send(t, "/slack/interactivity", slackfake.InteractionForm(click.Payload())); code != http.StatusOK {
 		t.Fatalf("mute click: HTTP %d", code)
 	}
@@ -217,6 +260,9 @@ func TestTwoReplicasPostEachAlertOnce(t *testing.T) {
 		t.Errorf("resolutions: slack %d, lark %d; want 1 each", s, l)
 	}
 	c.assertMutedEpisode(t)
+	if n := len(c.sharedCharts()); n != 5 {
+		t.Errorf("%d charts shared in the Slack alert threads, want 5 (the alerts' 4 and the Details report's)", n)
+	}
 	assertAlertMetrics(t, a, b)
 }
 

@@ -27,6 +27,15 @@ func USD(f float64) string {
 	return fmt.Sprintf("$%.4f", f)
 }
 
+// Dollars writes an amount the way budgets are read: cents from a dollar up
+// ("$12.34"), four decimals under a dollar ("$0.4567").
+func Dollars(f float64) string {
+	if f < 1 && f > -1 {
+		return fmt.Sprintf("$%.4f", f)
+	}
+	return fmt.Sprintf("$%.2f", f)
+}
+
 // Percent writes a ratio as a whole percent ("87%"), or "-" when there is none.
 func Percent(f *float64) string {
 	if f == nil {

@@ -11,6 +11,8 @@ func TestFormats(t *testing.T) {
 		{"usd zero", USD(0), "$0"},
 		{"usd small", USD(0.000122), "$0.000122"},
 		{"usd", USD(1.70724), "$1.7072"},
+		{"dollars", Dollars(9.625), "$9.62"},
+		{"dollars under one", Dollars(0.45671), "$0.4567"},
 		{"percent", Percent(&ratio), "87%"},
 		{"percent none", Percent(nil), "-"},
 		{"bytes", Bytes(512), "512 B"},

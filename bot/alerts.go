@@ -132,14 +132,21 @@ func (a *Alerts) Tick(ctx context.Context) error {
 	return nil
 }
 
-// inputs are the trace failures of the last ten minutes and the backends whose
-// episode is open.
+// inputs are what the store says for backend_failures, when it holds the
+// bot's trace records.
 func (a *Alerts) inputs(ctx context.Context, now time.Time, eps []state.AlertEpisode) (lookup.AlertInputs, error) {
-	in := lookup.AlertInputs{FailuresKnown: a.cfg.FailuresKnown}
-	if !in.FailuresKnown {
-		return in, nil
+	if !a.cfg.FailuresKnown {
+		return lookup.AlertInputs{}, nil
 	}
-	recs, err := a.store.TraceFailures(ctx, now.Add(-lookup.BackendFailureWindow))
+	return AlertInputsFrom(ctx, a.store, now, eps)
+}
+
+// AlertInputsFrom reads what store says for backend_failures at now: the trace
+// failures of the last ten minutes, and the backends whose episode is open among
+// eps (the store's unsettled episodes).
+func AlertInputsFrom(ctx context.Context, store state.AlertStore, now time.Time, eps []state.AlertEpisode) (lookup.AlertInputs, error) {
+	in := lookup.AlertInputs{FailuresKnown: true}
+	recs, err := store.TraceFailures(ctx, now.Add(-lookup.BackendFailureWindow))
 	if err != nil {
 		return in, err
 	}

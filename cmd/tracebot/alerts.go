@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/callytics/tracebot/bot"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
@@ -111,24 +112,11 @@ func (a *app) alertInputs(ctx context.Context, now time.Time, sandbox bool) (loo
 
 // storeAlertInputs is what the store says for backend_failures at now.
 func storeAlertInputs(ctx context.Context, store state.AlertStore, now time.Time) (lookup.AlertInputs, error) {
-	in := lookup.AlertInputs{FailuresKnown: true}
-	recs, err := store.TraceFailures(ctx, now.Add(-lookup.BackendFailureWindow))
-	if err != nil {
-		return in, err
-	}
-	for _, r := range recs {
-		in.Failures = append(in.Failures, lookup.TraceFailure{TraceID: r.TraceID, At: r.At, Backend: r.Backend, Cause: r.Cause})
-	}
 	eps, err := store.UnsettledEpisodes(ctx)
 	if err != nil {
-		return in, err
+		return lookup.AlertInputs{}, err
 	}
-	for _, ep := range eps {
-		if ep.Rule == string(lookup.RuleBackendFailures) && ep.ClosedAt == nil {
-			in.OpenBackends = append(in.OpenBackends, ep.Key)
-		}
-	}
-	return in, nil
+	return bot.AlertInputsFrom(ctx, store, now, eps)
 }
 
 // renderAlertCheck is the check for a terminal.

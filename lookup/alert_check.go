@@ -242,9 +242,6 @@ func (res *AlertCheck) record(rules []AlertRule, r *Report, err error, eval func
 		}
 		return
 	}
-	if !slices.Contains(res.Reports, r) {
-		res.Reports = append(res.Reports, r)
-	}
 	for _, rule := range rules {
 		res.Evaluated = append(res.Evaluated, rule)
 		res.reportOf[rule] = r

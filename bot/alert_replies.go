@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/callytics/tracebot/bot/state"
-	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // The alert messages (SPEC §13): what, the level, the value against the

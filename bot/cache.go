@@ -3,7 +3,7 @@ package bot
 import (
 	"time"
 
-	ttl "github.com/callytics/tracebot/internal/expiring"
+	ttl "github.com/callytics/tracebot/lookup/expiring"
 )
 
 // expiring is a bounded LRU cache whose entries lapse ttl after they were added;

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // The replies of reports across calls (SPEC §12). Numbers are written by

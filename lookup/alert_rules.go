@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callytics/tracebot/internal/numfmt"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // The rules of SPEC §13, each a pure function of report results (or of the bot's

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/callytics/tracebot/internal/expiring"
+	"github.com/callytics/tracebot/lookup/expiring"
 )
 
 // Defaults of ReportConfig (SPEC §7).

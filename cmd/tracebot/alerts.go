@@ -13,8 +13,8 @@ import (
 
 	"github.com/callytics/tracebot/bot"
 	"github.com/callytics/tracebot/bot/state"
-	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // runAlerts answers `tracebot alerts check [--json] [--sandbox]` (SPEC §13):

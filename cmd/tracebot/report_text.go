@@ -7,8 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/callytics/tracebot/internal/numfmt"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // renderReport is the terminal form of a report: a heading, the kind's table,

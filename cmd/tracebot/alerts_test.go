@@ -43,6 +43,20 @@ func TestAlertConfig(t *testing.T) {
 			t.Errorf("%s=%q: error %v does not name the variable", tt.name, tt.value, err)
 		}
 	}
+	// One check reads up to 49h of cost: a shorter report range would refuse it.
+	short := map[string]string{"TRACEBOT_ALERT_CHANNELS": "C0ALERTS", "TRACEBOT_REPORT_MAX_RANGE": "48h"}
+	if _, err := LoadConfig(mapEnv(short)); err == nil || !strings.Contains(err.Error(), "TRACEBOT_REPORT_MAX_RANGE") {
+		t.Errorf("alerts on with a 48h report range: error %v does not name TRACEBOT_REPORT_MAX_RANGE", err)
+	}
+	short["TRACEBOT_REPORT_MAX_RANGE"] = "49h"
+	if _, err := LoadConfig(mapEnv(short)); err != nil {
+		t.Errorf("alerts on with a 49h report range: %v", err)
+	}
+	delete(short, "TRACEBOT_ALERT_CHANNELS")
+	short["TRACEBOT_REPORT_MAX_RANGE"] = "2h"
+	if _, err := LoadConfig(mapEnv(short)); err != nil {
+		t.Errorf("alerts off with a 2h report range: %v", err)
+	}
 }
 
 // TestServeStopsOnBadAlertConfig: serve names the variable and does not start.

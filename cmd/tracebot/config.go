@@ -147,6 +147,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		r.bad("TRACEBOT_REGIONS", "", "at least one region is needed")
 	}
 	c.Functions = r.list("TRACEBOT_FUNCTIONS", strings.Join(lookup.DefaultFunctions(c.LogGroups), ","))
+	if len(c.AlertChannels) > 0 && c.ReportMaxRange < lookup.AlertReportRange {
+		r.bad("TRACEBOT_REPORT_MAX_RANGE", c.ReportMaxRange.String(),
+			fmt.Sprintf("alerts are on (TRACEBOT_ALERT_CHANNELS) and one check reads up to %s of cost; allow at least that", lookup.AlertReportRange))
+	}
 	if err := r.err(); err != nil {
 		return Config{}, err
 	}

@@ -12,6 +12,10 @@ type ParseOptions struct {
 	DefaultZone    *time.Location // TRACEBOT_TIME_ZONE; nil means America/New_York
 	Window         time.Duration  // TRACEBOT_WINDOW; zero or negative means 2h
 	NoTimeLookback time.Duration  // TRACEBOT_NO_TIME_LOOKBACK; zero or negative means 168h
+	// SessionID is a telephony_session_id given outside the text (the CLI's
+	// --session). It is taken as given, whatever its shape, and replaces any
+	// session id the text names.
+	SessionID string
 }
 
 const (
@@ -68,6 +72,9 @@ func ParseReport(text string, opt ParseOptions) (Request, error) {
 		}
 	}
 	rep := readReport(text)
+	if id := strings.TrimSpace(opt.SessionID); id != "" {
+		rep.sessionID = id
+	}
 	req := Request{
 		Text:          text,
 		Phone:         rep.phone,

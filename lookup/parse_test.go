@@ -467,6 +467,36 @@ func TestParseReportDefaults(t *testing.T) {
 	}
 }
 
+// TestParseReportSessionOption: an id given outside the text (the CLI's --session)
+// is taken as given, even one the text pass would not read as an id, and replaces
+// the text's.
+func TestParseReportSessionOption(t *testing.T) {
+	tests := []struct {
+		name, text, session string
+		want                parseOutcome
+	}{
+		{name: "short id, no text", session: "s-nope",
+			want: parseOutcome{ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault, Lookback: true,
+				From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Session: "s-nope"}},
+		{name: "digitless id with a time", text: "5/20 1:15pm", session: "abc",
+			want: with(around("", "America/New_York", ZoneSourceDefault, "2026-05-20T17:15:00Z", 2*time.Hour),
+				func(o *parseOutcome) { o.Session = "abc" })},
+		{name: "replaces the text's id", text: "914-265-4371 5/20 1:15pm s-abc123def456", session: " s-other1 ",
+			want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Session = "s-other1" })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseReport(tt.text, ParseOptions{Now: parseTestNow, SessionID: tt.session})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, parseOutcomeOf(got)); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func BenchmarkParseReport(b *testing.B) {
 	texts := []string{
 		"(914) 265-4371 5/20 1:15pm",

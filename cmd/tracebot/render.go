@@ -40,6 +40,13 @@ func renderText(t *lookup.Trace) string {
 }
 
 func renderNotFound(b *strings.Builder, t *lookup.Trace) {
+	if t.Phone == "" { // looked up by session id: the error names it
+		b.WriteString("\n")
+		for _, e := range t.Errors {
+			fmt.Fprintf(b, "✗ %s: %s\n", e.Step, e.Message)
+		}
+		return
+	}
 	fmt.Fprintf(b, "\nNo call found for %s between %s and %s UTC.\n", t.Phone, fmtUTC(t.From), fmtUTC(t.To))
 	b.WriteString("Try a wider window (\"±6h\" in the report), the report without a time (last 7 days), or --session ID.\n")
 	for _, e := range t.Errors {

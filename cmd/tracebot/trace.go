@@ -34,6 +34,7 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 		return f, err
 	}
 	f.report = strings.TrimSpace(strings.Join(words, " "))
+	f.session = strings.TrimSpace(f.session)
 	if f.report == "" && f.session == "" {
 		return f, &usageError{msg: `give a report, e.g. tracebot trace "(914) 265-4371 5/20 1:15pm", or --session ID`}
 	}
@@ -111,14 +112,11 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return exitOr(exitFor(t.Outcome))
 }
 
-// parseRequest reads the report; --session adds or overrides the session id.
+// parseRequest reads the report; --session sets the session id as given, whatever
+// its shape, replacing any the report names.
 func parseRequest(f traceFlags, cfg Config, now time.Time) (lookup.Request, error) {
-	text := f.report
-	if f.session != "" {
-		text = strings.TrimSpace(text + " session " + f.session)
-	}
-	return lookup.ParseReport(text, lookup.ParseOptions{
-		Now: now, DefaultZone: cfg.TimeZone, Window: cfg.Window, NoTimeLookback: cfg.NoTimeLookback,
+	return lookup.ParseReport(f.report, lookup.ParseOptions{
+		Now: now, DefaultZone: cfg.TimeZone, Window: cfg.Window, NoTimeLookback: cfg.NoTimeLookback, SessionID: f.session,
 	})
 }
 

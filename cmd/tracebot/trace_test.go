@@ -88,6 +88,8 @@ func TestTraceExitCodes(t *testing.T) {
 		{"not understood json", []string{"trace", "--json", "5/20 1:15pm"}, exitNotUnderstood, `"code": "not_understood"`},
 		{"not found", []string{"trace", "(914) 265-4371 5/10 9am"}, exitNotFound, "No call found"},
 		{"unknown session", []string{"trace", "--session", "s-doesnotexist"}, exitNotFound, ""},
+		{"unknown short session", []string{"trace", "--session", "s-nope"}, exitNotFound, "s-nope"},
+		{"unknown digitless session", []string{"trace", "--json", "--session", "callabc"}, exitNotFound, `"outcome": "not_found"`},
 		{"candidates", []string{"trace", "312-555-0142 5/21 10:30am"}, exitCandidates, "s-4f1a9c0e7d21"},
 		{"dry run", []string{"trace", "--dry-run", "--json", "(914) 265-4371 5/20 1:15pm"}, exitOK, `"at": "2026-05-20T17:15:00Z"`},
 		{"no report", []string{"trace"}, exitUsage, ""},

@@ -1,6 +1,10 @@
 package main
 
-import "flag"
+import (
+	"flag"
+	"fmt"
+	"io"
+)
 
 // usageError is a command line that cannot be run; its message says how to fix it.
 // shown is set when the flag package has already printed it (with the usage) on
@@ -27,4 +31,29 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		words = append(words, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// wantsJSON reports whether args ask for --json, even when they fail to parse, so
+// that a usage error still reaches a script as JSON.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+// printUsageError reports a command line that cannot be run: one JSON object on
+// stdout with --json, a line on stderr otherwise.
+func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usageError) error {
+	if asJSON {
+		_ = printJSON(stdout, identity, map[string]errorJSON{"error": {Code: "usage", Message: err.msg}}, exitOK)
+	} else if !err.shown {
+		fmt.Fprintf(stderr, "tracebot %s: %s\n", cmd, err.msg)
+	}
+	return exitError{exitUsage}
 }

@@ -41,31 +41,6 @@ func parseTraceFlags(args []string, stderr io.Writer) (traceFlags, error) {
 	return f, nil
 }
 
-// wantsJSON reports whether args ask for --json, even when they fail to parse, so
-// that a usage error still reaches a script as JSON.
-func wantsJSON(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--json", "-json", "--json=true", "-json=true":
-			return true
-		case "--":
-			return false
-		}
-	}
-	return false
-}
-
-// printUsageError reports a command line that cannot be run: one JSON object on
-// stdout with --json, a line on stderr otherwise.
-func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usageError) error {
-	if asJSON {
-		_ = printJSON(stdout, identity, map[string]errorJSON{"error": {Code: "usage", Message: err.msg}}, exitOK)
-	} else if !err.shown {
-		fmt.Fprintf(stderr, "tracebot %s: %s\n", cmd, err.msg)
-	}
-	return exitError{exitUsage}
-}
-
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseTraceFlags(args, stderr)
 	if ue, ok := err.(*usageError); ok {

@@ -21,16 +21,20 @@ import (
 // every rule evaluated once at now (TRACEBOT_NOW honoured), nothing posted.
 // Exit 0 when every rule that is on could be evaluated, 1 when one could not.
 func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "tracebot alerts check [--json] [--sandbox]"
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: tracebot alerts check [--json] [--sandbox]")
-		return exitError{exitUsage}
+		return printUsageError(stdout, stderr, wantsJSON(args), "alerts", &usageError{msg: "the subcommand is check: " + usage})
 	}
 	fs := flag.NewFlagSet("alerts check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object (SPEC §13)")
 	sandbox := fs.Bool("sandbox", false, "evaluate the built-in sample world instead of AWS")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return printUsageError(stdout, stderr, *asJSON, "alerts check", &usageError{msg: "unexpected arguments", shown: err != nil})
+	words, err := parseInterleaved(fs, args[1:])
+	if err == nil && len(words) > 0 {
+		err = &usageError{msg: fmt.Sprintf("unexpected arguments %q: %s", words, usage)}
+	}
+	if ue, ok := err.(*usageError); ok {
+		return printUsageError(stdout, stderr, *asJSON || wantsJSON(args), "alerts check", ue)
 	}
 	cfg, err := LoadConfigFromEnv()
 	if err != nil {

@@ -80,15 +80,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "trace":
-		return runTrace(ctx, args[1:], stdout, stderr)
+		return failureAsJSON(args[1:], stdout, runTrace(ctx, args[1:], stdout, stderr))
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "report":
-		return runReport(ctx, args[1:], stdout, stderr)
+		return failureAsJSON(args[1:], stdout, runReport(ctx, args[1:], stdout, stderr))
 	case "history":
 		return runHistory(ctx, args[1:], stdout, stderr)
 	case "alerts":
-		return runAlerts(ctx, args[1:], stdout, stderr)
+		return failureAsJSON(args[1:], stdout, runAlerts(ctx, args[1:], stdout, stderr))
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -101,4 +101,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tracebot: unknown command %q\n\n%s", args[0], usage)
 		return exitError{exitUsage}
 	}
+}
+
+// failureAsJSON answers, when args ask for --json, a failure that printed nothing
+// (a bad configuration, no AWS credentials, a secret that does not resolve) with
+// one {"error": {"code": "failed", "message"}} object on stdout, so that a script
+// always gets JSON; the error is returned as it is, for its line on stderr and
+// exit 1. Errors that carry an exit code have printed their own answer.
+func failureAsJSON(args []string, stdout io.Writer, err error) error {
+	var ee exitError
+	if err == nil || errors.As(err, &ee) || !wantsJSON(args) {
+		return err
+	}
+	_ = printJSON(stdout, identity, map[string]errorJSON{"error": {Code: "failed", Message: err.Error()}}, exitOK)
+	return err
 }

@@ -245,14 +245,7 @@ func TestJSONUsageErrorsAreJSON(t *testing.T) {
 // TestNoCredentialsSaysWhatToDo: with no AWS credentials anywhere, check, trace and
 // serve --sandbox say so in one line a person can act on, not the SDK's chain.
 func TestNoCredentialsSaysWhatToDo(t *testing.T) {
-	for k, v := range map[string]string{
-		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "TRACEBOT_SECRETS_DIR": "",
-	} {
-		t.Setenv(k, v)
-	}
+	setNoCredentials(t)
 	for _, args := range [][]string{{"check"}, {"trace", "(914) 265-4371 5/20 1:15pm"}} {
 		r := runCLI(t, args...)
 		out := r.stdout + r.stderr
@@ -271,4 +264,64 @@ func TestNoCredentialsSaysWhatToDo(t *testing.T) {
 	if !strings.Contains(r.stderr, `"msg":"aws: credentials from the standard chain failed"`) || !strings.Contains(r.stderr, "ec2imds") {
 		t.Errorf("TRACEBOT_LOG_LEVEL=debug: the raw cause is not in the debug log:\n%s", r.stderr)
 	}
+}
+
+// setNoCredentials leaves the SDK's standard chain nothing to find.
+func setNoCredentials(t *testing.T) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "TRACEBOT_SECRETS_DIR": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// TestJSONFailuresAreJSON: with --json, a run that fails before it has anything to
+// print (bad configuration, no AWS credentials) or a command line alerts cannot
+// run still puts one JSON object on stdout, and the exit code says which.
+func TestJSONFailuresAreJSON(t *testing.T) {
+	type errorObject struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	check := func(t *testing.T, args []string, code int, errCode, mentions string) {
+		t.Helper()
+		r := runCLI(t, args...)
+		var v errorObject
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			t.Errorf("%q: stdout is not one JSON object (%v):\n%q", args, err, r.stdout)
+			return
+		}
+		if r.code != code || v.Error.Code != errCode || !strings.Contains(v.Error.Message, mentions) {
+			t.Errorf("%q: exit %d, error %+v; want exit %d, code %s, a message naming %q", args, r.code, v.Error, code, errCode, mentions)
+		}
+	}
+	t.Run("usage", func(t *testing.T) {
+		check(t, []string{"alerts", "--json"}, exitUsage, "usage", "alerts check")
+		check(t, []string{"alerts", "check", "--json", "--no-such-flag"}, exitUsage, "usage", "-no-such-flag")
+		check(t, []string{"alerts", "check", "--json", "now"}, exitUsage, "usage", "now")
+	})
+	t.Run("bad configuration", func(t *testing.T) {
+		t.Setenv("TRACEBOT_WINDOW", "two hours")
+		for _, args := range [][]string{
+			{"trace", "--json", "--sandbox", "(914) 265-4371 5/20 1:15pm"},
+			{"report", "--sandbox", "cost", "--json"},
+			{"alerts", "check", "--sandbox", "--json"},
+		} {
+			check(t, args, exitFailed, "failed", "TRACEBOT_WINDOW")
+		}
+	})
+	t.Run("no credentials", func(t *testing.T) {
+		setNoCredentials(t)
+		for _, args := range [][]string{
+			{"trace", "--json", "(914) 265-4371 5/20 1:15pm"},
+			{"report", "--json", "cost"},
+			{"alerts", "check", "--json"},
+		} {
+			check(t, args, exitFailed, "failed", "no AWS credentials were found")
+		}
+	})
 }

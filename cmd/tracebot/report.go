@@ -61,8 +61,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return printReportRefusal(stdout, f.json, err)
 	}
 	if q.Kind == lookup.ReportHelp {
-		fmt.Fprint(stdout, lookup.ReportHelpText())
-		return nil
+		return printReportHelp(stdout, f.json)
 	}
 	a, err := openReportApp(ctx, cfg, stderr, f.sandbox)
 	if err != nil {
@@ -128,6 +127,32 @@ func openReportApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bo
 	}
 	a.openReports(awsCfg, sandbox)
 	return a, nil
+}
+
+// reportKindJSON is one kind in `report help --json`.
+type reportKindJSON struct {
+	Kind          lookup.ReportKind `json:"kind"`
+	DefaultWindow string            `json:"default_window"` // "" for deploys
+	Example       string            `json:"example"`
+	Summary       string            `json:"summary"`
+}
+
+// printReportHelp lists every kind with an example: the help text, or with --json
+// {"kind": "help", "kinds": [{"kind", "default_window", "example", "summary"}]}.
+func printReportHelp(w io.Writer, asJSON bool) error {
+	if !asJSON {
+		fmt.Fprint(w, lookup.ReportHelpText())
+		return nil
+	}
+	kinds := make([]reportKindJSON, 0, len(lookup.ReportKinds))
+	for _, k := range lookup.ReportKinds {
+		window := ""
+		if k.DefaultWindow > 0 {
+			window = fmt.Sprintf("%gh", k.DefaultWindow.Hours())
+		}
+		kinds = append(kinds, reportKindJSON{Kind: k.Kind, DefaultWindow: window, Example: k.Example, Summary: k.Summary})
+	}
+	return printJSON(w, identity, map[string]any{"kind": lookup.ReportHelp, "kinds": kinds}, exitOK)
 }
 
 // printReportRefusal answers words that are not a report, or a window that is too

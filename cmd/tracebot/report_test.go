@@ -122,6 +122,12 @@ func TestReportCommandJSON(t *testing.T) {
 	if errObj["code"] != lookup.CodeWindowTooLong || !strings.Contains(errObj["message"].(string), "bills per GB scanned") {
 		t.Errorf("8d --json: %v", m)
 	}
+	r = runCLI(t, "report", "help", "--json")
+	if m := decodeObject(t, r.stdout); r.code != exitOK || m["kind"] != "help" || len(m["kinds"].([]any)) != 5 {
+		t.Errorf("help --json: exit %d, %v", r.code, m)
+	} else if k := m["kinds"].([]any)[0].(map[string]any); k["kind"] != "cost" || k["default_window"] != "2h" || k["example"] != "cost 2h" {
+		t.Errorf("help --json: first kind %v", k)
+	}
 	r = runCLI(t, "report", "cahce", "--json")
 	if m := decodeObject(t, r.stdout); r.code != exitNotUnderstood || m["error"].(map[string]any)["code"] != lookup.CodeNotUnderstood {
 		t.Errorf("cahce --json: exit %d, %v", r.code, m)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
@@ -84,7 +85,7 @@ func newApp(cfg Config, stderr io.Writer, level slog.Level) *app {
 func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Level, backends bool) (*app, aws.Config, error) {
 	a := newApp(cfg, stderr, level)
 	level = a.level
-	awsCfg, err := loadAWS(ctx)
+	awsCfg, err := loadAWS(ctx, a.currentLog)
 	if err != nil {
 		return nil, aws.Config{}, err
 	}
@@ -150,14 +151,24 @@ func requireCredentials(ctx context.Context, awsCfg aws.Config, log *slog.Logger
 }
 
 // loadAWS reads AWS configuration only through the SDK's standard chain, so
-// AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL(_<SERVICE>) keep working.
-func loadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+// AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL(_<SERVICE>) keep working. The
+// SDK's own log lines (such as its IMDS fallback warning, with the raw chain of
+// causes) go to log at debug level: the commands say what failed in their own
+// words. log is called for each line, so it may return a logger set up later.
+func loadAWS(ctx context.Context, log func() *slog.Logger) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(logging.LoggerFunc(
+		func(c logging.Classification, format string, v ...any) {
+			log().Debug("aws sdk: "+fmt.Sprintf(format, v...), "classification", string(c))
+		})))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws: load config: %w", err)
 	}
 	return cfg, nil
 }
+
+// currentLog returns a's logger as it is when called (openBase replaces it once the
+// secrets' scrubber exists).
+func (a *app) currentLog() *slog.Logger { return a.log }
 
 func newSecretStore(cfg Config, awsCfg aws.Config, log *slog.Logger) *secrets.Store {
 	var src secrets.Source

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -38,7 +39,8 @@ type iamScope struct {
 // account comes from sts:GetCallerIdentity when credentials allow, else "*".
 func printIAM(ctx context.Context, w, stderr io.Writer, cfg Config) error {
 	scope := iamScope{Region: "*", Account: "*"}
-	if awsCfg, err := loadAWS(ctx); err == nil {
+	log := newApp(cfg, stderr, slog.LevelWarn).currentLog
+	if awsCfg, err := loadAWS(ctx, log); err == nil {
 		if awsCfg.Region != "" {
 			scope.Region = awsCfg.Region
 		}

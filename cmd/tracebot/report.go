@@ -118,7 +118,7 @@ func openReportApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bo
 	var awsCfg aws.Config
 	if !sandbox {
 		var err error
-		if awsCfg, err = loadAWS(ctx); err != nil {
+		if awsCfg, err = loadAWS(ctx, a.currentLog); err != nil {
 			return nil, err
 		}
 		if err := requireCredentials(ctx, awsCfg, a.log); err != nil {

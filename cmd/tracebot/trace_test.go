@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -324,4 +327,35 @@ func TestJSONFailuresAreJSON(t *testing.T) {
 			check(t, args, exitFailed, "failed", "no AWS credentials were found")
 		}
 	})
+}
+
+// TestSDKWarningsGoToTheDebugLog: on a machine whose instance metadata service
+// refuses a token (the SDK then warns "falling back to IMDSv1" with its raw chain
+// of causes), the commands still print only their one-line hint; the SDK's line
+// is in the debug log.
+func TestSDKWarningsGoToTheDebugLog(t *testing.T) {
+	setNoCredentials(t)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut { // the IMDSv2 token
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(imds.Close)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	// The SDK's default logger writes to the process's stderr: run the binary.
+	bin := tracebotBinary(t)
+	for _, args := range [][]string{{"trace", "(914) 265-4371 5/20 1:15pm"}, {"report", "cost"}, {"alerts", "check"}, {"check"}, {"check", "--iam"}} {
+		out, _ := exec.Command(bin, args...).CombinedOutput()
+		if strings.Contains(string(out), "IMDS") || strings.Contains(string(out), "ec2imds") {
+			t.Errorf("%q prints the SDK's warning:\n%s", args, out)
+		}
+	}
+	t.Setenv("TRACEBOT_LOG_LEVEL", "debug")
+	out, _ := exec.Command(bin, "trace", "(914) 265-4371 5/20 1:15pm").CombinedOutput()
+	if !strings.Contains(string(out), `"msg":"aws sdk: falling back to IMDSv1`) {
+		t.Errorf("the SDK's warning is not in the debug log:\n%s", out)
+	}
 }

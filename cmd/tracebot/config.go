@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -140,13 +141,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			StateDatabaseURL:      r.str("TRACEBOT_SSM_STATE_DATABASE_URL", ""),
 		},
 	}
-	if t := c.ReprocessTarget; t != "" && !strings.HasPrefix(t, "lambda:") && !strings.HasPrefix(t, "sqs:") {
-		r.bad("TRACEBOT_REPROCESS_TARGET", t, "want lambda:<function> or sqs:<queue URL>")
-	}
-	if len(c.Regions) == 0 {
-		r.bad("TRACEBOT_REGIONS", "", "at least one region is needed")
-	}
+	r.check(&c)
 	c.Functions = r.list("TRACEBOT_FUNCTIONS", strings.Join(lookup.DefaultFunctions(c.LogGroups), ","))
+	if len(c.Functions) == 0 {
+		r.bad("TRACEBOT_FUNCTIONS", r.get("TRACEBOT_FUNCTIONS"), "want at least one Lambda name pattern, like call-analytics-{env}-ai-analysis-processor-{region}")
+	}
 	if len(c.AlertChannels) > 0 && c.ReportMaxRange < lookup.AlertReportRange {
 		r.bad("TRACEBOT_REPORT_MAX_RANGE", c.ReportMaxRange.String(),
 			fmt.Sprintf("alerts are on (TRACEBOT_ALERT_CHANNELS) and one check reads up to %s of cost; allow at least that", lookup.AlertReportRange))
@@ -155,6 +154,67 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+var (
+	awsRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	// ssmParameterName is what SSM accepts in a parameter name.
+	ssmParameterName = regexp.MustCompile(`^[A-Za-z0-9_.\-/]+$`)
+)
+
+// check refuses values that read well but cannot work: regions, log groups and
+// buckets AWS would reject, a link without its {id}, a reprocess target or payload
+// serve would refuse (so check, trace and serve all say so at start), SSM names
+// SSM would reject.
+func (r *envReader) check(c *Config) {
+	if len(c.Regions) == 0 {
+		r.bad("TRACEBOT_REGIONS", "", "at least one region is needed")
+	}
+	for _, region := range c.Regions {
+		if !awsRegionName.MatchString(region) {
+			r.bad("TRACEBOT_REGIONS", region, "want AWS region names like us-east-1, comma-separated")
+		}
+	}
+	if len(c.LogGroups) == 0 {
+		r.bad("TRACEBOT_LOG_GROUPS", r.get("TRACEBOT_LOG_GROUPS"), "want at least one log-group pattern, like /aws/lambda/call-analytics-{env}-ai-analysis-processor-{region}")
+	}
+	if l := c.GenerationLink; !strings.Contains(l, "{id}") || (!strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://")) {
+		r.bad("TRACEBOT_GENERATION_LINK", l, "want an http(s) URL with {id} where the generation id goes, like https://openrouter.ai/activity/{id}")
+	}
+	for _, b := range c.AnalysisBuckets {
+		if _, _, err := lookup.ParseS3Path("s3://" + b + "/key"); err != nil {
+			r.bad("TRACEBOT_ANALYSIS_BUCKETS", b, "want S3 bucket names like callytics-prod-analysis (no s3://, no key), comma-separated")
+		}
+	}
+	if c.ReprocessTarget != "" {
+		if _, err := lookup.ParseReprocessTarget(c.ReprocessTarget); err != nil {
+			r.bad("TRACEBOT_REPROCESS_TARGET", c.ReprocessTarget, causeOf(err))
+		}
+	}
+	if _, err := lookup.RenderPayload(c.ReprocessPayload, lookup.ReprocessRequest{}); err != nil {
+		r.bad("TRACEBOT_REPROCESS_PAYLOAD", c.ReprocessPayload, err.Error())
+	}
+	n := c.SSM
+	for name, v := range map[string]string{
+		"TRACEBOT_SSM_DATABASE_URL": n.DatabaseURL, "TRACEBOT_SSM_OPENROUTER_API_KEY": n.OpenRouterKey,
+		"TRACEBOT_SSM_SLACK_BOT_TOKEN": n.SlackBotToken, "TRACEBOT_SSM_SLACK_SIGNING_SECRET": n.SlackSigningSecret,
+		"TRACEBOT_SSM_SLACK_APP_TOKEN": n.SlackAppToken, "TRACEBOT_SSM_LARK_APP_SECRET": n.LarkAppSecret,
+		"TRACEBOT_SSM_LARK_VERIFICATION_TOKEN": n.LarkVerificationToken, "TRACEBOT_SSM_LARK_ENCRYPT_KEY": n.LarkEncryptKey,
+		"TRACEBOT_SSM_STATE_DATABASE_URL": n.StateDatabaseURL,
+	} {
+		if v != "" && !ssmParameterName.MatchString(v) {
+			r.bad(name, v, "want an SSM parameter name like /callytics/neon-database-url (letters, digits, _ . - /)")
+		}
+	}
+}
+
+// causeOf is what err says below its outermost wrapping (which names the variable
+// again).
+func causeOf(err error) string {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner.Error()
+	}
+	return err.Error()
 }
 
 // LoadConfigFromEnv reads the process environment.

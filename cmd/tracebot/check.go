@@ -47,8 +47,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	iam := fs.Bool("iam", false, "print the least-privilege IAM policy for this configuration")
-	if err := fs.Parse(args); err != nil {
-		return exitError{exitUsage}
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return err
 	}
 	cfg, err := LoadConfigFromEnv()
 	if err != nil {

@@ -44,3 +44,32 @@ func TestConfigRefusesValuesThatCannotWork(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandLines: each command's flags, words it does not take, and -h.
+func TestCommandLines(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing may be reached
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"check", "everything"}, exitUsage, `unexpected arguments ["everything"]`},
+		{[]string{"check", "--iam", "now"}, exitUsage, "unexpected arguments"},
+		{[]string{"serve", "--sandbox", "extra"}, exitUsage, "unexpected arguments"},
+		{[]string{"history", "bob"}, exitUsage, "unexpected arguments"},
+		{[]string{"history", "--since", "-1h"}, exitUsage, "must be positive"},
+		{[]string{"history", "--limit", "0"}, exitUsage, "must be positive"},
+		{[]string{"trace", "-h"}, exitOK, "-show-content"},
+		{[]string{"report", "--help"}, exitOK, "-png"},
+		{[]string{"alerts", "check", "-h"}, exitOK, "-sandbox"},
+		{[]string{"check", "-h"}, exitOK, "-iam"},
+		{[]string{"history", "-h"}, exitOK, "-since"},
+		{[]string{"trace", "--no-such-flag", "x"}, exitUsage, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tt.args, r.code, r.stderr, tt.code, tt.stderr)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 type usageError struct {
 	msg   string
 	shown bool
+	help  bool // -h or --help: the flags were asked for, and printed
 }
 
 func (e *usageError) Error() string { return e.msg }
@@ -23,7 +25,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var words []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return words, &usageError{msg: err.Error(), shown: true}
+			return words, &usageError{msg: err.Error(), shown: true, help: errors.Is(err, flag.ErrHelp)}
 		}
 		if fs.NArg() == 0 {
 			return words, nil
@@ -48,12 +50,32 @@ func wantsJSON(args []string) bool {
 }
 
 // printUsageError reports a command line that cannot be run: one JSON object on
-// stdout with --json, a line on stderr otherwise.
+// stdout with --json, a line on stderr otherwise (exit 64). Help asked for with -h
+// (and printed) is exit 0.
 func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usageError) error {
+	if err.help && !asJSON {
+		return exitError{exitOK}
+	}
 	if asJSON {
 		_ = printJSON(stdout, identity, map[string]errorJSON{"error": {Code: "usage", Message: err.msg}}, exitOK)
 	} else if !err.shown {
 		fmt.Fprintf(stderr, "tracebot %s: %s\n", cmd, err.msg)
 	}
 	return exitError{exitUsage}
+}
+
+// parseFlagsOnly parses args with fs for a command that takes flags and no words:
+// a word left over is a usage error (exit 64); -h prints the flags, exit 0.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitError{exitOK}
+		}
+		return exitError{exitUsage}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tracebot %s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return exitError{exitUsage}
+	}
+	return nil
 }

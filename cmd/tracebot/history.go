@@ -21,7 +21,11 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	user := fs.String("user", "", "only this chat user id")
 	since := fs.Duration("since", 24*time.Hour, "how far back")
 	limit := fs.Int("limit", 50, "rows per list")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return err
+	}
+	if *since <= 0 || *limit <= 0 {
+		fmt.Fprintln(stderr, "tracebot history: --since and --limit must be positive, e.g. --since 24h --limit 50")
 		return exitError{exitUsage}
 	}
 	cfg, err := LoadConfigFromEnv()

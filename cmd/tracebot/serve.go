@@ -51,8 +51,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sandbox := fs.Bool("sandbox", false, "answer every trace from built-in sample data")
-	if err := fs.Parse(args); err != nil {
-		return exitError{exitUsage}
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return err
 	}
 	cfg, err := LoadConfigFromEnv()
 	if err != nil {

@@ -41,7 +41,28 @@ func parseReportFlags(args []string, stderr io.Writer) (reportFlags, error) {
 	default:
 		return f, &usageError{msg: fmt.Sprintf("--env %q: want test, pre or prod", f.env)}
 	}
+	if err := checkWritable(f.png); err != nil {
+		return f, &usageError{msg: fmt.Sprintf("--png: %v", err)}
+	}
 	return f, nil
+}
+
+// checkWritable fails when path cannot be written, before any query is paid for;
+// it leaves no file behind and an existing one as it was.
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_ = f.Close()
+	if errors.Is(statErr, os.ErrNotExist) {
+		_ = os.Remove(path)
+	}
+	return nil
 }
 
 // runReport answers `tracebot report <kind> [window]` (SPEC §8, §12): exit 0

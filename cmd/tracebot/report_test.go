@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -166,9 +167,24 @@ func TestReportCommandSandboxChart(t *testing.T) {
 	if err != nil || img.Bounds().Dx() < 800 || img.Bounds().Dy() < 400 {
 		t.Fatalf("chart: %v, %v", err, img.Bounds())
 	}
+	for _, args := range [][]string{
+		{"report", "--sandbox", "cache", "--png", filepath.Join(path, "x.png")},
+		{"report", "--sandbox", "cache", "--json", "--png", filepath.Join(t.TempDir(), "no", "such", "dir.png")},
+	} {
+		r := runCLI(t, args...)
+		if r.code != exitUsage || !strings.Contains(r.stdout+r.stderr, "--png: open") || strings.Contains(r.stdout, "SAMPLE DATA") {
+			t.Errorf("%q: exit %d, want %d saying --png before any report:\n%s\n%s", args, r.code, exitUsage, r.stdout, r.stderr)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the chart written before is gone: %v", err)
+	}
 	r = runCLI(t, "report", "--sandbox", "deploys", "--png", path+".none")
 	if r.code != exitOK || !strings.Contains(r.stderr, "deploys has no chart") {
 		t.Errorf("deploys --png: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(path + ".none"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("deploys --png left a file: %v", err)
 	}
 }
 

@@ -104,11 +104,12 @@ func renderWarnings(b *strings.Builder, t *lookup.Trace) {
 		return
 	}
 	for _, e := range t.Errors {
-		where := e.Step
-		if e.Region != "" {
+		where, msg := e.Step, e.Message
+		if e.Region != "" { // "logs us-east-2: AccessDenied …", the region named once
 			where += " " + e.Region
+			msg = strings.TrimPrefix(msg, e.Region+": ")
 		}
-		fmt.Fprintf(b, "✗ %s: %s\n", where, e.Message)
+		fmt.Fprintf(b, "✗ %s: %s\n", where, msg)
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 
 // What people write a few days after a call (SPEC §2): weekday names ("Wednesday
 // 1:15pm", "on Wed at 4pm", "周三下午1点", "星期三", "礼拜三") and times counted back
-// from now ("2 hours ago", "about an hour ago", "半小时前", "两个小时前").
+// from now ("2 hours ago", "about an hour ago", "半小时前", "两个小时前"; "2 days ago",
+// "两天前" name a day).
 
 // timeWeekday is a weekday name. back is how it is counted: 0 the most recent such
 // day on or before today, -1 ("last Wednesday") the most recent before today, n > 0
@@ -45,11 +46,11 @@ var (
 	timeAgoENPass = parsePass{
 		re: regexp.MustCompile(`(?i)\b(?:(?:about|around|roughly|approximately|approx\.?|maybe|like|~)\s*)?` +
 			`(\d{1,3}(?:\.\d{1,2})?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|forty-five|` +
-			`half an?|an? hour and a half|a couple(?: of)?|a few)\s*(hours?|hrs?|h|minutes?|mins?|m)?\s+ago\b`),
+			`half an?|an? hour and a half|a couple(?: of)?|a few)\s*(hours?|hrs?|h|minutes?|mins?|months?|m|days?|d|weeks?|wks?|w)?\s+ago\b`),
 		gate: []string{"ago"},
 	}
 	timeAgoCNPass = parsePass{
-		re:   regexp.MustCompile(`(半|\d{1,3}|` + timeCNNumPat + `)\s*(?:个|個)?\s*(半)?\s*(小时|小時|钟头|鐘頭|分钟|分鐘|分)\s*(?:以前|之前|前)`),
+		re:   regexp.MustCompile(`(半|\d{1,3}|` + timeCNNumPat + `)\s*(?:个|個)?\s*(半)?\s*(小时|小時|钟头|鐘頭|分钟|分鐘|分|天)\s*(?:以前|之前|前)`),
 		gate: []string{"前"},
 	}
 )
@@ -111,10 +112,16 @@ func (r *parsedReport) readAgo(sc *parseScan) {
 	sc.each(timeAgoENPass, func(m parseMatch) bool {
 		n, ok := timeAgoCount(strings.ToLower(m.group(1)))
 		unit := strings.ToLower(m.group(2))
-		if !ok || (unit == "" && !strings.Contains(strings.ToLower(m.group(1)), "hour")) {
-			return false // "two days ago", "a while ago": nothing to pin down here
+		switch {
+		case !ok || (unit == "" && !strings.Contains(strings.ToLower(m.group(1)), "hour")):
+			return false // "a while ago": nothing to pin down here
+		case strings.HasPrefix(unit, "d") && !strings.Contains(m.group(1), "few") && !strings.Contains(m.group(1), "couple"):
+			r.addDaysAgo(m, n)
+		case strings.HasPrefix(unit, "d"), strings.HasPrefix(unit, "w"), strings.HasPrefix(unit, "mo"):
+			r.problem("a date", "“%s” is too vague to search: give the date, like 5/15.", strings.TrimSpace(m.text()))
+		default:
+			r.addAgo(m, n, unit == "" || strings.HasPrefix(unit, "h"))
 		}
-		r.addAgo(m, n, unit == "" || strings.HasPrefix(unit, "h"))
 		return true
 	})
 	sc.each(timeAgoCNPass, func(m parseMatch) bool {
@@ -134,11 +141,30 @@ func (r *parsedReport) readAgo(sc *parseScan) {
 		if m.group(2) == "半" {
 			n += 0.5
 		}
-		if ok {
+		switch {
+		case !ok, m.group(3) == "天" && m.group(1) == "半": // 半天前: "a while ago"
+		case m.group(3) == "天":
+			r.addDaysAgo(m, n)
+		default:
 			r.addAgo(m, n, !strings.HasPrefix(m.group(3), "分"))
 		}
 		return true
 	})
+}
+
+// timeMaxDaysAgo is the furthest "… days ago" read as a day.
+const timeMaxDaysAgo = 366
+
+// addDaysAgo records the day n days before today ("2 days ago", "两天前") as a
+// relative day, like "the day before yesterday", so that a time given with it
+// ("two days ago at 3pm") is on that day; a part of a day, or further back than
+// a year, is a problem.
+func (r *parsedReport) addDaysAgo(m parseMatch, n float64) {
+	if n != math.Trunc(n) || n < 1 || n > timeMaxDaysAgo {
+		r.problem("a date", "“%s” is not a day I can search: give the date, like 5/20.", strings.TrimSpace(m.text()))
+		return
+	}
+	r.setRel(timeRel{pos: m.start(), days: -int(n)})
 }
 
 // timeAgoWords are the English counts of "… ago".

@@ -110,6 +110,7 @@ type parsedReport struct {
 	phoneZones []string // phonenumbers' zones for that number
 	badPhone   string   // text of the first number-shaped run that is not a valid number
 	shortPhone string   // text of the first 7-digit local number (no area code)
+	ninePhone  string   // text of the first 9-digit number (a digit missing)
 	sessionID  string
 	genIDs     []string
 	direction  Direction
@@ -194,6 +195,8 @@ func (r *parsedReport) noNumberReason() (message, missing string) {
 		return fmt.Sprintf("“%s” is not a valid phone number (international numbers need a + and the country code).", r.badPhone), "a valid phone number"
 	case r.shortPhone != "":
 		return fmt.Sprintf("“%s” is too short for a phone number: include the area code.", r.shortPhone), "a phone number with its area code"
+	case r.ninePhone != "":
+		return fmt.Sprintf("“%s” has 9 digits: a US phone number has 10 (area code and number), so one is missing.", r.ninePhone), "a 10-digit phone number"
 	default:
 		return "I could not find a phone number (or a session id) in that.", "a phone number"
 	}

@@ -339,6 +339,10 @@ var parseCases = []parseCase{
 		wantErr: notUnderstood([]string{"time: Wed May 20 1:15 PM EDT"}, []string{"a phone number"})},
 	{name: "too short", text: "265-4371 5/20 1:15pm",
 		wantErr: notUnderstood([]string{"time: Wed May 20 1:15 PM EDT"}, []string{"a phone number with its area code"})},
+	{name: "nine digits", text: "914265437 5/20 1pm",
+		wantErr: notUnderstood([]string{"time: Wed May 20 1:00 PM EDT"}, []string{"a 10-digit phone number"})},
+	{name: "nine digits grouped", text: "914-265-437 5/20 1pm",
+		wantErr: notUnderstood([]string{"time: Wed May 20 1:00 PM EDT"}, []string{"a 10-digit phone number"})},
 	{name: "invalid number", text: "(555) 123-4567 yesterday", wantErr: notUnderstood(
 		[]string{"date: Thu May 21 EDT (whole day)"}, []string{"a valid phone number"})},
 	{name: "invalid area code with plus", text: "+1 123 456 7890", wantErr: notUnderstood(nil, []string{"a valid phone number"})},
@@ -446,6 +450,7 @@ func TestParseReportErrorMessages(t *testing.T) {
 	}{
 		{"(555) 123-4567", "(555) 123-4567"},
 		{"265-4371", "area code"},
+		{"914265437 5/20", "914265437” has 9 digits"},
 		{"914-265-4371 2/30", "2/30"},
 		{"914-265-4371 25:00", "25:00"},
 		{"914-265-4371 13pm", "13pm"},

@@ -76,6 +76,7 @@ const (
 	phoneValid   phoneKind = iota + 1 // phonenumbers says valid
 	phoneInvalid                      // shaped like a number, but not a valid one
 	phoneShort                        // 265-4371: a local number without area code
+	phoneNine                         // 914265437: a 10-digit number with a digit missing
 )
 
 // phoneHit is one number found in text.
@@ -262,9 +263,9 @@ func phoneClassify(raw string, groups []phoneGroup, plus bool) (phoneKind, *phon
 			return 0, nil
 		}
 	} else {
-		switch phoneNANPShape(raw, groups) {
-		case phoneShort:
-			return phoneShort, nil
+		switch kind := phoneNANPShape(raw, groups); kind {
+		case phoneShort, phoneNine:
+			return kind, nil
 		case 0:
 			return 0, nil
 		}
@@ -279,7 +280,8 @@ func phoneClassify(raw string, groups []phoneGroup, plus bool) (phoneKind, *phon
 
 // phoneNANPShape classifies the grouping of a number written without +: 10 digits
 // as 3-3-4, 3-7 or one group, optionally after a leading 1 ("1 914…", "19142654371");
-// 3-4 is a local number without area code.
+// 3-4 is a local number without area code; 9 digits (one group, or 3-3-3) a number
+// with a digit missing.
 func phoneNANPShape(raw string, groups []phoneGroup) phoneKind {
 	lens := make([]int, 0, len(groups))
 	for _, g := range groups {
@@ -296,6 +298,8 @@ func phoneNANPShape(raw string, groups []phoneGroup) phoneKind {
 		return phoneValid
 	case len(lens) == 2 && lens[0] == 3 && lens[1] == 4:
 		return phoneShort
+	case len(lens) == 1 && lens[0] == 9, len(lens) == 3 && lens[0] == 3 && lens[1] == 3 && lens[2] == 3:
+		return phoneNine
 	}
 	return 0
 }
@@ -323,6 +327,8 @@ func (r *parsedReport) readPhone(sc *parseScan) {
 			r.badPhone = strings.TrimSpace(h.raw)
 		case h.kind == phoneShort && r.shortPhone == "":
 			r.shortPhone = strings.TrimSpace(h.raw)
+		case h.kind == phoneNine && r.ninePhone == "":
+			r.ninePhone = strings.TrimSpace(h.raw)
 		}
 		sc.blank(h.start, h.end)
 	}

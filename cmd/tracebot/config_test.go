@@ -73,3 +73,14 @@ func TestCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpNamesEveryFlag: `tracebot help` shows every flag of every command.
+func TestHelpNamesEveryFlag(t *testing.T) {
+	r := runCLI(t, "help")
+	for _, flag := range []string{"--json", "--dry-run", "--sandbox", "--session ID", "--show-content", "--png FILE", "--env E",
+		"--iam", "--user U", "--since 24h", "alerts check"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("help lacks %s:\n%s", flag, r.stdout)
+		}
+	}
+}

@@ -29,7 +29,7 @@ const (
 const usage = `tracebot traces a customer's phone call through the AI analysis pipeline.
 
 Usage:
-  tracebot trace [--json] [--dry-run] [--sandbox] [--session ID] "<report>"
+  tracebot trace [--json] [--dry-run] [--sandbox] [--session ID] [--show-content] "<report>"
   tracebot report <cost|cache|finish|providers|deploys> [window] [--json] [--png FILE] [--env E] [--sandbox]
   tracebot serve [--sandbox]
   tracebot check [--iam]

@@ -40,17 +40,11 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	a, err := openAlertsApp(ctx, cfg, stderr, *sandbox)
+	a, err := openReportsApp(ctx, cfg, stderr, *sandbox)
 	if err != nil {
 		return err
 	}
-	now := cfg.Now
-	if now.IsZero() {
-		now = time.Now()
-		if *sandbox {
-			now = lookup.SandboxNow
-		}
-	}
+	now := cfg.nowFor(*sandbox)
 	in, closeState, err := a.alertInputs(ctx, now, *sandbox)
 	if err != nil {
 		return err
@@ -79,9 +73,11 @@ func alertConfig(cfg Config, sandbox bool) lookup.AlertConfig {
 		LengthMax: cfg.LengthMax, Zone: cfg.TimeZone, Env: cfg.Env}
 }
 
-// openAlertsApp builds what a check needs: the report engine (AWS, or the
-// sample world) and, for the state database, the secret store.
-func openAlertsApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
+// openReportsApp builds what a report or an alert check needs: the report engine
+// over AWS (configuration and credentials; no secret is read and no database
+// opened here) or over the sample world, and the secret store the alert check
+// reads the state database's name from.
+func openReportsApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
 	if sandbox {
 		a := newApp(cfg, stderr, slog.LevelWarn)
 		a.openReports(aws.Config{}, true)

@@ -217,6 +217,18 @@ func causeOf(err error) string {
 	return err.Error()
 }
 
+// nowFor is "now" for a terminal command: TRACEBOT_NOW when set, else the sample
+// world's now with --sandbox, else the clock.
+func (c Config) nowFor(sandbox bool) time.Time {
+	switch {
+	case !c.Now.IsZero():
+		return c.Now
+	case sandbox:
+		return lookup.SandboxNow
+	}
+	return time.Now()
+}
+
 // LoadConfigFromEnv reads the process environment.
 func LoadConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
 

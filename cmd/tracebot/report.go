@@ -6,12 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/callytics/tracebot/lookup"
 )
@@ -84,7 +80,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if q.Kind == lookup.ReportHelp {
 		return printReportHelp(stdout, f.json)
 	}
-	a, err := openReportApp(ctx, cfg, stderr, f.sandbox)
+	a, err := openReportsApp(ctx, cfg, stderr, f.sandbox)
 	if err != nil {
 		return err
 	}
@@ -111,13 +107,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // parseReportWords reads the words against now (TRACEBOT_NOW, or the sample
 // world's now with --sandbox); --env overrides an env in the words.
 func parseReportWords(f reportFlags, cfg Config) (lookup.ReportQuery, error) {
-	now := cfg.Now
-	if now.IsZero() {
-		now = time.Now()
-		if f.sandbox {
-			now = lookup.SandboxNow
-		}
-	}
+	now := cfg.nowFor(f.sandbox)
 	words := f.words
 	if words == "" {
 		words = "help"
@@ -130,24 +120,6 @@ func parseReportWords(f reportFlags, cfg Config) (lookup.ReportQuery, error) {
 		return q, lookup.Errorf(lookup.CodeNotUnderstood, "Which report? Give a kind, e.g. tracebot report cost 2h.")
 	}
 	return q, err
-}
-
-// openReportApp builds what a report needs: AWS configuration and credentials
-// (no secrets, no database), or the sample world.
-func openReportApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox bool) (*app, error) {
-	a := newApp(cfg, stderr, slog.LevelWarn)
-	var awsCfg aws.Config
-	if !sandbox {
-		var err error
-		if awsCfg, err = loadAWS(ctx, a.currentLog); err != nil {
-			return nil, err
-		}
-		if err := requireCredentials(ctx, awsCfg, a.log); err != nil {
-			return nil, err
-		}
-	}
-	a.openReports(awsCfg, sandbox)
-	return a, nil
 }
 
 // reportKindJSON is one kind in `report help --json`.

@@ -50,14 +50,7 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	now := cfg.Now
-	if now.IsZero() {
-		now = time.Now()
-		if f.sandbox {
-			now = lookup.SandboxNow
-		}
-	}
-	req, perr := parseRequest(f, cfg, now)
+	req, perr := parseRequest(f, cfg, cfg.nowFor(f.sandbox))
 	if perr != nil {
 		return printNotUnderstood(stdout, f.json, req, perr)
 	}

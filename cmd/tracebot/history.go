@@ -57,10 +57,11 @@ func renderHistory(h state.History) string {
 	b := new(strings.Builder)
 	fmt.Fprintf(b, "Traces (%d)\n", len(h.Traces))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN (UTC)\tTRACE\tUSER\tPLATFORM\tPHONE\tSESSION\tOUTCOME\tFAILED STEP\tTOTAL\tFAILED BACKENDS")
+	fmt.Fprintln(tw, "WHEN (UTC)\tTRACE\tUSER\tPLATFORM\tPHONE\tSESSION\tOUTCOME\tFAILED STEP\tMS CALLS/LOGS/GEN/TOTAL\tFAILED BACKENDS")
 	for _, t := range h.Traces {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dms\t%s\n", fmtUTC(t.CreatedAt), orDash(t.TraceID), orDash(t.User),
-			t.Platform, orDash(t.Phone), orDash(t.SessionID), t.Outcome, orDash(t.FailedStep), t.TotalMS, failedBackends(t.Failures))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d/%d\t%s\n", fmtUTC(t.CreatedAt), orDash(t.TraceID), orDash(t.User),
+			t.Platform, orDash(t.Phone), orDash(t.SessionID), t.Outcome, orDash(t.FailedStep),
+			t.CallsMS, t.LogsMS, t.GenerationsMS, t.TotalMS, failedBackends(t.Failures))
 	}
 	tw.Flush()
 	fmt.Fprintf(b, "\nReprocesses (%d)\n", len(h.Reprocesses))

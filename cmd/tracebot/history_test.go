@@ -20,7 +20,8 @@ func TestHistoryListsTracesAndReprocesses(t *testing.T) {
 	}
 	defer store.Close()
 	for _, rec := range []state.TraceRecord{
-		{TraceID: "tr-aaa", Platform: "slack", User: "UALICE", Phone: "+1914***4371", SessionID: "s-abc123def456", Outcome: "traced", TotalMS: 2100},
+		{TraceID: "tr-aaa", Platform: "slack", User: "UALICE", Phone: "+1914***4371", SessionID: "s-abc123def456", Outcome: "traced",
+			CallsMS: 120, LogsMS: 1500, GenerationsMS: 400, TotalMS: 2100},
 		{TraceID: "tr-bbb", Platform: "lark", User: "ou_bob", Phone: "+1312***0142", Outcome: "failed", FailedStep: "logs", TotalMS: 900,
 			Failures: []state.TraceFailure{{Step: "logs", Backend: "CloudWatch us-east-2", Cause: "AccessDeniedException"}, {Step: "chat", Backend: "Lark", Cause: "code 230020"}}},
 	} {
@@ -49,7 +50,7 @@ func TestHistoryListsTracesAndReprocesses(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"tr-aaa", "tr-bbb", "logs", "s-abc123def456", "req-123", "requested",
-		"CloudWatch us-east-2, Lark", "Alerts (3)", "posted    cache_collapse", "resolved  cache_collapse", "muted     cache_collapse", "UALICE"} {
+		"CloudWatch us-east-2, Lark", "Alerts (3)", "posted    cache_collapse", "resolved  cache_collapse", "muted     cache_collapse", "UALICE", "120/1500/400/2100"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("history lacks %q:\n%s", want, r.stdout)
 		}

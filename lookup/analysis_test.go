@@ -101,6 +101,8 @@ func TestReadAnalysisFailures(t *testing.T) {
 		}, wantIs: lookup.ErrAnalysisTooLarge, wantCause: "the stored analysis " + testAnalysisPath + " is over 1 MB (not read)", wantReqs: 1},
 		{name: "not JSON", setup: func(s *lookuptest.S3Server) { s.PutPath(t, testAnalysisPath, []byte("call_state=voicemail\n")) },
 			wantIs: lookup.ErrAnalysisNotJSON, wantCause: "the stored analysis " + testAnalysisPath + " is not a JSON object", wantReqs: 1},
+		{name: "an empty object", setup: func(s *lookuptest.S3Server) { s.PutPath(t, testAnalysisPath, nil) },
+			wantIs: lookup.ErrAnalysisNotJSON, wantCause: "the stored analysis " + testAnalysisPath + " is not a JSON object", wantReqs: 1},
 		{name: "a JSON array", setup: func(s *lookuptest.S3Server) { s.PutPath(t, testAnalysisPath, []byte(`[1,2]`)) },
 			wantIs: lookup.ErrAnalysisNotJSON, wantCause: "the stored analysis " + testAnalysisPath + " is not a JSON object", wantReqs: 1},
 		{name: "timeout", setup: func(s *lookuptest.S3Server) {

@@ -208,7 +208,8 @@ func (s *S3Server) refusal(req S3Request) *s3Error {
 		return &s3Error{Code: "AccessDenied", Message: "Access Denied", status: 403}
 	case !s.buckets[req.Bucket]:
 		return &s3Error{Code: "NoSuchBucket", Message: "The specified bucket does not exist", Bucket: req.Bucket, status: 404}
-	case s.objects[req.Bucket+"/"+req.Key] == nil:
+	}
+	if _, ok := s.objects[req.Bucket+"/"+req.Key]; !ok {
 		return &s3Error{Code: "NoSuchKey", Message: "The specified key does not exist.", Key: req.Key, status: 404}
 	}
 	return nil

@@ -268,7 +268,9 @@ func findPost(posts []state.AlertPost, channel string, kind state.AlertPostKind)
 // post claims one post and makes it when the claim is won; it returns the claim
 // as it stands afterwards. Only a store failure is returned as an error: a
 // failed post is recorded for the next interval, a refused one is final (and
-// logged, once per episode and channel).
+// logged, once per episode and channel). An alert's chart follows in its thread
+// once the alert is recorded as posted, so a replica that dies during the
+// upload leaves no posted alert claimed as pending (to be posted again).
 func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
 	thread string, check lookup.AlertCheck) (state.AlertPost, error) {
 	claim, won, err := a.store.ClaimAlertPost(ctx, state.AlertPost{Rule: ep.Rule, EpisodeID: ep.ID, Channel: channel,
@@ -277,8 +279,8 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 		return claim, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
-	defer cancel()
-	ref, perr := a.send(pctx, ep, al, channel, kind, thread, check)
+	ref, perr := a.send(pctx, ep, al, channel, kind, thread)
+	cancel()
 	claim.State, claim.Error = state.PostDone, ""
 	switch {
 	case perr == nil:
@@ -297,6 +299,9 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 	}
 	if claim.State == state.PostDone {
 		a.log.Info("alert posted", "rule", ep.Rule, "level", ep.Level, "episode", ep.ID, "channel", channel, "kind", kind)
+		if kind == state.PostAlert {
+			a.postChart(ctx, ref, ep, check)
+		}
 	}
 	return claim, nil
 }
@@ -305,7 +310,7 @@ var errNoPoster = errors.New("that platform is not configured")
 
 // send posts the alert (a root message) or its resolution (a reply in thread).
 func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
-	thread string, check lookup.AlertCheck) (Ref, error) {
+	thread string) (Ref, error) {
 	platform := ChannelPlatform(channel)
 	p := a.b.poster(platform)
 	if p == nil {
@@ -315,24 +320,22 @@ func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 	if kind == state.PostResolved {
 		return p.Post(ctx, Ref{Channel: channel, Thread: thread}, a.b.replies.alertResolved(al, ep, a.b.cfg.Now()), key)
 	}
-	ref, err := p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
-	if err != nil {
-		return ref, err
-	}
-	a.postChart(ctx, platform, ref, ep, check)
-	return ref, nil
+	return p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
 }
 
 // postChart puts the chart of the report the alert was read from (cache for a
 // collapse, cost for a spike or the budget, finish for a length spike) in the
-// alert's thread, once, with the alert. An alert posted late (its report is not
-// in this check) goes without; a chart that fails is logged: the alert stands.
-func (a *Alerts) postChart(ctx context.Context, p Platform, alert Ref, ep state.AlertEpisode, check lookup.AlertCheck) {
+// alert's thread, once, with the alert, within one post's deadline. An alert
+// posted late (its report is not in this check) goes without; a chart that
+// fails is logged: the alert stands.
+func (a *Alerts) postChart(ctx context.Context, alert Ref, ep state.AlertEpisode, check lookup.AlertCheck) {
 	r := check.ReportOf(lookup.AlertRule(ep.Rule))
 	if r == nil {
 		return
 	}
-	if err := a.b.PostChart(ctx, p, alert.ThreadRef(), r); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
+	defer cancel()
+	if err := a.b.PostChart(ctx, ChannelPlatform(alert.Channel), alert.ThreadRef(), r); err != nil {
 		a.log.Warn("alert chart not posted; the alert stands", "rule", ep.Rule, "episode", ep.ID, "channel", alert.Channel, "err", err)
 	}
 }

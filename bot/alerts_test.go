@@ -472,3 +472,48 @@ func TestDetailsRunsTheReportInTheAlertsThread(t *testing.T) {
 		t.Errorf("the Details answer is not the cache report:\n%s", got)
 	}
 }
+
+// claimWatcher is a Slack poster that can post images and notes, at each
+// upload, where the alert's claim stood in the store.
+type claimWatcher struct {
+	*imageRecorder
+	store  *state.Memory
+	states []state.AlertPostState
+}
+
+func (c *claimWatcher) PostImage(ctx context.Context, to Ref, img Image) error {
+	posts, err := c.store.AlertPosts(ctx, "1")
+	if err != nil || len(posts) != 1 {
+		return fmt.Errorf("claims of episode 1: %+v, %v", posts, err)
+	}
+	c.mu.Lock()
+	c.states = append(c.states, posts[0].State)
+	c.mu.Unlock()
+	return c.imageRecorder.PostImage(ctx, to, img)
+}
+
+// TestAlertChartAfterThePostIsRecorded: the chart of the report the rule read
+// goes in the alert's thread once, and only after the alert is recorded as
+// posted — a replica that dies while uploading the chart must not leave a posted
+// alert claimed as pending, which another replica would post again.
+func TestAlertChartAfterThePostIsRecorded(t *testing.T) {
+	h := newAlertHarness(t, firing())
+	w := &claimWatcher{imageRecorder: &imageRecorder{recorder: h.slack}, store: h.store}
+	h.bot.AddPoster(Slack, w)
+	reports := lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+	checker := lookup.NewAlertChecker(reports, lookup.AlertConfig{DailyBudget: lookup.SandboxDailyBudget, Zone: time.UTC})
+	alerts := NewAlerts(h.bot, AlertsConfig{Channels: []string{"C0ALERTS"}, Interval: time.Minute, Holder: "a"}, checker, h.store)
+	for range 2 {
+		if err := alerts.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posts, _, _ := h.slack.snapshot()
+	images := w.posted()
+	if len(posts) != 1 || len(images) != 1 || images[0].to != posts[0].ref.ThreadRef() {
+		t.Fatalf("posts %q, images %+v: want the budget alert and its chart in its thread, once", postLines(h.slack), images)
+	}
+	if len(w.states) != 1 || w.states[0] != state.PostDone {
+		t.Errorf("the alert's claim stood %q while its chart was uploaded, want %q", w.states, state.PostDone)
+	}
+}

@@ -24,6 +24,7 @@ const (
 	DefaultMuteFor     = 24 * time.Hour
 	defaultPostTimeout = 60 * time.Second
 	alertLease         = "alerts"
+	finishTimeout      = 5 * time.Second // recording a post's outcome
 )
 
 // AlertsConfig tunes the alert scheduler (SPEC §13).
@@ -294,7 +295,7 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 		a.log.Warn("alert post failed; retrying next interval", "rule", ep.Rule, "episode", ep.ID, "channel", channel,
 			"kind", kind, "err", perr)
 	}
-	if err := a.store.FinishAlertPost(context.WithoutCancel(ctx), claim); err != nil {
+	if err := a.finish(ctx, claim); err != nil {
 		return claim, err
 	}
 	if claim.State == state.PostDone {
@@ -304,6 +305,16 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 		}
 	}
 	return claim, nil
+}
+
+// finish records a post's outcome even when ctx was cancelled meanwhile (the
+// scheduler is stopping: an attempt left pending would wait two post timeouts
+// to be tried again), within finishTimeout, so a hanging store cannot hold
+// Run past shutdown.
+func (a *Alerts) finish(ctx context.Context, claim state.AlertPost) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	return a.store.FinishAlertPost(ctx, claim)
 }
 
 var errNoPoster = errors.New("that platform is not configured")

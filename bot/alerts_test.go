@@ -517,3 +517,33 @@ func TestAlertChartAfterThePostIsRecorded(t *testing.T) {
 		t.Errorf("the alert's claim stood %q while its chart was uploaded, want %q", w.states, state.PostDone)
 	}
 }
+
+// deadlineStore notes whether each FinishAlertPost had a deadline.
+type deadlineStore struct {
+	*state.Memory
+	mu        sync.Mutex
+	deadlines []bool
+}
+
+func (d *deadlineStore) FinishAlertPost(ctx context.Context, p state.AlertPost) error {
+	_, ok := ctx.Deadline()
+	d.mu.Lock()
+	d.deadlines = append(d.deadlines, ok)
+	d.mu.Unlock()
+	return d.Memory.FinishAlertPost(ctx, p)
+}
+
+// TestAlertOutcomeRecordedUnderADeadline: the outcome of a post is recorded even
+// when the scheduler is being stopped, but within a deadline of its own, so a
+// store that hangs cannot keep Run (and serve's shutdown) waiting forever.
+func TestAlertOutcomeRecordedUnderADeadline(t *testing.T) {
+	h := newAlertHarness(t, firing(collapse))
+	store := &deadlineStore{Memory: h.store}
+	alerts := NewAlerts(h.bot, AlertsConfig{Channels: []string{"C0ALERTS"}, Interval: time.Minute, Holder: "a"}, h.checker, store)
+	if err := alerts.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.deadlines) != 1 || !store.deadlines[0] {
+		t.Errorf("FinishAlertPost had a deadline: %v, want [true]", store.deadlines)
+	}
+}

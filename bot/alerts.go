@@ -327,11 +327,18 @@ func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 	if p == nil {
 		return Ref{}, fmt.Errorf("alerts: channel %s: %s: %w", channel, platform.Name(), errNoPoster)
 	}
-	key := "alert:" + ep.ID + ":" + string(kind)
+	key := postKey(ep, kind)
 	if kind == state.PostResolved {
 		return p.Post(ctx, Ref{Channel: channel, Thread: thread}, a.b.replies.alertResolved(al, ep, a.b.cfg.Now()), key)
 	}
 	return p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
+}
+
+// postKey is the send key of an episode's post: the same for every attempt (Lark
+// sends it once), and naming the episode by more than its id, which a store
+// without a database numbers from 1 again after a restart.
+func postKey(ep state.AlertEpisode, kind state.AlertPostKind) string {
+	return fmt.Sprintf("alert:%s:%s:%s:%d:%s", ep.Rule, ep.Key, ep.ID, ep.OpenedAt.UnixNano(), kind)
 }
 
 // postChart puts the chart of the report the alert was read from (cache for a

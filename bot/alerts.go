@@ -214,38 +214,48 @@ func (a *Alerts) deliver(ctx context.Context, ep state.AlertEpisode, check looku
 	}
 	settled := closed
 	for _, ch := range a.cfg.Channels {
-		alertPost := findPost(posts, ch, state.PostAlert)
-		switch {
-		case alertPost == nil && (closed || muted):
-			// Never tried: muted all along, or the episode ended before this channel
-			// was configured. Nothing to post, nothing to resolve.
-			continue
-		case alertPost == nil || !alertPost.State.Final():
-			p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
-			if err != nil {
-				return err
-			}
-			alertPost = &p
+		done, err := a.deliverTo(ctx, ch, ep, al, posts, muted, check)
+		if err != nil {
+			return err
 		}
-		if alertPost.State != state.PostDone {
-			settled = settled && alertPost.State == state.PostRefused
-			continue
-		}
-		if !closed || !al.Resolves() {
-			continue
-		}
-		if res := findPost(posts, ch, state.PostResolved); res == nil || !res.State.Final() {
-			p, err := a.post(ctx, ep, al, ch, state.PostResolved, alertPost.MessageID, check)
-			if err != nil {
-				return err
-			}
-			settled = settled && p.State.Final()
-		}
+		settled = settled && done
 	}
 	if settled {
 		return a.store.SettleEpisode(ctx, ep.ID)
 	}
 	return nil
+}
+
+// deliverTo makes the posts of episode ep that are due in channel ch (posts are
+// the episode's claims so far) and reports whether the channel needs nothing
+// more once the episode is closed.
+func (a *Alerts) deliverTo(ctx context.Context, ch string, ep state.AlertEpisode, al lookup.Alert, posts []state.AlertPost,
+	muted bool, check lookup.AlertCheck) (done bool, err error) {
+	closed := ep.ClosedAt != nil
+	alertPost := findPost(posts, ch, state.PostAlert)
+	switch {
+	case alertPost == nil && (closed || muted):
+		// Never tried: muted all along, or the episode ended before this channel
+		// was configured. Nothing to post, nothing to resolve.
+		return true, nil
+	case alertPost == nil || !alertPost.State.Final():
+		p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
+		if err != nil {
+			return false, err
+		}
+		alertPost = &p
+	}
+	if alertPost.State != state.PostDone {
+		return alertPost.State == state.PostRefused, nil
+	}
+	if !closed || !al.Resolves() {
+		return true, nil
+	}
+	if res := findPost(posts, ch, state.PostResolved); res != nil && res.State.Final() {
+		return true, nil
+	}
+	p, err := a.post(ctx, ep, al, ch, state.PostResolved, alertPost.MessageID, check)
+	return p.State.Final(), err
 }
 
 // muted reports whether a mute holds the episode's alert back. Mutes hold new

@@ -384,23 +384,14 @@ func (r replies) reportFailed(rep *lookup.Report, q lookup.ReportQuery) Reply {
 }
 
 // reportError is the answer when the report could not run at all (it timed out,
-// or the question was refused); the cause is one line.
+// or the question was refused); the cause is one line (lookup.ErrorLine).
 func (r replies) reportError(q lookup.ReportQuery, err error) Reply {
 	cause := "no answer"
 	if err != nil {
-		cause = errLine(err.Error())
+		cause = lookup.ErrorLine(err)
 	}
 	head := r.t("rp_error", r.reportTitle(q.Kind), r.reportWindow(q), cause)
 	return r.reply(head, textBlock(head))
-}
-
-// errLine is the first line of s, at most 300 characters.
-func errLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if rs := []rune(s); len(rs) > 300 {
-		s = string(rs[:299]) + "…"
-	}
-	return s
 }
 
 // reportHelp lists every report kind with one example, and how to trace one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"strings"
 	"sync"
@@ -303,5 +304,28 @@ func TestReportsShareTheTraceGates(t *testing.T) {
 	}
 	if n := reportCount(t, reg, "deploys", "answered"); n != 1 {
 		t.Errorf("reports{deploys,answered} = %v", n)
+	}
+}
+
+// TestReportErrorCause: a report that could not run says why in one line a
+// person can read: a timeout as "timed out", a user-facing error as its message,
+// however they were wrapped.
+func TestReportErrorCause(t *testing.T) {
+	q := lookup.ReportQuery{Kind: lookup.ReportCost, Window: "2h"}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"timeout", fmt.Errorf("report cost: %w", context.DeadlineExceeded), "The cost report (last 2h) failed: timed out"},
+		{"user-facing", fmt.Errorf("report cost: %w", lookup.Errorf(lookup.CodeInvalid, "no region is configured")),
+			"The cost report (last 2h) failed: no region is configured"},
+		{"two lines", errors.New("report cost: boom\n\tat somewhere"), "The cost report (last 2h) failed: report cost: boom at somewhere"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (replies{}).reportError(q, tc.err).Text; got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

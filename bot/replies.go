@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -345,7 +346,7 @@ func (r replies) engineers(tr *lookup.Trace) Reply {
 }
 
 func (r replies) notUnderstood(err error) Reply {
-	e, ok := err.(*lookup.Error)
+	e, ok := errors.AsType[*lookup.Error](err)
 	if !ok {
 		e = &lookup.Error{Message: err.Error()}
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -402,7 +403,7 @@ func (r replies) reportHelp(err error) Reply {
 	head := r.t("rp_help_head")
 	if err != nil {
 		msg := err.Error()
-		if e, ok := err.(*lookup.Error); ok {
+		if e, ok := errors.AsType[*lookup.Error](err); ok {
 			msg = e.Message
 		}
 		head = r.t("rp_refused", msg)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callytics/tracebot/lookup"
@@ -325,6 +326,35 @@ func TestReportErrorCause(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := (replies{}).reportError(q, tc.err).Text; got != tc.want {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRefusalsReadWrappedErrors: the friendly answers to words not understood
+// find the lookup.Error however it was wrapped (errors.As), with what was
+// understood and what is missing.
+func TestRefusalsReadWrappedErrors(t *testing.T) {
+	notUnderstood := &lookup.Error{Code: lookup.CodeNotUnderstood, Message: "no phone number", Understood: []string{"May 20 1:15 PM"},
+		Missing: []string{"a phone number"}}
+	tooLong := lookup.Errorf(lookup.CodeWindowTooLong, "30d is longer than TRACEBOT_REPORT_MAX_RANGE (7d)")
+	for _, tc := range []struct {
+		name  string
+		reply Reply
+		want  []string
+	}{
+		{"trace", (replies{}).notUnderstood(fmt.Errorf("parse: %w", notUnderstood)),
+			[]string{"Sorry, I could not read that report: no phone number", "**Understood:** May 20 1:15 PM", "**Missing:** a phone number"}},
+		{"report", (replies{}).reportHelp(fmt.Errorf("parse: %w", notUnderstood)), []string{"Sorry, I could not read that: no phone number"}},
+		{"window", (replies{}).reportHelp(fmt.Errorf("parse: %w", tooLong)), []string{"30d is longer than TRACEBOT_REPORT_MAX_RANGE (7d)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, b := range tc.reply.Blocks[:min(len(tc.want), len(tc.reply.Blocks))] {
+				got = append(got, b.Text)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("first blocks (-want +got):\n%s", diff)
 			}
 		})
 	}

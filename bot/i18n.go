@@ -19,6 +19,8 @@ var texts = map[string][2]string{
 	"p_gens_wait":       {"OpenRouter…", "OpenRouter…"},
 	"r_title":           {"Call %s", "通话 %s"},
 	"r_searched":        {"Searched %s, %s", "已搜索 %s，%s"},
+	"summary":           {"Call %s: %d stages, %s, cache %s, %d warnings", "通话 %s：%d 个阶段，%s，缓存 %s，%d 条警告"},
+	"summary_gens":      {"%d generations, %s", "%d 次 generation，%s"},
 	"f_created":         {"Created", "创建时间"},
 	"f_store":           {"Store", "门店"},
 	"f_franchise":       {"Franchise", "品牌"},

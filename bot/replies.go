@@ -164,12 +164,13 @@ func (r replies) searched(tr *lookup.Trace) string {
 	return r.t("r_searched", tr.Phone, tr.Interpreted) + " · trace `" + tr.TraceID + "`"
 }
 
+// summary sums a trace up in one line: a result's notification text, the head
+// of the escalation handoff.
 func (r replies) summary(tr *lookup.Trace) string {
 	if tr.Call == nil {
-		return fmt.Sprintf("%d generations, %s", len(tr.Stages), money(tr.TotalCostUSD))
+		return r.t("summary_gens", len(tr.Stages), money(tr.TotalCostUSD))
 	}
-	return fmt.Sprintf("Call %s: %d stages, %s, cache %s, %d warnings", tr.Call.TelephonySessionID,
-		len(tr.Stages), money(tr.TotalCostUSD), pct(tr.CacheRatio), len(tr.Warnings))
+	return r.t("summary", tr.Call.TelephonySessionID, len(tr.Stages), money(tr.TotalCostUSD), pct(tr.CacheRatio), len(tr.Warnings))
 }
 
 func (r replies) callFields(tr *lookup.Trace, c *lookup.Call) []Field {

@@ -80,7 +80,7 @@ func (r replies) progressLogs(p lookup.Progress) string {
 	}
 	parts := make([]string, len(p.Regions))
 	for i, rs := range p.Regions {
-		parts[i] = rs.Region + " " + regionState(rs)
+		parts[i] = rs.Region + " " + r.regionState(rs)
 	}
 	mark := "…"
 	if p.LogsDone {
@@ -89,17 +89,20 @@ func (r replies) progressLogs(p lookup.Progress) string {
 	return mark + " " + r.t("p_logs", strings.Join(parts, ", "))
 }
 
-func regionState(rs lookup.RegionStatus) string {
+// regionState is a region's part of a trace's progress: "3 rows", "running".
+func (r replies) regionState(rs lookup.RegionStatus) string {
 	switch rs.State {
 	case lookup.RegionRows:
-		return fmt.Sprintf("%d rows", rs.Rows)
+		return r.t("p_r_rows", rs.Rows)
 	case lookup.RegionFailed:
-		return "failed"
+		return r.t("rp_r_failed")
 	case lookup.RegionNoGroup:
-		return "no log group"
-	default:
-		return rs.State
+		return r.t("rp_r_no_group")
 	}
+	if key := "p_r_" + rs.State; texts[key] != [2]string{} {
+		return r.t(key)
+	}
+	return rs.State
 }
 
 // result renders a finished trace according to its outcome. extra is posted after it

@@ -317,3 +317,19 @@ func TestChineseSummaryOfACall(t *testing.T) {
 		t.Errorf("English summary %q, want %q", got, want)
 	}
 }
+
+// TestChineseTraceProgress: the regions' states in a trace's progress are in
+// the reply language, as a report's are.
+func TestChineseTraceProgress(t *testing.T) {
+	p := lookup.Progress{Regions: []lookup.RegionStatus{{Region: "us-east-1", State: lookup.RegionRows, Rows: 3},
+		{Region: "us-west-2", State: lookup.RegionRunning}, {Region: "us-east-2", State: lookup.RegionNoGroup},
+		{Region: "eu-west-1", State: lookup.RegionStopped}}}
+	for lang, want := range map[string]string{
+		"en": "… logs: us-east-1 3 rows, us-west-2 running, us-east-2 no log group, eu-west-1 stopped",
+		"zh": "… 日志：us-east-1 3 行, us-west-2 查询中, us-east-2 无日志组, eu-west-1 已停止",
+	} {
+		if got := (replies{lang: lang}).progressLogs(p); got != want {
+			t.Errorf("%s: got  %q\nwant %q", lang, got, want)
+		}
+	}
+}

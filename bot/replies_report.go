@@ -13,7 +13,7 @@ import (
 )
 
 // The replies of reports across calls (SPEC §12). Numbers are written by
-// internal/numfmt, as the terminal writes them; times in the report's zone.
+// lookup/numfmt, as the terminal writes them; times in the report's zone.
 
 // Bounds of a report's reply, so it stays one readable message on both
 // platforms (Slack: 50 blocks; Lark: a 30 KB card).

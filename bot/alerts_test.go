@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
@@ -121,18 +121,18 @@ type alertHarness struct {
 	alerts       *Alerts
 	metrics      *Metrics
 	reg          *prometheus.Registry
-	logs         *bytes.Buffer
+	logs         *bottest.Logs
 	slackChannel string
 }
 
 func newAlertHarness(t *testing.T, script ...func(time.Time, lookup.AlertInputs) lookup.AlertCheck) *alertHarness {
 	t.Helper()
 	h := &alertHarness{clock: &alertClock{now: alertStart}, slack: newRecorder(), lark: newRecorder(),
-		checker: &scriptedChecker{script: script}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{}, slackChannel: "C0ALERTS"}
+		checker: &scriptedChecker{script: script}, reg: prometheus.NewRegistry(), logs: &bottest.Logs{}, slackChannel: "C0ALERTS"}
 	h.store = state.NewMemory(h.clock.Now)
 	h.metrics = NewMetrics(h.reg)
 	h.slackFlaky = &flaky{recorder: h.slack}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: h.logs}, nil))
+	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	h.bot = New(Config{Now: h.clock.Now, EscalationMention: "S0ONCALL",
 		ParseOptions: lookup.ParseOptions{DefaultZone: mustZone(t, "America/New_York")}},
 		Deps{Store: h.store, Metrics: h.metrics, Logger: log})
@@ -142,17 +142,6 @@ func newAlertHarness(t *testing.T, script ...func(time.Time, lookup.AlertInputs)
 		Holder: "replica-a", FailuresKnown: true}, h.checker, h.store)
 	t.Cleanup(func() { _ = h.bot.Shutdown(context.Background()) })
 	return h
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // tick runs one interval, then moves the clock on by one.

@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
 
-// firingCheck is an AlertChecker in which every rule was evaluated and alerts hold.
-type firingCheck []lookup.Alert
-
-func (f firingCheck) Check(_ context.Context, now time.Time, _ lookup.AlertInputs) lookup.AlertCheck {
-	return lookup.AlertCheck{Now: now, Alerts: f, Evaluated: lookup.AlertRules}
+// firing is an alert checker in which every rule was evaluated and alerts hold.
+func firing(alerts ...lookup.Alert) bottest.Checker {
+	return func(now time.Time) lookup.AlertCheck {
+		return lookup.AlertCheck{Now: now, Alerts: alerts, Evaluated: lookup.AlertRules}
+	}
 }
 
 // TestAlertAfterARestartIsNotTakenForTheLastOne: without a state DB a restart
@@ -30,7 +31,7 @@ func TestAlertAfterARestartIsNotTakenForTheLastOne(t *testing.T) {
 	budget := lookup.Alert{Rule: lookup.RuleBudget, Level: lookup.LevelWarning, Value: 8.1, Threshold: 8, Day: "2026-05-22",
 		From: to.Add(-12 * time.Hour), To: to, Report: lookup.ReportCost, Message: "Today's AI spend is $8.10."}
 	cfg := bot.AlertsConfig{Channels: []string{"oc_alerts"}, Interval: time.Minute, Holder: "tracebot"}
-	for _, check := range []firingCheck{{collapse}, {budget}} { // a restart between the two: memory forgets
+	for _, check := range []bottest.Checker{firing(collapse), firing(budget)} { // a restart between the two: memory forgets
 		if err := bot.NewAlerts(h.bot, cfg, check, state.NewMemory(nil)).Tick(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 
 	"github.com/callytics/tracebot/bot"
@@ -141,7 +142,7 @@ func TestPosterErrors(t *testing.T) {
 				t.Errorf("errors.Is(%v, ErrCannotPost) = %v, want %v", err, got, tc.cannotPost)
 			}
 			method := methodReply
-			if n := counter(t, reg, "tracebot_chat_api_errors_total", "method", method); n != 1 {
+			if n := bottest.Counter(t, reg, "tracebot_chat_api_errors_total", "method", method); n != 1 {
 				t.Errorf("errors counted for %s = %v, want 1", method, n)
 			}
 			if !strings.HasPrefix(err.Error(), "lark "+method+": ") {

@@ -24,6 +24,7 @@ const (
 	DefaultMuteFor     = 24 * time.Hour
 	defaultPostTimeout = 60 * time.Second
 	alertLease         = "alerts"
+	finishTimeout      = 5 * time.Second // recording a post's outcome
 )
 
 // AlertsConfig tunes the alert scheduler (SPEC §13).
@@ -213,38 +214,48 @@ func (a *Alerts) deliver(ctx context.Context, ep state.AlertEpisode, check looku
 	}
 	settled := closed
 	for _, ch := range a.cfg.Channels {
-		alertPost := findPost(posts, ch, state.PostAlert)
-		switch {
-		case alertPost == nil && (closed || muted):
-			// Never tried: muted all along, or the episode ended before this channel
-			// was configured. Nothing to post, nothing to resolve.
-			continue
-		case alertPost == nil || !alertPost.State.Final():
-			p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
-			if err != nil {
-				return err
-			}
-			alertPost = &p
+		done, err := a.deliverTo(ctx, ch, ep, al, posts, muted, check)
+		if err != nil {
+			return err
 		}
-		if alertPost.State != state.PostDone {
-			settled = settled && alertPost.State == state.PostRefused
-			continue
-		}
-		if !closed || !al.Resolves() {
-			continue
-		}
-		if res := findPost(posts, ch, state.PostResolved); res == nil || !res.State.Final() {
-			p, err := a.post(ctx, ep, al, ch, state.PostResolved, alertPost.MessageID, check)
-			if err != nil {
-				return err
-			}
-			settled = settled && p.State.Final()
-		}
+		settled = settled && done
 	}
 	if settled {
 		return a.store.SettleEpisode(ctx, ep.ID)
 	}
 	return nil
+}
+
+// deliverTo makes the posts of episode ep that are due in channel ch (posts are
+// the episode's claims so far) and reports whether the channel needs nothing
+// more once the episode is closed.
+func (a *Alerts) deliverTo(ctx context.Context, ch string, ep state.AlertEpisode, al lookup.Alert, posts []state.AlertPost,
+	muted bool, check lookup.AlertCheck) (done bool, err error) {
+	closed := ep.ClosedAt != nil
+	alertPost := findPost(posts, ch, state.PostAlert)
+	switch {
+	case alertPost == nil && (closed || muted):
+		// Never tried: muted all along, or the episode ended before this channel
+		// was configured. Nothing to post, nothing to resolve.
+		return true, nil
+	case alertPost == nil || !alertPost.State.Final():
+		p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
+		if err != nil {
+			return false, err
+		}
+		alertPost = &p
+	}
+	if alertPost.State != state.PostDone {
+		return alertPost.State == state.PostRefused, nil
+	}
+	if !closed || !al.Resolves() {
+		return true, nil
+	}
+	if res := findPost(posts, ch, state.PostResolved); res != nil && res.State.Final() {
+		return true, nil
+	}
+	p, err := a.post(ctx, ep, al, ch, state.PostResolved, alertPost.MessageID, check)
+	return p.State.Final(), err
 }
 
 // muted reports whether a mute holds the episode's alert back. Mutes hold new
@@ -268,7 +279,9 @@ func findPost(posts []state.AlertPost, channel string, kind state.AlertPostKind)
 // post claims one post and makes it when the claim is won; it returns the claim
 // as it stands afterwards. Only a store failure is returned as an error: a
 // failed post is recorded for the next interval, a refused one is final (and
-// logged, once per episode and channel).
+// logged, once per episode and channel). An alert's chart follows in its thread
+// once the alert is recorded as posted, so a replica that dies during the
+// upload leaves no posted alert claimed as pending (to be posted again).
 func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
 	thread string, check lookup.AlertCheck) (state.AlertPost, error) {
 	claim, won, err := a.store.ClaimAlertPost(ctx, state.AlertPost{Rule: ep.Rule, EpisodeID: ep.ID, Channel: channel,
@@ -277,8 +290,8 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 		return claim, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
-	defer cancel()
-	ref, perr := a.send(pctx, ep, al, channel, kind, thread, check)
+	ref, perr := a.send(pctx, ep, al, channel, kind, thread)
+	cancel()
 	claim.State, claim.Error = state.PostDone, ""
 	switch {
 	case perr == nil:
@@ -292,47 +305,65 @@ func (a *Alerts) post(ctx context.Context, ep state.AlertEpisode, al lookup.Aler
 		a.log.Warn("alert post failed; retrying next interval", "rule", ep.Rule, "episode", ep.ID, "channel", channel,
 			"kind", kind, "err", perr)
 	}
-	if err := a.store.FinishAlertPost(context.WithoutCancel(ctx), claim); err != nil {
+	if err := a.finish(ctx, claim); err != nil {
 		return claim, err
 	}
 	if claim.State == state.PostDone {
 		a.log.Info("alert posted", "rule", ep.Rule, "level", ep.Level, "episode", ep.ID, "channel", channel, "kind", kind)
+		if kind == state.PostAlert {
+			a.postChart(ctx, ref, ep, check)
+		}
 	}
 	return claim, nil
+}
+
+// finish records a post's outcome even when ctx was cancelled meanwhile (the
+// scheduler is stopping: an attempt left pending would wait two post timeouts
+// to be tried again), within finishTimeout, so a hanging store cannot hold
+// Run past shutdown.
+func (a *Alerts) finish(ctx context.Context, claim state.AlertPost) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	return a.store.FinishAlertPost(ctx, claim)
 }
 
 var errNoPoster = errors.New("that platform is not configured")
 
 // send posts the alert (a root message) or its resolution (a reply in thread).
 func (a *Alerts) send(ctx context.Context, ep state.AlertEpisode, al lookup.Alert, channel string, kind state.AlertPostKind,
-	thread string, check lookup.AlertCheck) (Ref, error) {
+	thread string) (Ref, error) {
 	platform := ChannelPlatform(channel)
 	p := a.b.poster(platform)
 	if p == nil {
 		return Ref{}, fmt.Errorf("alerts: channel %s: %s: %w", channel, platform.Name(), errNoPoster)
 	}
-	key := "alert:" + ep.ID + ":" + string(kind)
+	key := postKey(ep, kind)
 	if kind == state.PostResolved {
 		return p.Post(ctx, Ref{Channel: channel, Thread: thread}, a.b.replies.alertResolved(al, ep, a.b.cfg.Now()), key)
 	}
-	ref, err := p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
-	if err != nil {
-		return ref, err
-	}
-	a.postChart(ctx, platform, ref, ep, check)
-	return ref, nil
+	return p.Post(ctx, Ref{Channel: channel}, a.b.replies.alert(al, ep.ID), key)
+}
+
+// postKey is the send key of an episode's post: the same for every attempt (Lark
+// sends it once), and naming the episode by more than its id, which a store
+// without a database numbers from 1 again after a restart.
+func postKey(ep state.AlertEpisode, kind state.AlertPostKind) string {
+	return fmt.Sprintf("alert:%s:%s:%s:%d:%s", ep.Rule, ep.Key, ep.ID, ep.OpenedAt.UnixNano(), kind)
 }
 
 // postChart puts the chart of the report the alert was read from (cache for a
 // collapse, cost for a spike or the budget, finish for a length spike) in the
-// alert's thread, once, with the alert. An alert posted late (its report is not
-// in this check) goes without; a chart that fails is logged: the alert stands.
-func (a *Alerts) postChart(ctx context.Context, p Platform, alert Ref, ep state.AlertEpisode, check lookup.AlertCheck) {
+// alert's thread, once, with the alert, within one post's deadline. An alert
+// posted late (its report is not in this check) goes without; a chart that
+// fails is logged: the alert stands.
+func (a *Alerts) postChart(ctx context.Context, alert Ref, ep state.AlertEpisode, check lookup.AlertCheck) {
 	r := check.ReportOf(lookup.AlertRule(ep.Rule))
 	if r == nil {
 		return
 	}
-	if err := a.b.PostChart(ctx, p, alert.ThreadRef(), r); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
+	defer cancel()
+	if err := a.b.PostChart(ctx, ChannelPlatform(alert.Channel), alert.ThreadRef(), r); err != nil {
 		a.log.Warn("alert chart not posted; the alert stands", "rule", ep.Rule, "episode", ep.ID, "channel", alert.Channel, "err", err)
 	}
 }

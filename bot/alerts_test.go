@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 )
@@ -121,18 +121,18 @@ type alertHarness struct {
 	alerts       *Alerts
 	metrics      *Metrics
 	reg          *prometheus.Registry
-	logs         *bytes.Buffer
+	logs         *bottest.Logs
 	slackChannel string
 }
 
 func newAlertHarness(t *testing.T, script ...func(time.Time, lookup.AlertInputs) lookup.AlertCheck) *alertHarness {
 	t.Helper()
 	h := &alertHarness{clock: &alertClock{now: alertStart}, slack: newRecorder(), lark: newRecorder(),
-		checker: &scriptedChecker{script: script}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{}, slackChannel: "C0ALERTS"}
+		checker: &scriptedChecker{script: script}, reg: prometheus.NewRegistry(), logs: &bottest.Logs{}, slackChannel: "C0ALERTS"}
 	h.store = state.NewMemory(h.clock.Now)
 	h.metrics = NewMetrics(h.reg)
 	h.slackFlaky = &flaky{recorder: h.slack}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: h.logs}, nil))
+	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	h.bot = New(Config{Now: h.clock.Now, EscalationMention: "S0ONCALL",
 		ParseOptions: lookup.ParseOptions{DefaultZone: mustZone(t, "America/New_York")}},
 		Deps{Store: h.store, Metrics: h.metrics, Logger: log})
@@ -142,17 +142,6 @@ func newAlertHarness(t *testing.T, script ...func(time.Time, lookup.AlertInputs)
 		Holder: "replica-a", FailuresKnown: true}, h.checker, h.store)
 	t.Cleanup(func() { _ = h.bot.Shutdown(context.Background()) })
 	return h
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // tick runs one interval, then moves the clock on by one.
@@ -470,5 +459,80 @@ func TestDetailsRunsTheReportInTheAlertsThread(t *testing.T) {
 	}
 	if got := replyText(h.slack.lastUpdate(posts[1].ref.ID)); !strings.Contains(got, "Cache hit rate") {
 		t.Errorf("the Details answer is not the cache report:\n%s", got)
+	}
+}
+
+// claimWatcher is a Slack poster that can post images and notes, at each
+// upload, where the alert's claim stood in the store.
+type claimWatcher struct {
+	*imageRecorder
+	store  *state.Memory
+	states []state.AlertPostState
+}
+
+func (c *claimWatcher) PostImage(ctx context.Context, to Ref, img Image) error {
+	posts, err := c.store.AlertPosts(ctx, "1")
+	if err != nil || len(posts) != 1 {
+		return fmt.Errorf("claims of episode 1: %+v, %v", posts, err)
+	}
+	c.mu.Lock()
+	c.states = append(c.states, posts[0].State)
+	c.mu.Unlock()
+	return c.imageRecorder.PostImage(ctx, to, img)
+}
+
+// TestAlertChartAfterThePostIsRecorded: the chart of the report the rule read
+// goes in the alert's thread once, and only after the alert is recorded as
+// posted — a replica that dies while uploading the chart must not leave a posted
+// alert claimed as pending, which another replica would post again.
+func TestAlertChartAfterThePostIsRecorded(t *testing.T) {
+	h := newAlertHarness(t, firing())
+	w := &claimWatcher{imageRecorder: &imageRecorder{recorder: h.slack}, store: h.store}
+	h.bot.AddPoster(Slack, w)
+	reports := lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+	checker := lookup.NewAlertChecker(reports, lookup.AlertConfig{DailyBudget: lookup.SandboxDailyBudget, Zone: time.UTC})
+	alerts := NewAlerts(h.bot, AlertsConfig{Channels: []string{"C0ALERTS"}, Interval: time.Minute, Holder: "a"}, checker, h.store)
+	for range 2 {
+		if err := alerts.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posts, _, _ := h.slack.snapshot()
+	images := w.posted()
+	if len(posts) != 1 || len(images) != 1 || images[0].to != posts[0].ref.ThreadRef() {
+		t.Fatalf("posts %q, images %+v: want the budget alert and its chart in its thread, once", postLines(h.slack), images)
+	}
+	if len(w.states) != 1 || w.states[0] != state.PostDone {
+		t.Errorf("the alert's claim stood %q while its chart was uploaded, want %q", w.states, state.PostDone)
+	}
+}
+
+// deadlineStore notes whether each FinishAlertPost had a deadline.
+type deadlineStore struct {
+	*state.Memory
+	mu        sync.Mutex
+	deadlines []bool
+}
+
+func (d *deadlineStore) FinishAlertPost(ctx context.Context, p state.AlertPost) error {
+	_, ok := ctx.Deadline()
+	d.mu.Lock()
+	d.deadlines = append(d.deadlines, ok)
+	d.mu.Unlock()
+	return d.Memory.FinishAlertPost(ctx, p)
+}
+
+// TestAlertOutcomeRecordedUnderADeadline: the outcome of a post is recorded even
+// when the scheduler is being stopped, but within a deadline of its own, so a
+// store that hangs cannot keep Run (and serve's shutdown) waiting forever.
+func TestAlertOutcomeRecordedUnderADeadline(t *testing.T) {
+	h := newAlertHarness(t, firing(collapse))
+	store := &deadlineStore{Memory: h.store}
+	alerts := NewAlerts(h.bot, AlertsConfig{Channels: []string{"C0ALERTS"}, Interval: time.Minute, Holder: "a"}, h.checker, store)
+	if err := alerts.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.deadlines) != 1 || !store.deadlines[0] {
+		t.Errorf("FinishAlertPost had a deadline: %v, want [true]", store.deadlines)
 	}
 }

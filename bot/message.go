@@ -2,12 +2,15 @@
 // package (bot/slack, bot/lark) turns what arrives into one Message or Action for
 // the Bot and implements Poster by rendering the one Reply model (its markup read
 // by Tokens) to Block Kit or a Lark card. The Bot in between holds the flow —
-// dedupe, permissions, rate limits, the worker pool, progress, reprocess — and no
-// lookup logic; its own records live in bot/state. The core imports no platform.
+// dedupe, permissions, rate limits, the worker pool, progress, reprocess, reports
+// across calls, the Model output answer — and no lookup logic; Alerts schedules
+// the alert posts. Its own records live in bot/state. The core imports no
+// platform.
 //
 // A new button is an Act* kind (DecodeActionValue and the Bot's action table); a
-// new answer is a builder in replies.go with its sentences in i18n.go and a golden
-// under testdata/replies; a new platform is a package beside slack and lark.
+// new answer is a builder in replies*.go (or alert_replies.go) with its sentences
+// in i18n.go and a golden under testdata/replies; a new platform is a package
+// beside slack and lark.
 package bot
 
 import (

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func (r replies) progressLogs(p lookup.Progress) string {
 	}
 	parts := make([]string, len(p.Regions))
 	for i, rs := range p.Regions {
-		parts[i] = rs.Region + " " + regionState(rs)
+		parts[i] = rs.Region + " " + r.regionState(rs)
 	}
 	mark := "…"
 	if p.LogsDone {
@@ -88,17 +89,20 @@ func (r replies) progressLogs(p lookup.Progress) string {
 	return mark + " " + r.t("p_logs", strings.Join(parts, ", "))
 }
 
-func regionState(rs lookup.RegionStatus) string {
+// regionState is a region's part of a trace's progress: "3 rows", "running".
+func (r replies) regionState(rs lookup.RegionStatus) string {
 	switch rs.State {
 	case lookup.RegionRows:
-		return fmt.Sprintf("%d rows", rs.Rows)
+		return r.t("p_r_rows", rs.Rows)
 	case lookup.RegionFailed:
-		return "failed"
+		return r.t("rp_r_failed")
 	case lookup.RegionNoGroup:
-		return "no log group"
-	default:
-		return rs.State
+		return r.t("rp_r_no_group")
 	}
+	if key := "p_r_" + rs.State; texts[key] != [2]string{} {
+		return r.t(key)
+	}
+	return rs.State
 }
 
 // result renders a finished trace according to its outcome. extra is posted after it
@@ -163,12 +167,13 @@ func (r replies) searched(tr *lookup.Trace) string {
 	return r.t("r_searched", tr.Phone, tr.Interpreted) + " · trace `" + tr.TraceID + "`"
 }
 
+// summary sums a trace up in one line: a result's notification text, the head
+// of the escalation handoff.
 func (r replies) summary(tr *lookup.Trace) string {
 	if tr.Call == nil {
-		return fmt.Sprintf("%d generations, %s", len(tr.Stages), money(tr.TotalCostUSD))
+		return r.t("summary_gens", len(tr.Stages), money(tr.TotalCostUSD))
 	}
-	return fmt.Sprintf("Call %s: %d stages, %s, cache %s, %d warnings", tr.Call.TelephonySessionID,
-		len(tr.Stages), money(tr.TotalCostUSD), pct(tr.CacheRatio), len(tr.Warnings))
+	return r.t("summary", tr.Call.TelephonySessionID, len(tr.Stages), money(tr.TotalCostUSD), pct(tr.CacheRatio), len(tr.Warnings))
 }
 
 func (r replies) callFields(tr *lookup.Trace, c *lookup.Call) []Field {
@@ -345,7 +350,7 @@ func (r replies) engineers(tr *lookup.Trace) Reply {
 }
 
 func (r replies) notUnderstood(err error) Reply {
-	e, ok := err.(*lookup.Error)
+	e, ok := errors.AsType[*lookup.Error](err)
 	if !ok {
 		e = &lookup.Error{Message: err.Error()}
 	}

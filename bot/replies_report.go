@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,7 +13,7 @@ import (
 )
 
 // The replies of reports across calls (SPEC §12). Numbers are written by
-// internal/numfmt, as the terminal writes them; times in the report's zone.
+// lookup/numfmt, as the terminal writes them; times in the report's zone.
 
 // Bounds of a report's reply, so it stays one readable message on both
 // platforms (Slack: 50 blocks; Lark: a 30 KB card).
@@ -384,23 +385,14 @@ func (r replies) reportFailed(rep *lookup.Report, q lookup.ReportQuery) Reply {
 }
 
 // reportError is the answer when the report could not run at all (it timed out,
-// or the question was refused); the cause is one line.
+// or the question was refused); the cause is one line (lookup.ErrorLine).
 func (r replies) reportError(q lookup.ReportQuery, err error) Reply {
 	cause := "no answer"
 	if err != nil {
-		cause = errLine(err.Error())
+		cause = lookup.ErrorLine(err)
 	}
 	head := r.t("rp_error", r.reportTitle(q.Kind), r.reportWindow(q), cause)
 	return r.reply(head, textBlock(head))
-}
-
-// errLine is the first line of s, at most 300 characters.
-func errLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if rs := []rune(s); len(rs) > 300 {
-		s = string(rs[:299]) + "…"
-	}
-	return s
 }
 
 // reportHelp lists every report kind with one example, and how to trace one
@@ -411,7 +403,7 @@ func (r replies) reportHelp(err error) Reply {
 	head := r.t("rp_help_head")
 	if err != nil {
 		msg := err.Error()
-		if e, ok := err.(*lookup.Error); ok {
+		if e, ok := errors.AsType[*lookup.Error](err); ok {
 			msg = e.Message
 		}
 		head = r.t("rp_refused", msg)

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callytics/tracebot/lookup"
@@ -303,5 +305,57 @@ func TestReportsShareTheTraceGates(t *testing.T) {
 	}
 	if n := reportCount(t, reg, "deploys", "answered"); n != 1 {
 		t.Errorf("reports{deploys,answered} = %v", n)
+	}
+}
+
+// TestReportErrorCause: a report that could not run says why in one line a
+// person can read: a timeout as "timed out", a user-facing error as its message,
+// however they were wrapped.
+func TestReportErrorCause(t *testing.T) {
+	q := lookup.ReportQuery{Kind: lookup.ReportCost, Window: "2h"}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"timeout", fmt.Errorf("report cost: %w", context.DeadlineExceeded), "The cost report (last 2h) failed: timed out"},
+		{"user-facing", fmt.Errorf("report cost: %w", lookup.Errorf(lookup.CodeInvalid, "no region is configured")),
+			"The cost report (last 2h) failed: no region is configured"},
+		{"two lines", errors.New("report cost: boom\n\tat somewhere"), "The cost report (last 2h) failed: report cost: boom at somewhere"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (replies{}).reportError(q, tc.err).Text; got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRefusalsReadWrappedErrors: the friendly answers to words not understood
+// find the lookup.Error however it was wrapped (errors.As), with what was
+// understood and what is missing.
+func TestRefusalsReadWrappedErrors(t *testing.T) {
+	notUnderstood := &lookup.Error{Code: lookup.CodeNotUnderstood, Message: "no phone number", Understood: []string{"May 20 1:15 PM"},
+		Missing: []string{"a phone number"}}
+	tooLong := lookup.Errorf(lookup.CodeWindowTooLong, "30d is longer than TRACEBOT_REPORT_MAX_RANGE (7d)")
+	for _, tc := range []struct {
+		name  string
+		reply Reply
+		want  []string
+	}{
+		{"trace", (replies{}).notUnderstood(fmt.Errorf("parse: %w", notUnderstood)),
+			[]string{"Sorry, I could not read that report: no phone number", "**Understood:** May 20 1:15 PM", "**Missing:** a phone number"}},
+		{"report", (replies{}).reportHelp(fmt.Errorf("parse: %w", notUnderstood)), []string{"Sorry, I could not read that: no phone number"}},
+		{"window", (replies{}).reportHelp(fmt.Errorf("parse: %w", tooLong)), []string{"30d is longer than TRACEBOT_REPORT_MAX_RANGE (7d)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, b := range tc.reply.Blocks[:min(len(tc.want), len(tc.reply.Blocks))] {
+				got = append(got, b.Text)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("first blocks (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -298,3 +298,38 @@ func TestEscalateCarriesTheVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestChineseSummaryOfACall: the one line that sums a call up (a result's
+// notification text, the head of the escalation handoff) is in the reply
+// language, not English inside a Chinese sentence.
+func TestChineseSummaryOfACall(t *testing.T) {
+	_, tr := goldenTrace(t, "646-555-0134 5/21 2pm")
+	zh := replies{lang: "zh"}
+	for name, got := range map[string]string{
+		"result":  zh.traced(tr, nil).Text,
+		"handoff": zh.handoff(groupMention("S0ONCALL"), mention("U0BOB"), tr.Call.TelephonySessionID, tr).Blocks[0].Text,
+	} {
+		if !strings.Contains(got, "通话 s-5e9b2d4c7a10：3 个阶段，$0.001535，缓存 88%，0 条警告") || strings.Contains(got, "stages") {
+			t.Errorf("%s: %q", name, got)
+		}
+	}
+	if got, want := (replies{}).summary(tr), "Call s-5e9b2d4c7a10: 3 stages, $0.001535, cache 88%, 0 warnings"; got != want {
+		t.Errorf("English summary %q, want %q", got, want)
+	}
+}
+
+// TestChineseTraceProgress: the regions' states in a trace's progress are in
+// the reply language, as a report's are.
+func TestChineseTraceProgress(t *testing.T) {
+	p := lookup.Progress{Regions: []lookup.RegionStatus{{Region: "us-east-1", State: lookup.RegionRows, Rows: 3},
+		{Region: "us-west-2", State: lookup.RegionRunning}, {Region: "us-east-2", State: lookup.RegionNoGroup},
+		{Region: "eu-west-1", State: lookup.RegionStopped}}}
+	for lang, want := range map[string]string{
+		"en": "… logs: us-east-1 3 rows, us-west-2 running, us-east-2 no log group, eu-west-1 stopped",
+		"zh": "… 日志：us-east-1 3 行, us-west-2 查询中, us-east-2 无日志组, eu-west-1 已停止",
+	} {
+		if got := (replies{lang: lang}).progressLogs(p); got != want {
+			t.Errorf("%s: got  %q\nwant %q", lang, got, want)
+		}
+	}
+}

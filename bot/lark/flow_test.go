@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 
 	"github.com/callytics/tracebot/bot"
@@ -153,7 +154,7 @@ func TestCannotPostAnswersPrivately(t *testing.T) {
 	if text := cardOf(t, sent[0]).Text(); !strings.Contains(text, "settings → Bots") {
 		t.Errorf("private answer does not say how to add the bot:\n%s", text)
 	}
-	if n := counter(t, reg, "tracebot_chat_api_errors_total", "method", methodReply); n != 1 {
+	if n := bottest.Counter(t, reg, "tracebot_chat_api_errors_total", "method", methodReply); n != 1 {
 		t.Errorf("chat API errors counted = %v, want 1", n)
 	}
 }
@@ -289,27 +290,4 @@ func mustMessage(t *testing.T, f *larkfake.Server, id string) larkfake.Message {
 		t.Fatalf("no message %s", id)
 	}
 	return m
-}
-
-// counter sums the samples of counter name whose label has value in reg.
-func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }

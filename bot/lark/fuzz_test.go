@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
@@ -137,14 +138,14 @@ type fuzzWorld struct {
 	routes  atomic.Pointer[http.ServeMux] // the current iteration's edge
 	net     *fuzzTransport
 	lambda  *lookuptest.LambdaServer
-	srvErrs *logBuffer // the HTTP server's error log: "http: panic serving …", superfluous WriteHeader calls
+	srvErrs *bottest.Logs // the HTTP server's error log: "http: panic serving …", superfluous WriteHeader calls
 }
 
 // newFuzzWorld starts what the iterations share, for the life of tb.
 func newFuzzWorld(tb testing.TB, key string) *fuzzWorld {
 	tb.Helper()
 	w := &fuzzWorld{key: key, net: &fuzzTransport{base: &http.Transport{}}, lambda: lookuptest.NewLambdaServer(tb),
-		srvErrs: &logBuffer{}}
+		srvErrs: &bottest.Logs{}}
 	w.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		w.routes.Load().ServeHTTP(rw, req)
 	}))
@@ -186,8 +187,8 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	t.Cleanup(w.net.base.CloseIdleConnections) // they lead to this fake
 	r := &fuzzRun{w: w, store: &countingStore{Memory: state.NewMemory(nil)}, metrics: prometheus.NewRegistry(),
 		inputs: inputs, lambdaReq: w.lambda.Requests(), lambdaInv: len(w.lambda.Invocations())}
-	logs := &logBuffer{}
-	w.srvErrs.reset()
+	logs := &bottest.Logs{}
+	w.srvErrs.Reset()
 	rp, err := lookup.NewReprocessor("lambda:call-analytics-prod-reprocess", "", w.lambda.Client(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -196,14 +197,14 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	sb := lookup.NewSandbox(0)
 	b := bot.New(bot.Config{
 		Sandbox: true, Workers: 4, ProgressInterval: 5 * time.Millisecond,
-		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: parseOptions(t),
+		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: bottest.ParseOptions(t),
 	}, bot.Deps{Tracer: lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true}),
-		Store: r.store, Reprocessor: rp, Metrics: metrics, Logger: logs.logger()})
+		Store: r.store, Reprocessor: rp, Metrics: metrics, Logger: logs.Logger()})
 	edge := New(Config{
 		AppID: "cli_test", AppSecret: staticSecret(canaryAppSecret), VerificationToken: staticSecret(canaryToken),
 		EncryptKey: staticSecret(w.key), BaseURL: "http://" + fuzzAPIHost, Mode: ModeWebhook,
 		HTTPClient: &http.Client{Transport: w.net, Timeout: fuzzSettle},
-		Logger:     logs.logger(), Metrics: metrics, MaxBodyBytes: fuzzMaxBody,
+		Logger:     logs.Logger(), Metrics: metrics, MaxBodyBytes: fuzzMaxBody,
 	}, b)
 	edge.retry = retryPolicy{attempts: 3, baseDelay: time.Millisecond}
 	edge.self.Store(&identity{OpenID: "ou_bot", Name: "tracebot"})

@@ -1,12 +1,10 @@
 package lark
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
@@ -36,7 +35,7 @@ type harness struct {
 	lambda *lookuptest.LambdaServer
 	world  *lookuptest.ReportWorld // set when harnessOpts.reports
 	srv    *httptest.Server
-	logs   *logBuffer
+	logs   *bottest.Logs
 	gate   *gatedTracer
 	token  string // verification token
 	key    string // encrypt key ("" → plain bodies)
@@ -73,7 +72,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.progressEvery == 0 {
 		o.progressEvery = 5 * time.Millisecond
 	}
-	h := &harness{token: o.token, key: o.encryptKey, logs: &logBuffer{}, store: state.NewMemory(nil)}
+	h := &harness{token: o.token, key: o.encryptKey, logs: &bottest.Logs{}, store: state.NewMemory(nil)}
 	h.fake = larkfake.New(t, larkfake.Options{AppID: "cli_test", AppSecret: o.appSecret, BotOpenID: "ou_bot"})
 	sb := lookup.NewSandbox(o.sandboxDelay)
 	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Contents: sb.Contents, Analyses: sb.Analyses})
@@ -82,7 +81,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		h.gate = &gatedTracer{inner: tracer, open: make(chan struct{})}
 		tracer = h.gate
 	}
-	deps := bot.Deps{Tracer: tracer, Contents: svc, Store: h.store, Logger: h.logs.logger()}
+	deps := bot.Deps{Tracer: tracer, Contents: svc, Store: h.store, Logger: h.logs.Logger()}
 	if !o.noReprocess {
 		h.lambda = lookuptest.NewLambdaServer(t)
 		rp, err := lookup.NewReprocessor("lambda:call-analytics-prod-reprocess", "", h.lambda.Client(t), nil)
@@ -107,13 +106,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		Lang:               o.lang, Sandbox: true, Workers: 4, ProgressInterval: o.progressEvery,
 		EscalationMention: o.escalation, ReprocessAllowed: o.allowed,
 		Now:          func() time.Time { return lookup.SandboxNow },
-		ParseOptions: lookup.ParseOptions{DefaultZone: parseOptions(t).DefaultZone, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},
+		ParseOptions: lookup.ParseOptions{DefaultZone: bottest.ParseOptions(t).DefaultZone, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour},
 	}, deps)
 	t.Cleanup(func() { _ = h.bot.Shutdown(context.Background()) })
 	h.edge = New(Config{
 		AppID: "cli_test", AppSecret: staticSecret(o.appSecret), VerificationToken: staticSecret(o.token),
 		EncryptKey: staticSecret(o.encryptKey), BaseURL: h.fake.URL(), Mode: ModeWebhook, Lang: o.lang,
-		Logger: h.logs.logger(), Metrics: metrics,
+		Logger: h.logs.Logger(), Metrics: metrics,
 	}, h.bot)
 	h.edge.retry = retryPolicy{attempts: 3, baseDelay: time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -278,41 +277,3 @@ func (g *gatedTracer) Trace(ctx context.Context, req lookup.Request, progress fu
 }
 
 func (g *gatedTracer) release() { g.once.Do(func() { close(g.open) }) }
-
-// logBuffer collects logs (every level) for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// reset forgets what was written.
-func (l *logBuffer) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Reset()
-}
-
-func parseOptions(t testing.TB) lookup.ParseOptions {
-	t.Helper()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lookup.ParseOptions{Now: lookup.SandboxNow, DefaultZone: ny, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour}
-}

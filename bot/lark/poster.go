@@ -60,12 +60,23 @@ type apiError struct {
 	LogID  string // Lark's request id, for its support
 }
 
+// Error names the call and Lark's code and reason, without the "ErrorValue"
+// that card errors end in: it quotes the card, which may hold customer data
+// (a Model output answer). The log id finds the whole answer at Lark's support.
 func (e *apiError) Error() string {
-	s := fmt.Sprintf("lark %s: code %d: %s (HTTP %d", e.Method, e.Code, e.Msg, e.Status)
+	s := fmt.Sprintf("lark %s: code %d: %s (HTTP %d", e.Method, e.Code, withoutErrorValue(e.Msg), e.Status)
 	if e.LogID != "" {
 		s += ", log id " + e.LogID
 	}
 	return s + ")"
+}
+
+// withoutErrorValue cuts a Lark message at its "ErrorValue:" part.
+func withoutErrorValue(msg string) string {
+	if i := strings.Index(msg, "ErrorValue:"); i >= 0 {
+		return strings.TrimRight(msg[:i], " ;") + "; ErrorValue withheld"
+	}
+	return msg
 }
 
 // Is makes errors.Is(err, ErrCannotPost) true for "not allowed in this chat".

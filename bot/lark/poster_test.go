@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 
 	"github.com/callytics/tracebot/bot"
@@ -141,7 +142,7 @@ func TestPosterErrors(t *testing.T) {
 				t.Errorf("errors.Is(%v, ErrCannotPost) = %v, want %v", err, got, tc.cannotPost)
 			}
 			method := methodReply
-			if n := counter(t, reg, "tracebot_chat_api_errors_total", "method", method); n != 1 {
+			if n := bottest.Counter(t, reg, "tracebot_chat_api_errors_total", "method", method); n != 1 {
 				t.Errorf("errors counted for %s = %v, want 1", method, n)
 			}
 			if !strings.HasPrefix(err.Error(), "lark "+method+": ") {
@@ -213,5 +214,24 @@ func TestCheckChannel(t *testing.T) {
 	}
 	if _, err := h.edge.CheckChannel(context.Background(), "oc_gone"); !errors.Is(err, bot.ErrCannotPost) {
 		t.Errorf("oc_gone: %v, want ErrCannotPost", err)
+	}
+}
+
+// TestRefusedCardErrorQuotesNoContent: Lark's card errors end in "ErrorValue:"
+// and the offending value, taken from the card — which may be a Model output
+// answer (customer data). The error keeps Lark's code and reason for the logs,
+// not the value.
+func TestRefusedCardErrorQuotesNoContent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.fake.AddMessage("oc_1", "om_user")
+	h.fake.Fail(larkfake.OpReply, 230099, http.StatusBadRequest, 1,
+		"Failed to create card content, ext=ErrCode: 11310; ErrMsg: element content invalid; ErrorValue: Caller: my CANARY-7f3a account;")
+	_, err := h.edge.Post(context.Background(), bot.Ref{Channel: "oc_1", Thread: "om_user"}, notice("hi"), "k1")
+	if err == nil {
+		t.Fatal("Post succeeded")
+	}
+	if strings.Contains(err.Error(), "CANARY") || !strings.Contains(err.Error(), "ErrMsg: element content invalid") {
+		t.Errorf("error %q: want Lark's reason without the card's value", err)
 	}
 }

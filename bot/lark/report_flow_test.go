@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/lark/larkfake"
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
@@ -103,7 +104,7 @@ func TestReportEachKindInADirectMessage(t *testing.T) {
 	if n := len(h.fake.Images()); n != 3 {
 		t.Errorf("%d images uploaded, want cost, cache and finish", n)
 	}
-	if n := counter(t, reg, "tracebot_reports_total", "outcome", "answered"); n != 5 {
+	if n := bottest.Counter(t, reg, "tracebot_reports_total", "outcome", "answered"); n != 5 {
 		t.Errorf("reports answered = %v, want 5", n)
 	}
 }

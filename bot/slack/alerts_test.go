@@ -6,18 +6,12 @@ import (
 	"time"
 
 	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/secrets"
 )
-
-// checkFunc is an AlertChecker from a function.
-type checkFunc func(now time.Time) lookup.AlertCheck
-
-func (f checkFunc) Check(_ context.Context, now time.Time, _ lookup.AlertInputs) lookup.AlertCheck {
-	return f(now)
-}
 
 // TestAlertThroughRateLimits: Slack answering 429 beyond the edge's retries
 // delays the alert to the next interval; it is posted once, not lost.
@@ -29,7 +23,7 @@ func TestAlertThroughRateLimits(t *testing.T) {
 	collapse := lookup.Alert{Rule: lookup.RuleCacheCollapse, Level: lookup.LevelWarning, Value: 0.2, Threshold: 0.5,
 		From: time.Date(2026, 5, 22, 14, 0, 0, 0, time.UTC), To: time.Date(2026, 5, 22, 16, 0, 0, 0, time.UTC),
 		Report: lookup.ReportCache, Message: "The cache hit rate was below 50% in each of the last 2 full hours."}
-	checker := checkFunc(func(now time.Time) lookup.AlertCheck {
+	checker := bottest.Checker(func(now time.Time) lookup.AlertCheck {
 		return lookup.AlertCheck{Now: now, Alerts: []lookup.Alert{collapse}, Evaluated: []lookup.AlertRule{lookup.RuleCacheCollapse}}
 	})
 	alerts := bot.NewAlerts(b, bot.AlertsConfig{Channels: []string{"C0ALERTS"}, Interval: time.Minute, Holder: "a"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 
 	"github.com/callytics/tracebot/bot"
@@ -405,7 +406,7 @@ func TestNotInChannelAnswersThroughResponseURL(t *testing.T) {
 	if msgs := h.fake.Messages("G0PRIVATE"); len(msgs) != 0 {
 		t.Errorf("nothing can be in the channel: %+v", msgs)
 	}
-	if got := counter(t, h.metrics, "tracebot_chat_api_errors_total", "method", "chat.postMessage"); got != 1 {
+	if got := bottest.Counter(t, h.metrics, "tracebot_chat_api_errors_total", "method", "chat.postMessage"); got != 1 {
 		t.Errorf("chat API errors = %v, want 1", got)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
@@ -147,7 +148,7 @@ type fuzzRun struct {
 	bot       *bot.Bot
 	edge      *Edge
 	mux       *http.ServeMux
-	logs      *logBuffer
+	logs      *bottest.Logs
 	metrics   *prometheus.Registry
 	inputs    [][]byte // a canary found in them may be echoed
 	answers   []string // the edge's HTTP answers (body and headers)
@@ -167,7 +168,7 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	}
 	w.net.use(fake)
 	t.Cleanup(w.net.base.CloseIdleConnections) // they lead to this fake
-	r := &fuzzRun{w: w, fake: fake, logs: &logBuffer{}, metrics: prometheus.NewRegistry(), inputs: inputs,
+	r := &fuzzRun{w: w, fake: fake, logs: &bottest.Logs{}, metrics: prometheus.NewRegistry(), inputs: inputs,
 		lambdaReq: w.lambda.Requests(), lambdaInv: len(w.lambda.Invocations())}
 	logger := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := bot.NewMetrics(r.metrics)
@@ -179,7 +180,7 @@ func (w *fuzzWorld) start(t *testing.T, inputs ...[]byte) *fuzzRun {
 	tracer := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true, Logger: logger})
 	r.bot = bot.New(bot.Config{
 		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
-		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: parseOptions(t),
+		Now: func() time.Time { return lookup.SandboxNow }, ParseOptions: bottest.ParseOptions(t),
 	}, bot.Deps{Tracer: tracer, Store: state.NewMemory(nil), Reprocessor: rp, Metrics: metrics, Logger: logger})
 	r.edge = New(Config{
 		BotToken:      bot.StaticSecret(secrets.New(fuzzBotToken)),

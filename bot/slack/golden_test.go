@@ -4,11 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/callytics/tracebot/bot"
 	"github.com/callytics/tracebot/bot/internal/golden"
-	"github.com/callytics/tracebot/lookup"
 )
 
 // TestGolden renders fixed Reply fixtures (testdata/replies/<name>.json, one per
@@ -55,13 +53,4 @@ func fixtures(t *testing.T, lang string) map[string]bot.Reply {
 		out[strings.TrimSuffix(name, ".zh")] = r
 	}
 	return out
-}
-
-func parseOptions(t testing.TB) lookup.ParseOptions {
-	t.Helper()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lookup.ParseOptions{Now: lookup.SandboxNow, DefaultZone: ny, Window: 2 * time.Hour, NoTimeLookback: 168 * time.Hour}
 }

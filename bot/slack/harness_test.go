@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
@@ -31,24 +31,6 @@ const (
 	testReport  = "(914) 265-4371 5/20 1:15pm"
 	testSession = "s-abc123def456"
 )
-
-// logBuffer collects log output from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // sleeps records the rate-limit waits of an edge instead of waiting them.
 type sleeps struct {
@@ -80,7 +62,7 @@ type harness struct {
 	srv     *httptest.Server
 	lambda  *lookuptest.LambdaServer
 	world   *lookuptest.ReportWorld // set when harnessOpts.reports
-	logs    *logBuffer
+	logs    *bottest.Logs
 	sleeps  *sleeps
 	metrics *prometheus.Registry
 	secret  string
@@ -105,7 +87,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		o.secret = testSecret
 	}
 	h := &harness{t: t, fake: slackfake.New(t, o.fake), lambda: lookuptest.NewLambdaServer(t),
-		logs: &logBuffer{}, sleeps: &sleeps{}, metrics: prometheus.NewRegistry(), secret: o.secret}
+		logs: &bottest.Logs{}, sleeps: &sleeps{}, metrics: prometheus.NewRegistry(), secret: o.secret}
 	fc := h.fake.Config()
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := bot.NewMetrics(h.metrics)
@@ -116,7 +98,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	cfg := bot.Config{
 		Sandbox: true, Workers: 4, ProgressInterval: time.Millisecond, EscalationMention: "S0ONCALL",
 		Now:          func() time.Time { return lookup.SandboxNow },
-		ParseOptions: parseOptions(t),
+		ParseOptions: bottest.ParseOptions(t),
 	}
 	if o.bot != nil {
 		o.bot(&cfg)
@@ -392,27 +374,4 @@ func (s *stubEdge) post(t *testing.T, path, contentType string, body []byte) int
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode
-}
-
-// counter sums the samples of counter name whose label has value.
-func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }

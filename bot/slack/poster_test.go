@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/secrets"
 
@@ -214,7 +215,7 @@ func TestRateLimitIsWaitedOut(t *testing.T) {
 	if msgs := s.fake.Messages("C1"); len(msgs) != 1 || msgs[0].TS != ref.ID {
 		t.Errorf("want the message posted once, got %+v", msgs)
 	}
-	if got := counter(t, reg, "tracebot_chat_api_errors_total", "method", "chat.postMessage"); got != 2 {
+	if got := bottest.Counter(t, reg, "tracebot_chat_api_errors_total", "method", "chat.postMessage"); got != 2 {
 		t.Errorf("chat API errors = %v, want 2", got)
 	}
 

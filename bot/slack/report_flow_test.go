@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/callytics/tracebot/bot"
+	"github.com/callytics/tracebot/bot/internal/bottest"
 	"github.com/callytics/tracebot/bot/slack/slackfake"
 	"github.com/callytics/tracebot/lookup/lookuptest"
 )
@@ -92,7 +93,7 @@ func TestReportSlashCommandsEachKind(t *testing.T) {
 	if bad := h.failedCalls(); len(bad) > 0 {
 		t.Errorf("Slack refused calls: %+v", bad)
 	}
-	if n := counter(t, h.metrics, "tracebot_reports_total", "outcome", "answered"); n != 5 {
+	if n := bottest.Counter(t, h.metrics, "tracebot_reports_total", "outcome", "answered"); n != 5 {
 		t.Errorf("tracebot_reports_total{outcome=answered} = %v, want 5", n)
 	}
 }
@@ -191,10 +192,10 @@ func TestReportRegionFailures(t *testing.T) {
 			t.Error("a report no region answered has no chart")
 		}
 	}
-	if n := counter(t, h.metrics, "tracebot_reports_total", "outcome", "partial"); n != 1 {
+	if n := bottest.Counter(t, h.metrics, "tracebot_reports_total", "outcome", "partial"); n != 1 {
 		t.Errorf("reports{outcome=partial} = %v", n)
 	}
-	if n := counter(t, h.metrics, "tracebot_reports_total", "outcome", "failed"); n != 1 {
+	if n := bottest.Counter(t, h.metrics, "tracebot_reports_total", "outcome", "failed"); n != 1 {
 		t.Errorf("reports{outcome=failed} = %v", n)
 	}
 }

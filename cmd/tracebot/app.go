@@ -22,7 +22,8 @@ import (
 	"github.com/callytics/tracebot/secrets"
 )
 
-// app holds what a trace needs, built explicitly from Config.
+// app holds what a command needs (the trace service, the report engine, secrets,
+// logs), built explicitly from Config.
 type app struct {
 	cfg      Config
 	log      *slog.Logger

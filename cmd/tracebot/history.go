@@ -14,7 +14,7 @@ import (
 	"github.com/callytics/tracebot/bot/state"
 )
 
-// runHistory prints recent traces and reprocesses from the state database.
+// runHistory prints recent traces, reprocesses and alerts from the state database.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,6 +1,7 @@
 // Command tracebot traces a customer's phone call through the AI pipeline — calls in
-// Postgres, ai_usage lines in CloudWatch Logs Insights, generations on OpenRouter —
-// from a terminal (trace, check) or from chat (serve).
+// Postgres, ai_usage lines in CloudWatch Logs Insights, generations on OpenRouter,
+// the stored analysis in S3 — and reports across calls, from a terminal (trace,
+// report, alerts check, check, history) or from chat (serve).
 package main
 
 import (

@@ -34,13 +34,16 @@ var (
 	// timeClockAheadRe says the number after a month name is an hour ("May 1pm").
 	timeClockAheadRe = regexp.MustCompile(`(?i)^\s*(?::\d|\.\d|am\b|pm\b|a\.m|p\.m|点|點|时|時)`)
 	timeRelENPass    = parsePass{
-		re:   regexp.MustCompile(`(?i)\b(the day before yesterday|day before yesterday|yesterday|today|tonight|last night|this morning|this afternoon|this evening)\b`),
-		gate: []string{"yesterday", "today", "tonight", "last night", "this "},
+		re:   regexp.MustCompile(`(?i)\b(the day before yesterday|day before yesterday|yesterday|today|tonight|last night|this morning|this afternoon|this evening|tomorrow|tmrw)\b`),
+		gate: []string{"yesterday", "today", "tonight", "last night", "this ", "tomorrow", "tmrw"},
 	}
 	timeRelCNPass = parsePass{
-		re:   regexp.MustCompile(`前天|昨天|昨日|昨晚|昨夜|今天|今日|今晚|今早|今夜`),
-		gate: []string{"前天", "昨", "今"},
+		re:   regexp.MustCompile(`前天|昨天|昨日|昨晚|昨夜|今天|今日|今晚|今早|今夜|明天|明早|明晚`),
+		gate: []string{"前天", "昨", "今", "明"},
 	}
+	// timeFutureWords are relative days after today: a call cannot have happened
+	// then, so they are a problem, not a day to search.
+	timeFutureWords = map[string]bool{"tomorrow": true, "tmrw": true, "明天": true, "明早": true, "明晚": true}
 )
 
 // timeRelWords maps relative day words to a day offset and an implied half of day.
@@ -96,7 +99,12 @@ func (r *parsedReport) readDates(sc *parseScan) {
 		return r.addNamedDate(sc, m, m.group(2), 1, 3)
 	})
 	rel := func(m parseMatch) bool {
-		rw := timeRelWords[strings.ToLower(strings.Join(strings.Fields(m.text()), " "))]
+		word := strings.ToLower(strings.Join(strings.Fields(m.text()), " "))
+		if timeFutureWords[word] {
+			r.problem("a day on or before today", "“%s” is in the future: give the day the call was, like yesterday or 5/20.", m.text())
+			return true
+		}
+		rw := timeRelWords[word]
 		rw.pos = m.start()
 		r.setRel(rw)
 		return true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -174,6 +175,9 @@ func (r *envReader) check(c *Config) {
 		if !awsRegionName.MatchString(region) {
 			r.bad("TRACEBOT_REGIONS", region, "want AWS region names like us-east-1, comma-separated")
 		}
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		r.bad("TRACEBOT_ADDR", c.Addr, "want host:port or :port, like :8080")
 	}
 	if len(c.LogGroups) == 0 {
 		r.bad("TRACEBOT_LOG_GROUPS", r.get("TRACEBOT_LOG_GROUPS"), "want at least one log-group pattern, like /aws/lambda/call-analytics-{env}-ai-analysis-processor-{region}")

@@ -27,6 +27,9 @@ func TestConfigRefusesValuesThatCannotWork(t *testing.T) {
 		{"TRACEBOT_REPROCESS_PAYLOAD", `{"id":"{session_id}"`, "not valid JSON"},
 		{"TRACEBOT_REPROCESS_PAYLOAD", `{"id":"{sessionid}"}`, "sessionid"},
 		{"TRACEBOT_REPROCESS_PAYLOAD", `{"id":"{session_id}","who":"{requested_by}","on":"{platform}"}`, ""},
+		{"TRACEBOT_ADDR", "8080", "host:port"},
+		{"TRACEBOT_ADDR", "127.0.0.1:", "host:port"},
+		{"TRACEBOT_ADDR", "127.0.0.1:9090", ""},
 		{"TRACEBOT_SSM_DATABASE_URL", "callytics neon url", "SSM parameter name"},
 		{"TRACEBOT_SSM_STATE_DATABASE_URL", "/callytics/tracebot/state-db_url.v2", ""},
 	}

@@ -555,7 +555,9 @@ func TestSearchUsageCapsQueriesInFlight(t *testing.T) {
 // 1) never grants more than rate calls in any one-second window, but the fake
 // times a call when it reaches its handler, and scheduling delays between grant
 // and arrival (under -race, on a busy machine) can squeeze calls granted up to
-// 2/rate apart into one window: hence the tolerance of 2 calls.
+// 2/rate apart into one window: hence the tolerance of 2 calls. Each search
+// runs its own queries (no batching): searches that shared one query per region
+// would poll three queries in all, too few to load the limiter reliably.
 func TestSearchUsageRespectsPollRate(t *testing.T) {
 	const rate = 20
 	srv := newLogsWorld(t)
@@ -565,7 +567,7 @@ func TestSearchUsageRespectsPollRate(t *testing.T) {
 		srv.AddRows(cwEast1, fmt.Sprintf("s-%d", i), cwUsageLine(cwCreated.Add(time.Minute), cwAIGroup(cwEast1), "triage", "gen"))
 	}
 	cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) {
-		c.PollRate, c.MaxQueries = rate, 100
+		c.PollRate, c.MaxQueries, c.BatchSessions = rate, 100, 1
 		c.PollMin, c.PollMax = time.Millisecond, 2*time.Millisecond
 	})
 

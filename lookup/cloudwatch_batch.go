@@ -285,21 +285,25 @@ func (b *cwBatch) runRegion(region string, held bool) {
 		groups:  c.groups.candidates(region, c.LogGroups(region, b.env)),
 		onStart: func(id string, groups []string) { b.started(br, id, groups) },
 	}
-	var ans cwAnswer
-	var err error
-	switch {
-	case q.api == nil || len(q.groups) == 0:
-		err = cwErrNoGroup // the members saw groups; the memory changed since
-	case held:
-		func() {
-			defer c.release()
-			ans, err = c.runAcquired(br.ctx, q)
-		}()
-	default:
-		ans, err = c.runQuery(br.ctx, q)
-	}
+	ans, err := c.runBatchQuery(br.ctx, q, held)
 	b.regionEnded()
 	b.deliver(region, br, ans, err)
+}
+
+// runBatchQuery runs a batch's query in one region: on the slot the batch took
+// for it when held (released here, whatever happens, before the members hear of
+// the end), else on a slot of its own.
+func (c *CloudWatch) runBatchQuery(ctx context.Context, q cwQuery, held bool) (cwAnswer, error) {
+	if held {
+		defer c.release()
+	}
+	switch {
+	case q.api == nil || len(q.groups) == 0:
+		return cwAnswer{}, cwErrNoGroup // the members saw groups; the memory changed since
+	case held:
+		return c.runAcquired(ctx, q)
+	}
+	return c.runQuery(ctx, q)
 }
 
 // regionEnded counts a region's query as over, before its members hear of it:

@@ -59,9 +59,9 @@ type cwBatch struct {
 	pending  int // regions whose query has not ended
 	full     bool
 
-	fill   chan struct{} // closed when the batch is full: stop waiting for members
-	ctx    context.Context
-	cancel context.CancelCauseFunc // every member left before the batch closed
+	fill   chan struct{}           // closed when the batch is full: stop waiting for members
+	ctx    context.Context         // while the batch gathers members and slots
+	cancel context.CancelCauseFunc // every member left before the batch closed, or run is over
 
 	// Set when the batch closes.
 	text  string
@@ -213,6 +213,7 @@ func (b *cwBatch) add(m *cwMember) {
 // batch and runs its regions' queries.
 func (b *cwBatch) run(linger time.Duration) {
 	c := b.bt.c
+	defer b.cancel(nil) // gathering is over either way
 	if linger > 0 {
 		t := time.NewTimer(linger)
 		select {

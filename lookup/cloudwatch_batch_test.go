@@ -501,6 +501,15 @@ func TestSearchUsageBatchTruncatedRetriesAlone(t *testing.T) {
 	if want := []string{cwEast1 + " s-light"}; !slices.Equal(again, want) {
 		t.Errorf("queries after the shared one: %v, want s-light alone where the shared query hit its limit", again)
 	}
+	// Each trace names the query that found its rows: the shared one for
+	// s-heavy, s-light's own (over its own range) for s-light.
+	shared := cwBatchQueries(srv, 3)[0]
+	own := cwBatchQueries(srv, 6)[0]
+	for i, want := range []lookuptest.LogsQuery{shared, own} {
+		if got := out[i].res; got.Query != want.Query || !got.From.Equal(want.Start) || !got.To.Equal(want.End) {
+			t.Errorf("search %d names the query %q over [%s, %s], want %q over [%s, %s]", i, got.Query, got.From, got.To, want.Query, want.Start, want.End)
+		}
+	}
 }
 
 func TestSearchUsageBatchStopsARegionOnlyWhenNoSessionWaits(t *testing.T) {

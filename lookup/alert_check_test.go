@@ -1,14 +1,18 @@
 package lookup_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/lookup/lookuptest"
@@ -156,6 +160,43 @@ func TestAlertCheckFailingRegion(t *testing.T) {
 		if !containsAll(e.Message, "us-west-2", "AccessDenied") {
 			t.Errorf("error of %s does not name the region and cause: %s", e.Rule, e.Message)
 		}
+	}
+}
+
+// TestAlertCheckErrorsAreTheRegionsLines: a rule's error names each failed
+// region once with the report's one-line cause, never the SDK's full error
+// (request ids, the HTTP exchange), whether some regions answered or none did.
+func TestAlertCheckErrorsAreTheRegionsLines(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		failed []string
+		want   string
+	}{
+		{"one region", []string{cwWest2}, "us-west-2: AccessDenied on logs:StartQuery (a rule never concludes from part of the regions)"},
+		{"every region", cwRegions, "us-east-1: AccessDenied on logs:StartQuery; us-west-2: AccessDenied on logs:StartQuery; " +
+			"us-east-2: AccessDenied on logs:StartQuery (no region could answer)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newReportWorld(t, acTraffic(nil))
+			for _, r := range tt.failed {
+				w.srv.Fail(r, lookuptest.LogsStartQuery, "AccessDeniedException", 0)
+			}
+			got := lookup.NewAlertChecker(w.engine(nil), acConfig(1)).Check(context.Background(), acNow, lookup.AlertInputs{})
+			var want []lookup.RuleError
+			for _, rule := range []lookup.AlertRule{lookup.RuleBudget, lookup.RuleCacheCollapse, lookup.RuleCostSpike, lookup.RuleLengthSpike} {
+				kind := map[lookup.AlertRule]string{lookup.RuleCacheCollapse: "cache", lookup.RuleLengthSpike: "finish"}[rule]
+				want = append(want, lookup.RuleError{Rule: rule, Message: "report " + cmp.Or(kind, "cost") + ": " + tt.want})
+			}
+			if diff := gocmp.Diff(want, got.Errors, cmpopts.IgnoreFields(lookup.RuleError{}, "Err")); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			for _, e := range got.Errors {
+				var api smithy.APIError
+				if !errors.As(e.Err, &api) || api.ErrorCode() != "AccessDeniedException" {
+					t.Errorf("%s: the full cause %v is not kept for the logs", e.Rule, e.Err)
+				}
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -618,6 +620,10 @@ func TestReportDeploys(t *testing.T) {
 	}
 	if r.Regions[1].State != lookup.RegionFailed || r.Regions[1].Error != "us-west-2: AccessDenied on lambda:GetFunction" {
 		t.Errorf("us-west-2 %+v", r.Regions[1])
+	}
+	// The line is what people read; the logs get the full cause.
+	if api, ok := errors.AsType[smithy.APIError](r.Regions[1].Err); !ok || api.ErrorCode() != "AccessDeniedException" {
+		t.Errorf("us-west-2's cause %v, want the GetFunction error", r.Regions[1].Err)
 	}
 	if n := len(lam.Gets()); n != 4 {
 		t.Errorf("%d GetFunction calls answered, want 4", n)

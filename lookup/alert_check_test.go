@@ -255,3 +255,32 @@ func containsAll(s string, parts ...string) bool {
 	}
 	return true
 }
+
+// windowRecorder is a Reporter that records the windows it is asked for and
+// answers an empty report of each kind.
+type windowRecorder struct{ longest time.Duration }
+
+func (w *windowRecorder) Report(_ context.Context, q lookup.ReportQuery) (*lookup.Report, error) {
+	w.longest = max(w.longest, q.To.Sub(q.From))
+	return &lookup.Report{Kind: q.Kind, From: q.From, To: q.To, Cost: &lookup.CostReport{}, Cache: &lookup.CacheReport{},
+		Finish: &lookup.FinishReport{}}, nil
+}
+
+// TestAlertCheckWindowsFitTheReportRange: serve refuses a TRACEBOT_REPORT_MAX_RANGE
+// under AlertReportRange when alerts are on; no check asks for a longer window,
+// at any minute of days around both DST changes, in whole- and half-hour zones.
+func TestAlertCheckWindowsFitTheReportRange(t *testing.T) {
+	rec := &windowRecorder{}
+	for _, zone := range []*time.Location{rpZone, mustZone("Asia/Kolkata"), time.UTC} {
+		c := lookup.NewAlertChecker(rec, lookup.AlertConfig{DailyBudget: 1, CostSpike: 3, CacheMin: 0.5, LengthMax: 0.2, Zone: zone})
+		for _, day := range []time.Time{time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)} {
+			for now := day; now.Before(day.Add(72 * time.Hour)); now = now.Add(7 * time.Minute) {
+				c.Check(context.Background(), now, lookup.AlertInputs{})
+			}
+		}
+	}
+	if rec.longest > lookup.AlertReportRange {
+		t.Errorf("a check asked for %s, longer than AlertReportRange (%s)", rec.longest, lookup.AlertReportRange)
+	}
+	t.Logf("longest window asked for: %s (AlertReportRange %s)", rec.longest, lookup.AlertReportRange)
+}

@@ -107,10 +107,12 @@ func (c AlertCheck) WasEvaluated(rule AlertRule) bool { return slices.Contains(c
 // and rules not evaluated): the chart of its alert.
 func (c AlertCheck) ReportOf(rule AlertRule) *Report { return c.reportOf[rule] }
 
-// AlertChecker evaluates the rules over the report engine: at most three
-// reports a check (cost over today and the 25 hours up to now, cache and finish
-// over the 24 full hours up to the last), each at most two Insights queries per
-// region. It is safe for concurrent use.
+// AlertChecker evaluates the rules over the report engine: three reports a
+// check (cost from the earlier of local midnight and 24 hours before the last
+// full hour, up to now; cache and finish over the 24 full hours up to the last),
+// and a fourth, cost since midnight, in a zone whose midnight is not on a UTC
+// hour; each is at most two Insights queries per region. It is safe for
+// concurrent use.
 type AlertChecker struct {
 	reports Reporter
 	cfg     AlertConfig

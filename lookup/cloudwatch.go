@@ -55,7 +55,9 @@ type CloudWatchConfig struct {
 	// GroupTTL is how long a log group's existence is remembered (10m).
 	GroupTTL time.Duration
 	// StopTimeout bounds one best-effort StopQuery call (5s); it runs even when the
-	// search's context has ended, so abandoned queries stop burning money.
+	// search's context has ended, so abandoned queries stop burning money. A
+	// StartQuery already sent when the context ends is given as long to answer,
+	// so the query it started can be stopped too.
 	StopTimeout time.Duration
 	// BatchWindow is the longest a step-3 search waits for others to share its
 	// query (50ms), and only while another search's query is starting: a lone

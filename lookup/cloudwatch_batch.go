@@ -395,7 +395,8 @@ func (m *cwMember) own(rows []UsageRow, truncated bool, cut time.Time) (out []Us
 
 // leave takes s out of its query: before the batch closed, the member stops
 // counting once it has no seat left; after, the region's query is stopped when s
-// was the last seat, and leave returns once it has been (bounded by StopTimeout).
+// was the last seat, and leave returns once it has been (bounded by twice
+// StopTimeout: a StartQuery on its way, then StopQuery).
 func (bt *cwBatcher) leave(s *cwSeat) {
 	bt.mu.Lock()
 	if s.left {
@@ -417,7 +418,7 @@ func (bt *cwBatcher) leave(s *cwSeat) {
 	}
 	bt.mu.Unlock()
 	if wait != nil {
-		t := time.NewTimer(bt.c.cfg.StopTimeout + time.Second)
+		t := time.NewTimer(2*bt.c.cfg.StopTimeout + time.Second)
 		defer t.Stop()
 		select {
 		case <-wait:

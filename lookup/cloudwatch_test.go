@@ -725,6 +725,35 @@ func TestSearchUsageCancelStopsQueries(t *testing.T) {
 	}
 }
 
+// TestSearchUsageStopsAQueryStartedAsItWasCancelled: a search cancelled while
+// its StartQuery is on the way still stops the query Insights started, which
+// would otherwise scan its whole range for nobody.
+func TestSearchUsageStopsAQueryStartedAsItWasCancelled(t *testing.T) {
+	srv := newLogsWorld(t)
+	srv.SetReady("", 0, time.Hour)
+	srv.SetLatency(300 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv.OnCall(func(_, op string) {
+		if op == lookuptest.LogsStartQuery {
+			cancel()
+		}
+	})
+	cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) { c.Regions = []string{cwEast1} })
+	res, err := cw.SearchUsage(ctx, cwQuery("s-1"))
+	if !errors.Is(err, context.Canceled) || len(res.Regions) != 1 || res.Regions[0].Error != cwEast1+": cancelled" {
+		t.Errorf("error %v regions %+v, want cancelled", err, res.Regions)
+	}
+	cwWaitFor(t, "the fake carried out the StartQuery", func() bool { return srv.Calls(cwEast1, lookuptest.LogsStartQuery) == 1 })
+	qs := srv.Queries()
+	if len(qs) != 1 || !qs[0].Stopped || !slices.Equal(srv.Stopped(cwEast1), []string{qs[0].ID}) {
+		t.Errorf("queries %+v, stopped %v: want the one query Insights started, stopped", qs, srv.Stopped(cwEast1))
+	}
+	if srv.Running() != 0 || cw.InFlight() != 0 {
+		t.Errorf("after cancel: %d queries running at the fake, %d in flight, want 0", srv.Running(), cw.InFlight())
+	}
+}
+
 func TestLogGroups(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -117,7 +117,7 @@ func (a *Alerts) Tick(ctx context.Context) error {
 	}
 	check := a.checker.Check(ctx, now, in)
 	for _, e := range check.Errors {
-		a.log.Warn("alert rule not evaluated; its episodes stay as they are", "rule", e.Rule, "err", e.Message)
+		a.log.Warn("alert rule not evaluated; its episodes stay as they are", "rule", e.Rule, "err", e.Message, "cause", e.Err)
 	}
 	if err := a.openAndClose(ctx, check, eps); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package lookup
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,7 +76,8 @@ type RuleSkip struct {
 // RuleError is a rule that could not be evaluated: its report failed.
 type RuleError struct {
 	Rule    AlertRule `json:"rule"`
-	Message string    `json:"message"` // one line, no secrets
+	Message string    `json:"message"` // one line, no secrets: the failed regions' lines
+	Err     error     `json:"-"`       // the full cause of Message, for the logs
 }
 
 // MarshalJSON writes the check with empty lists as [] and times in UTC.
@@ -105,10 +107,12 @@ func (c AlertCheck) WasEvaluated(rule AlertRule) bool { return slices.Contains(c
 // and rules not evaluated): the chart of its alert.
 func (c AlertCheck) ReportOf(rule AlertRule) *Report { return c.reportOf[rule] }
 
-// AlertChecker evaluates the rules over the report engine: at most three
-// reports a check (cost over today and the 25 hours up to now, cache and finish
-// over the 24 full hours up to the last), each at most two Insights queries per
-// region. It is safe for concurrent use.
+// AlertChecker evaluates the rules over the report engine: three reports a
+// check (cost from the earlier of local midnight and 24 hours before the last
+// full hour, up to now; cache and finish over the 24 full hours up to the last),
+// and a fourth, cost since midnight, in a zone whose midnight is not on a UTC
+// hour; each is at most two Insights queries per region. It is safe for
+// concurrent use.
 type AlertChecker struct {
 	reports Reporter
 	cfg     AlertConfig
@@ -210,35 +214,52 @@ func (c *AlertChecker) costRules(ctx context.Context, res *AlertCheck, rules []A
 	}
 }
 
+// report runs one report for the rules: one that a region failed is an error
+// too, the first failed region's cause, though the others answered.
 func (c *AlertChecker) report(ctx context.Context, kind ReportKind, from, to time.Time) (*Report, error) {
 	r, err := c.reports.Report(ctx, ReportQuery{Kind: kind, From: from, To: to, Zone: c.cfg.Zone, Env: c.cfg.Env})
 	if err == nil && r != nil && r.anyFailed() {
-		err = fmt.Errorf("report %s: %s", kind, r.failedRegions())
+		err = fmt.Errorf("report %s: a region failed: %w", kind, r.firstCause())
 	}
 	return r, err
 }
 
-// failedRegions names each failed region with its one-line cause.
+// ruleErrorLine is why report r (nil when there is none) could not serve a rule,
+// in one line: each failed region's line as the report shows it, never err's
+// full text, which carries the SDK's request details.
+func ruleErrorLine(r *Report, err error) string {
+	switch {
+	case r != nil && r.anyFailed():
+		return fmt.Sprintf("report %s: %s", r.Kind, r.failedRegions())
+	case err != nil:
+		return causeLine(err.Error())
+	}
+	return "no report"
+}
+
+// failedRegions lists each failed region's one-line cause ("us-west-2:
+// AccessDenied on logs:StartQuery"), and why that stops the rules.
 func (r *Report) failedRegions() string {
 	var out []string
 	for _, reg := range r.Regions {
 		if reg.State == RegionFailed {
-			out = append(out, reg.Region+": "+reg.Error)
+			out = append(out, cmp.Or(reg.Error, reg.Region+": failed"))
 		}
 	}
-	return "region " + strings.Join(out, "; region ") + " failed; a rule never concludes from part of the regions"
+	why := "a rule never concludes from part of the regions"
+	if !r.Answered() {
+		why = "no region could answer"
+	}
+	return strings.Join(out, "; ") + " (" + why + ")"
 }
 
 // record runs eval for rules when their report was read whole, else records
 // the error for each of them.
 func (res *AlertCheck) record(rules []AlertRule, r *Report, err error, eval func()) {
 	if err != nil || r == nil {
-		msg := "no report"
-		if err != nil {
-			msg = causeLine(err.Error())
-		}
+		msg := ruleErrorLine(r, err)
 		for _, rule := range rules {
-			res.Errors = append(res.Errors, RuleError{Rule: rule, Message: msg})
+			res.Errors = append(res.Errors, RuleError{Rule: rule, Message: msg, Err: err})
 		}
 		return
 	}

@@ -1,14 +1,18 @@
 package lookup_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/lookup/lookuptest"
@@ -159,6 +163,43 @@ func TestAlertCheckFailingRegion(t *testing.T) {
 	}
 }
 
+// TestAlertCheckErrorsAreTheRegionsLines: a rule's error names each failed
+// region once with the report's one-line cause, never the SDK's full error
+// (request ids, the HTTP exchange), whether some regions answered or none did.
+func TestAlertCheckErrorsAreTheRegionsLines(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		failed []string
+		want   string
+	}{
+		{"one region", []string{cwWest2}, "us-west-2: AccessDenied on logs:StartQuery (a rule never concludes from part of the regions)"},
+		{"every region", cwRegions, "us-east-1: AccessDenied on logs:StartQuery; us-west-2: AccessDenied on logs:StartQuery; " +
+			"us-east-2: AccessDenied on logs:StartQuery (no region could answer)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newReportWorld(t, acTraffic(nil))
+			for _, r := range tt.failed {
+				w.srv.Fail(r, lookuptest.LogsStartQuery, "AccessDeniedException", 0)
+			}
+			got := lookup.NewAlertChecker(w.engine(nil), acConfig(1)).Check(context.Background(), acNow, lookup.AlertInputs{})
+			var want []lookup.RuleError
+			for _, rule := range []lookup.AlertRule{lookup.RuleBudget, lookup.RuleCacheCollapse, lookup.RuleCostSpike, lookup.RuleLengthSpike} {
+				kind := map[lookup.AlertRule]string{lookup.RuleCacheCollapse: "cache", lookup.RuleLengthSpike: "finish"}[rule]
+				want = append(want, lookup.RuleError{Rule: rule, Message: "report " + cmp.Or(kind, "cost") + ": " + tt.want})
+			}
+			if diff := gocmp.Diff(want, got.Errors, cmpopts.IgnoreFields(lookup.RuleError{}, "Err")); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			for _, e := range got.Errors {
+				var api smithy.APIError
+				if !errors.As(e.Err, &api) || api.ErrorCode() != "AccessDeniedException" {
+					t.Errorf("%s: the full cause %v is not kept for the logs", e.Rule, e.Err)
+				}
+			}
+		})
+	}
+}
+
 // TestAlertCheckOffRules: thresholds at 0 (and no budget) run no report.
 func TestAlertCheckOffRules(t *testing.T) {
 	w := newReportWorld(t, acTraffic(func(c *lookup.TrafficConfig) { c.CacheCollapse = []int{28, 29} }))
@@ -213,4 +254,33 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// windowRecorder is a Reporter that records the windows it is asked for and
+// answers an empty report of each kind.
+type windowRecorder struct{ longest time.Duration }
+
+func (w *windowRecorder) Report(_ context.Context, q lookup.ReportQuery) (*lookup.Report, error) {
+	w.longest = max(w.longest, q.To.Sub(q.From))
+	return &lookup.Report{Kind: q.Kind, From: q.From, To: q.To, Cost: &lookup.CostReport{}, Cache: &lookup.CacheReport{},
+		Finish: &lookup.FinishReport{}}, nil
+}
+
+// TestAlertCheckWindowsFitTheReportRange: serve refuses a TRACEBOT_REPORT_MAX_RANGE
+// under AlertReportRange when alerts are on; no check asks for a longer window,
+// at any minute of days around both DST changes, in whole- and half-hour zones.
+func TestAlertCheckWindowsFitTheReportRange(t *testing.T) {
+	rec := &windowRecorder{}
+	for _, zone := range []*time.Location{rpZone, mustZone("Asia/Kolkata"), time.UTC} {
+		c := lookup.NewAlertChecker(rec, lookup.AlertConfig{DailyBudget: 1, CostSpike: 3, CacheMin: 0.5, LengthMax: 0.2, Zone: zone})
+		for _, day := range []time.Time{time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)} {
+			for now := day; now.Before(day.Add(72 * time.Hour)); now = now.Add(7 * time.Minute) {
+				c.Check(context.Background(), now, lookup.AlertInputs{})
+			}
+		}
+	}
+	if rec.longest > lookup.AlertReportRange {
+		t.Errorf("a check asked for %s, longer than AlertReportRange (%s)", rec.longest, lookup.AlertReportRange)
+	}
+	t.Logf("longest window asked for: %s (AlertReportRange %s)", rec.longest, lookup.AlertReportRange)
 }

@@ -55,7 +55,9 @@ type CloudWatchConfig struct {
 	// GroupTTL is how long a log group's existence is remembered (10m).
 	GroupTTL time.Duration
 	// StopTimeout bounds one best-effort StopQuery call (5s); it runs even when the
-	// search's context has ended, so abandoned queries stop burning money.
+	// search's context has ended, so abandoned queries stop burning money. A
+	// StartQuery already sent when the context ends is given as long to answer,
+	// so the query it started can be stopped too.
 	StopTimeout time.Duration
 	// BatchWindow is the longest a step-3 search waits for others to share its
 	// query (50ms), and only while another search's query is starting: a lone
@@ -195,10 +197,11 @@ func (c *CloudWatch) LogGroups(region, env string) []string {
 // [CreatedAt−5m, CreatedAt+1h] and, only if no region found a line, once more over
 // [CreatedAt−5m, CreatedAt+24h]. Concurrent searches share queries (see
 // cwBatcher): the rows are still exactly the session's within its own range, at
-// most 100 per region, and Query, From and To are the query that ran (the shared
-// one, over the union of the ranges). Rows come back sorted by timestamp; each
-// region's outcome is in Regions (in configured order) and is also reported to
-// q.OnRegion, serially, as it changes. The error is non-nil when q is invalid (a
+// most 100 per region, and Query, From and To are the query that found them (the
+// shared one, over the union of the ranges; the session's own when its share of
+// a shared query was cut by the row limit and asked again). Rows come back
+// sorted by timestamp; each region's outcome is in Regions (in configured order)
+// and is also reported to q.OnRegion, serially, as it changes. The error is non-nil when q is invalid (a
 // *Error with CodeInvalid) or when every region failed; it then wraps the first
 // region's cause and the result still holds every region's status.
 func (c *CloudWatch) SearchUsage(ctx context.Context, q UsageQuery) (UsageResult, error) {
@@ -308,12 +311,24 @@ func (s *cwSearch) attempt(ctx context.Context, regions []string, carried []Regi
 	}
 	wg.Wait()
 	query := UsageQueryText(s.q.SessionID)
-	if m != nil {
-		if text, qFrom, qTo, ok := m.query(); ok {
+	if src := cwQuerySource(outcomes, m); src != nil {
+		if text, qFrom, qTo, ok := src.query(); ok {
 			query, from, to = text, qFrom, qTo
 		}
 	}
 	return s.merge(outcomes, carried, query, from, to)
+}
+
+// cwQuerySource is the member whose query the search names: the one that found
+// rows in the first region that had some (a search whose share of a truncated
+// batch was asked again alone names its own query), else the attempt's member.
+func cwQuerySource(outcomes []cwRegionOutcome, m *cwMember) *cwMember {
+	for _, o := range outcomes {
+		if o.by != nil {
+			return o.by
+		}
+	}
+	return m
 }
 
 // merge orders the regions as configured and the rows by timestamp.

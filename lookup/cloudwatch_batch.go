@@ -59,9 +59,9 @@ type cwBatch struct {
 	pending  int // regions whose query has not ended
 	full     bool
 
-	fill   chan struct{} // closed when the batch is full: stop waiting for members
-	ctx    context.Context
-	cancel context.CancelCauseFunc // every member left before the batch closed
+	fill   chan struct{}           // closed when the batch is full: stop waiting for members
+	ctx    context.Context         // while the batch gathers members and slots
+	cancel context.CancelCauseFunc // every member left before the batch closed, or run is over
 
 	// Set when the batch closes.
 	text  string
@@ -213,6 +213,7 @@ func (b *cwBatch) add(m *cwMember) {
 // batch and runs its regions' queries.
 func (b *cwBatch) run(linger time.Duration) {
 	c := b.bt.c
+	defer b.cancel(nil) // gathering is over either way
 	if linger > 0 {
 		t := time.NewTimer(linger)
 		select {
@@ -285,21 +286,25 @@ func (b *cwBatch) runRegion(region string, held bool) {
 		groups:  c.groups.candidates(region, c.LogGroups(region, b.env)),
 		onStart: func(id string, groups []string) { b.started(br, id, groups) },
 	}
-	var ans cwAnswer
-	var err error
-	switch {
-	case q.api == nil || len(q.groups) == 0:
-		err = cwErrNoGroup // the members saw groups; the memory changed since
-	case held:
-		func() {
-			defer c.release()
-			ans, err = c.runAcquired(br.ctx, q)
-		}()
-	default:
-		ans, err = c.runQuery(br.ctx, q)
-	}
+	ans, err := c.runBatchQuery(br.ctx, q, held)
 	b.regionEnded()
 	b.deliver(region, br, ans, err)
+}
+
+// runBatchQuery runs a batch's query in one region: on the slot the batch took
+// for it when held (released here, whatever happens, before the members hear of
+// the end), else on a slot of its own.
+func (c *CloudWatch) runBatchQuery(ctx context.Context, q cwQuery, held bool) (cwAnswer, error) {
+	if held {
+		defer c.release()
+	}
+	switch {
+	case q.api == nil || len(q.groups) == 0:
+		return cwAnswer{}, cwErrNoGroup // the members saw groups; the memory changed since
+	case held:
+		return c.runAcquired(ctx, q)
+	}
+	return c.runQuery(ctx, q)
 }
 
 // regionEnded counts a region's query as over, before its members hear of it:
@@ -390,7 +395,8 @@ func (m *cwMember) own(rows []UsageRow, truncated bool, cut time.Time) (out []Us
 
 // leave takes s out of its query: before the batch closed, the member stops
 // counting once it has no seat left; after, the region's query is stopped when s
-// was the last seat, and leave returns once it has been (bounded by StopTimeout).
+// was the last seat, and leave returns once it has been (bounded by twice
+// StopTimeout: a StartQuery on its way, then StopQuery).
 func (bt *cwBatcher) leave(s *cwSeat) {
 	bt.mu.Lock()
 	if s.left {
@@ -412,7 +418,7 @@ func (bt *cwBatcher) leave(s *cwSeat) {
 	}
 	bt.mu.Unlock()
 	if wait != nil {
-		t := time.NewTimer(bt.c.cfg.StopTimeout + time.Second)
+		t := time.NewTimer(2*bt.c.cfg.StopTimeout + time.Second)
 		defer t.Stop()
 		select {
 		case <-wait:

@@ -501,6 +501,15 @@ func TestSearchUsageBatchTruncatedRetriesAlone(t *testing.T) {
 	if want := []string{cwEast1 + " s-light"}; !slices.Equal(again, want) {
 		t.Errorf("queries after the shared one: %v, want s-light alone where the shared query hit its limit", again)
 	}
+	// Each trace names the query that found its rows: the shared one for
+	// s-heavy, s-light's own (over its own range) for s-light.
+	shared := cwBatchQueries(srv, 3)[0]
+	own := cwBatchQueries(srv, 6)[0]
+	for i, want := range []lookuptest.LogsQuery{shared, own} {
+		if got := out[i].res; got.Query != want.Query || !got.From.Equal(want.Start) || !got.To.Equal(want.End) {
+			t.Errorf("search %d names the query %q over [%s, %s], want %q over [%s, %s]", i, got.Query, got.From, got.To, want.Query, want.Start, want.End)
+		}
+	}
 }
 
 func TestSearchUsageBatchStopsARegionOnlyWhenNoSessionWaits(t *testing.T) {
@@ -584,5 +593,28 @@ func TestSearchUsageSameSessionTwiceSharesTheOneSessionQuery(t *testing.T) {
 	}
 	if n := len(cwBatchQueries(srv, 3)); n != 3 {
 		t.Errorf("%d queries for the two searches, want one per region", n)
+	}
+}
+
+// TestSearchUsageBatchReleasesTheSlotOfARegionWithoutGroups: a batch takes its
+// regions' query slots before it closes; a region whose groups turned out missing
+// meanwhile (another search or `check` learnt it) runs no query, and must give
+// its slot back, or the MaxQueries cap shrinks for good.
+func TestSearchUsageBatchReleasesTheSlotOfARegionWithoutGroups(t *testing.T) {
+	srv := newLogsWorld(t)
+	srv.AddRows(cwEast1, "s-a", cwUsageLine(cwCreated.Add(time.Minute), cwAIGroup(cwEast1), "triage", "gen-a"))
+	cw := cwNewBurstSearcher(t, srv, nil)
+	_, out := cwRunBurst(t, srv, cw, []lookup.UsageQuery{cwQuery("s-a")}, func([]cwOutcome) {
+		srv.SetLogGroups(cwEast2)
+		cw.CheckGroups(context.Background(), "") // the searcher now knows us-east-2 has none
+		for _, r := range cwRegions {
+			srv.SetReady(r, 0, 0)
+		}
+	})
+	if o := out[0]; o.err != nil || !slices.Equal(cwGens(o.res.Rows), []string{"gen-a"}) || o.res.Regions[2].State != lookup.RegionNoGroup {
+		t.Fatalf("s-a: err %v rows %v regions %+v; want gen-a and us-east-2 without groups", o.err, cwGens(o.res.Rows), o.res.Regions)
+	}
+	if n := cw.InFlight(); n != 0 {
+		t.Errorf("InFlight after the searches = %d, want 0: a query slot leaked", n)
 	}
 }

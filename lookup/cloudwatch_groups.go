@@ -10,8 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 )
 
-// cwDescribePages bounds the DescribeLogGroups pages read to find one group: the
-// names sharing a group's name as prefix are few.
+// cwDescribePages bounds the pages one Describe* lookup reads: DescribeLogGroups
+// to find one group (the names sharing its name as prefix are few), and
+// DescribeQueries to list a region's running queries.
 const cwDescribePages = 10
 
 // GroupCheck is what `tracebot check` reports for one region's log groups.

@@ -229,8 +229,8 @@ func (w *cwWatch) loop() {
 	}
 }
 
-// running lists the ids of the region's running queries. It bounds its pages:
-// the account runs few queries at once.
+// running lists the ids of the region's running queries. It reads at most
+// cwDescribePages pages of 1,000: an account runs a few dozen queries at once.
 func (w *cwWatch) running() (map[string]bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.c.cfg.StopTimeout)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 type cwRegionOutcome struct {
 	status RegionStatus
 	rows   []UsageRow
+	by     *cwMember // whose query found rows: the batch's, or the search's own after a retry; nil without rows
 }
 
 // cwRegionRun is one region's part of one attempt: wait for the region's query
@@ -75,7 +76,9 @@ func (r *cwRegionRun) await(ctx context.Context, seat *cwSeat) cwRegionOutcome {
 			return r.finish(RegionEmpty, nil)
 		}
 		r.answered()
-		return r.finish(RegionRows, ev.rows)
+		o := r.finish(RegionRows, ev.rows)
+		o.by = seat.m
+		return o
 	}
 }
 

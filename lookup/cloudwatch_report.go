@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // RegionQueries asks for the same Insights queries in every configured region,
@@ -50,7 +52,8 @@ var _ InsightsQuerier = (*CloudWatch)(nil)
 // over all of the region's groups, under the same in-flight cap, poll limiter,
 // throttling backoff and memory of missing groups as trace searches. Within a
 // region the queries run concurrently; when one fails, the others are stopped and
-// the region fails with that cause. Answers are in configured region order; q.Answered
+// the region fails with that cause. An answer of 10,000 rows fails too: Insights
+// cut it there, and the rows beyond are lost to the merge. Answers are in configured region order; q.Answered
 // hears each one as it arrives.
 func (c *CloudWatch) QueryRegions(ctx context.Context, q RegionQueries) []RegionAnswer {
 	env := q.Env
@@ -93,6 +96,10 @@ func (c *CloudWatch) queryRegion(ctx context.Context, region, env string, q Regi
 		wg.Go(func() {
 			answers[i], errs[i] = c.runQuery(ctx, cwQuery{region: region, api: api, groups: a.LogGroups, text: text, watch: watch,
 				from: q.From.UTC().Truncate(time.Second), to: q.To.UTC().Truncate(time.Second).Add(-time.Second)})
+			if errs[i] == nil && len(answers[i].results) >= cwMaxRows {
+				errs[i] = fmt.Errorf("cloudwatch %s: the answer reached Insights' %s-row cap, so its sums would be short: ask for a shorter window",
+					region, numfmt.Count(cwMaxRows))
+			}
 			if errs[i] != nil && !errors.Is(errs[i], cwErrNoGroup) {
 				cancel(errs[i]) // the region cannot answer: stop its other queries
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,8 +86,8 @@ func (c *CloudWatch) runAcquired(ctx context.Context, q cwQuery) (cwAnswer, erro
 
 // start starts the query on q.groups. A group that does not exist is dropped (and
 // remembered) and the query started again on the others; with none left, start
-// returns cwErrNoGroup. A query whose StartQuery is cut short by ctx cannot be
-// stopped (its id never arrived); Insights ends it at its own timeout.
+// returns cwErrNoGroup. When ctx ends, start fails with its cause; see startOnce
+// for a StartQuery already on its way.
 func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
 	for {
 		in := &cloudwatchlogs.StartQueryInput{
@@ -96,7 +97,7 @@ func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
 			EndTime:       aws.Int64(q.to.Unix()),
 		}
 		out, err := cwRetryThrottled(ctx, c.cfg, func(ctx context.Context) (*cloudwatchlogs.StartQueryOutput, error) {
-			return q.api.StartQuery(ctx, in)
+			return c.startOnce(ctx, q, in)
 		})
 		if err == nil {
 			return aws.ToString(out.QueryId), nil
@@ -117,6 +118,53 @@ func (c *CloudWatch) start(ctx context.Context, q *cwQuery) (string, error) {
 		if len(existing) == 0 {
 			return "", cwErrNoGroup
 		}
+	}
+}
+
+// startOnce sends one StartQuery. Once sent, the call is not cut short when ctx
+// ends (only StopTimeout after): Insights may already run the query, and without
+// its id nobody could stop it, so it would scan its whole range for nobody. If
+// ctx ended meanwhile, the query it started is stopped at once and the error is
+// ctx's cause.
+func (c *CloudWatch) startOnce(ctx context.Context, q *cwQuery, in *cloudwatchlogs.StartQueryInput) (*cloudwatchlogs.StartQueryOutput, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	callCtx, release := cwOutlive(ctx, c.cfg.StopTimeout)
+	out, err := q.api.StartQuery(callCtx, in)
+	release()
+	if ctx.Err() == nil {
+		return out, err
+	}
+	if err == nil {
+		c.stop(ctx, *q, aws.ToString(out.QueryId))
+	}
+	return nil, context.Cause(ctx)
+}
+
+// cwOutlive is a context that ends grace after ctx does (or when release is
+// called), carrying ctx's values and, at its end, ctx's cause.
+func cwOutlive(ctx context.Context, grace time.Duration) (_ context.Context, release func()) {
+	out, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	released := false
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !released {
+			timer = time.AfterFunc(grace, func() { cancel(context.Cause(ctx)) })
+		}
+	})
+	return out, func() {
+		unhook()
+		mu.Lock()
+		released = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(context.Canceled)
 	}
 }
 

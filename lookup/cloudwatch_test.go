@@ -555,7 +555,9 @@ func TestSearchUsageCapsQueriesInFlight(t *testing.T) {
 // 1) never grants more than rate calls in any one-second window, but the fake
 // times a call when it reaches its handler, and scheduling delays between grant
 // and arrival (under -race, on a busy machine) can squeeze calls granted up to
-// 2/rate apart into one window: hence the tolerance of 2 calls.
+// 2/rate apart into one window: hence the tolerance of 2 calls. Each search
+// runs its own queries (no batching): searches that shared one query per region
+// would poll three queries in all, too few to load the limiter reliably.
 func TestSearchUsageRespectsPollRate(t *testing.T) {
 	const rate = 20
 	srv := newLogsWorld(t)
@@ -565,7 +567,7 @@ func TestSearchUsageRespectsPollRate(t *testing.T) {
 		srv.AddRows(cwEast1, fmt.Sprintf("s-%d", i), cwUsageLine(cwCreated.Add(time.Minute), cwAIGroup(cwEast1), "triage", "gen"))
 	}
 	cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) {
-		c.PollRate, c.MaxQueries = rate, 100
+		c.PollRate, c.MaxQueries, c.BatchSessions = rate, 100, 1
 		c.PollMin, c.PollMax = time.Millisecond, 2*time.Millisecond
 	})
 
@@ -717,6 +719,35 @@ func TestSearchUsageCancelStopsQueries(t *testing.T) {
 		if got := srv.Stopped(r.Region); r.QueryID == "" || !slices.Equal(got, []string{r.QueryID}) {
 			t.Errorf("%s: StopQuery called for %v, want its query %q", r.Region, got, r.QueryID)
 		}
+	}
+	if srv.Running() != 0 || cw.InFlight() != 0 {
+		t.Errorf("after cancel: %d queries running at the fake, %d in flight, want 0", srv.Running(), cw.InFlight())
+	}
+}
+
+// TestSearchUsageStopsAQueryStartedAsItWasCancelled: a search cancelled while
+// its StartQuery is on the way still stops the query Insights started, which
+// would otherwise scan its whole range for nobody.
+func TestSearchUsageStopsAQueryStartedAsItWasCancelled(t *testing.T) {
+	srv := newLogsWorld(t)
+	srv.SetReady("", 0, time.Hour)
+	srv.SetLatency(300 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv.OnCall(func(_, op string) {
+		if op == lookuptest.LogsStartQuery {
+			cancel()
+		}
+	})
+	cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) { c.Regions = []string{cwEast1} })
+	res, err := cw.SearchUsage(ctx, cwQuery("s-1"))
+	if !errors.Is(err, context.Canceled) || len(res.Regions) != 1 || res.Regions[0].Error != cwEast1+": cancelled" {
+		t.Errorf("error %v regions %+v, want cancelled", err, res.Regions)
+	}
+	cwWaitFor(t, "the fake carried out the StartQuery", func() bool { return srv.Calls(cwEast1, lookuptest.LogsStartQuery) == 1 })
+	qs := srv.Queries()
+	if len(qs) != 1 || !qs[0].Stopped || !slices.Equal(srv.Stopped(cwEast1), []string{qs[0].ID}) {
+		t.Errorf("queries %+v, stopped %v: want the one query Insights started, stopped", qs, srv.Stopped(cwEast1))
 	}
 	if srv.Running() != 0 || cw.InFlight() != 0 {
 		t.Errorf("after cancel: %d queries running at the fake, %d in flight, want 0", srv.Running(), cw.InFlight())

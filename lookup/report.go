@@ -208,6 +208,9 @@ type FunctionDeploy struct {
 	Version      string     `json:"version"`
 	LastModified *time.Time `json:"last_modified"`
 	Error        string     `json:"error"` // one line; "" when read
+
+	err     error // the full cause of Error
+	missing bool  // the function is not deployed in the region
 }
 
 // reportJSON is the part of the JSON every kind shares.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // The cost report's two queries per region: the region's most expensive rows
@@ -132,8 +134,8 @@ func costWarnings(c *CostReport, zone *time.Location) []ReportWarning {
 		out = append(out, costWarning(WarnLongInput, rows, fmt.Sprintf(
 			"%s: %d of the %d most expensive rows had more than %d× the window's mean input tokens (mean %s; largest %s in %s at %s). "+
 				"A transcript that was not split? Compare it with transcribe-processor's output (runbook scenario 2).",
-			rows[0].Stage, len(rows), len(c.Top), longInputFactor, thousands(int64(c.MeanInputTokens+0.5)),
-			thousands(biggest.InputTokens), biggest.SessionID, biggest.Timestamp.In(zone).Format("Jan 2 15:04 MST"))))
+			rows[0].Stage, len(rows), len(c.Top), longInputFactor, numfmt.Count(int64(c.MeanInputTokens+0.5)),
+			numfmt.Count(biggest.InputTokens), biggest.SessionID, biggest.Timestamp.In(zone).Format("Jan 2 15:04 MST"))))
 	}
 	for _, rows := range byStage(miss) {
 		out = append(out, costWarning(WarnCacheMiss, rows, fmt.Sprintf(

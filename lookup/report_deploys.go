@@ -2,6 +2,7 @@ package lookup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -78,11 +79,13 @@ func (e *ReportEngine) readFunction(ctx context.Context, region, pattern, env st
 	api := e.lambdas[region]
 	if api == nil {
 		fd.Error = region + ": no Lambda client for this region"
+		fd.err = errors.New("lambda " + fd.Error)
 		return fd
 	}
 	out, err := api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	if err != nil {
-		if cwErrorCode(err) == "ResourceNotFoundException" {
+		fd.err = fmt.Errorf("lambda %s: get function %s: %w", region, name, err)
+		if fd.missing = cwErrorCode(err) == "ResourceNotFoundException"; fd.missing {
 			fd.Error = region + ": " + name + " is not deployed here"
 		} else {
 			fd.Error = awsErrorLine(region, "lambda", err)
@@ -100,22 +103,22 @@ func (e *ReportEngine) readFunction(ctx context.Context, region, pattern, env st
 	return fd
 }
 
-// deployRegion is a region's state: failed when no function could be read for a
-// reason other than not being deployed there.
+// deployRegion is a region's state: failed, with the first failure's line and
+// cause, when no function could be read for a reason other than not being
+// deployed there.
 func deployRegion(region string, fns []FunctionDeploy) ReportRegion {
 	rr := ReportRegion{Region: region, State: RegionEmpty}
-	for _, f := range fns {
+	var failed *FunctionDeploy
+	for i, f := range fns {
 		switch {
 		case f.Error == "":
 			rr.State = RegionRows
-		case rr.Error == "" && !strings.HasSuffix(f.Error, "is not deployed here"):
-			rr.Error = f.Error
+		case failed == nil && !f.missing:
+			failed = &fns[i]
 		}
 	}
-	if rr.State != RegionRows && rr.Error != "" {
-		rr.State, rr.Err = RegionFailed, fmt.Errorf("lambda %s", rr.Error)
-	} else {
-		rr.Error = ""
+	if rr.State != RegionRows && failed != nil {
+		rr.State, rr.Error, rr.Err = RegionFailed, failed.Error, failed.err
 	}
 	return rr
 }

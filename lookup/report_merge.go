@@ -97,24 +97,6 @@ func percent(f float64) string {
 	return strconv.FormatFloat(math.Round(p), 'f', 0, 64) + "%"
 }
 
-// thousands writes n with thousands separators: 16,120.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // runs splits ascending hour buckets into runs of consecutive hours.
 func runs(hours []time.Time) [][]time.Time {
 	var out [][]time.Time

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -534,6 +537,36 @@ func TestReportNoRegionAnswers(t *testing.T) {
 	}
 }
 
+// TestReportRegionAtTheRowCapFails: Insights returns at most 10,000 result rows
+// and cuts the rest silently; a region whose answer reached the cap would merge
+// short sums, so it fails, named, and the others are still shown.
+func TestReportRegionAtTheRowCapFails(t *testing.T) {
+	w := newReportWorld(t, rpNoisy)
+	q := rpQuery(t, "cache 2h")
+	var events []insights.Event
+	for i := range 10_001 { // as many models in the hour: one stats row each
+		at := q.From.Add(time.Duration(i) * 100 * time.Millisecond)
+		events = append(events, insights.Event{Timestamp: at, Fields: map[string]string{
+			"@message": "ai_usage", "model": fmt.Sprintf("m-%05d", i), "inputTokens": "100", "cacheReadTokens": "90"}})
+	}
+	w.srv.AddEvents(cwEast1, cwAIGroup(cwEast1), events...)
+	r, err := w.engine(nil).Report(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "us-east-1: the answer reached Insights' 10,000-row cap, so its sums would be short: ask for a shorter window"
+	if reg := r.Regions[0]; reg.State != lookup.RegionFailed || reg.Error != want {
+		t.Errorf("us-east-1: %s %q, want failed: %q", reg.State, reg.Error, want)
+	}
+	var input int64
+	for _, row := range w.inWindow(q, cwEast1) {
+		input += row.InputTokens
+	}
+	if r.Cache.Overall.InputTokens != input || r.Regions[1].State != lookup.RegionRows || r.Regions[2].State != lookup.RegionRows {
+		t.Errorf("overall %d input tokens, regions %+v; want the other two regions' %d", r.Cache.Overall.InputTokens, r.Regions, input)
+	}
+}
+
 func TestReportWindowTooLong(t *testing.T) {
 	_, err := lookup.ParseReportQuery("cost 8d", lookup.ReportParseOptions{Now: rpNow, Zone: rpZone})
 	var e *lookup.Error
@@ -618,6 +651,10 @@ func TestReportDeploys(t *testing.T) {
 	}
 	if r.Regions[1].State != lookup.RegionFailed || r.Regions[1].Error != "us-west-2: AccessDenied on lambda:GetFunction" {
 		t.Errorf("us-west-2 %+v", r.Regions[1])
+	}
+	// The line is what people read; the logs get the full cause.
+	if api, ok := errors.AsType[smithy.APIError](r.Regions[1].Err); !ok || api.ErrorCode() != "AccessDeniedException" {
+		t.Errorf("us-west-2's cause %v, want the GetFunction error", r.Regions[1].Err)
 	}
 	if n := len(lam.Gets()); n != 4 {
 		t.Errorf("%d GetFunction calls answered, want 4", n)

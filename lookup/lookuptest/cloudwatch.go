@@ -8,9 +8,11 @@
 package lookuptest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -93,6 +95,7 @@ type LogsServer struct {
 	latency  time.Duration
 	faults   map[[2]string]*logsFault // (region, op) → injected error
 	pageSize int
+	onCall   func(region, op string)
 
 	nextID     int
 	queries    map[string]*logsQuery
@@ -221,6 +224,16 @@ func (s *LogsServer) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// OnCall makes fn hear every call as it arrives, before the injected latency
+// and whether or not the caller still waits for the answer (a call whose caller
+// went away is still carried out, as AWS may carry it out). fn runs on the
+// server's goroutine, must be quick, and must not call the server's methods.
+func (s *LogsServer) OnCall(fn func(region, op string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCall = fn
+}
+
 // SetDescribePageSize sets how many groups one DescribeLogGroups page holds.
 func (s *LogsServer) SetDescribePageSize(n int) {
 	s.mu.Lock()
@@ -310,6 +323,10 @@ func (s *LogsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328.")
 	region := logsCredentialRegion(r.Header.Get("Authorization"))
+	// The whole request is received before it is carried out, even when its
+	// caller gives up during the latency.
+	body, readErr := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var out any
 	var err error
 	switch {
@@ -319,7 +336,10 @@ func (s *LogsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		err = &logsError{"SerializationException", "content type must be application/x-amz-json-1.1"}
 	case region == "":
 		err = &logsError{"IncompleteSignatureException", "no SigV4 credential scope"}
+	case readErr != nil:
+		err = &logsError{"SerializationException", "incomplete request body: " + readErr.Error()}
 	default:
+		s.heard(region, op)
 		s.wait(r)
 		out, err = s.dispatch(region, op, arrived, r)
 	}
@@ -331,6 +351,16 @@ func (s *LogsServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		out = map[string]string{"__type": le.code, "message": le.message}
 	}
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// heard tells the OnCall function, if any, of a call.
+func (s *LogsServer) heard(region, op string) {
+	s.mu.Lock()
+	fn := s.onCall
+	s.mu.Unlock()
+	if fn != nil {
+		fn(region, op)
+	}
 }
 
 // wait applies the injected latency, ending early if the client went away.

@@ -1,7 +1,7 @@
 # tracebot developer targets.
 #   make test   the README's test command (race detector on)
 #   make ci     the CI script: gofmt, vet, the Dockerfile's build, tests, brief fuzzing
-#   make bench  the SPEC §10 benchmarks, about 2.5 minutes; not part of CI. Every
+#   make bench  the SPEC §10 benchmarks, about 2 minutes; not part of CI. Every
 #               benchmark runs even if an earlier one misses its target; the target
 #               fails at the end. Run it on an otherwise idle machine.
 # (CommandAck (bot/slack) gets a fixed 3000 requests: under the default 1s benchtime it

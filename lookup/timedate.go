@@ -101,7 +101,7 @@ func (r *parsedReport) readDates(sc *parseScan) {
 	rel := func(m parseMatch) bool {
 		word := strings.ToLower(strings.Join(strings.Fields(m.text()), " "))
 		if timeFutureWords[word] {
-			r.problem("a day on or before today", "“%s” is in the future: give the day the call was, like yesterday or 5/20.", m.text())
+			r.futureDay(m)
 			return true
 		}
 		rw := timeRelWords[word]
@@ -184,7 +184,25 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		if m.group(5) == "" && numEnd < len(sc.buf) && parseIsDigit(sc.buf[numEnd]) {
 			return false // "1:150" is not a time
 		}
-		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), timeAtoi(m.group(4)), m.group(5))
+		ampm := m.group(5)
+		if ampm == "" {
+			suffix := timeLetterRun(sc.buf[numEnd:])
+			a, zone, ok := timeClockSuffix(string(suffix), timeAtoi(m.group(2)))
+			if !ok {
+				r.problem("a valid time", "“%s%s” is not a time I can read: write %s:%sam or %[3]s:%spm.",
+					strings.TrimSpace(string(sc.buf[m.start():numEnd])), suffix, m.group(2), m.group(3))
+				sc.blank(m.start(), numEnd+len(suffix))
+				return false
+			}
+			if a != "" {
+				ampm = a
+				if zone != "" {
+					r.addNamedZone(numEnd+len(suffix)-len(zone), zone)
+				}
+				sc.blank(numEnd, numEnd+len(suffix))
+			}
+		}
+		r.addClock(sc, m, m.group(1), timeAtoi(m.group(2)), timeAtoi(m.group(3)), timeAtoi(m.group(4)), ampm)
 		return false
 	})
 	sc.each(timeAmPmPass, func(m parseMatch) bool {
@@ -203,6 +221,41 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		r.readZoneAfter(sc, m.end())
 		return true
 	})
+}
+
+// futureDay records the problem of a day after today ("tomorrow", "next Wednesday",
+// "下周三"): a call cannot have happened then.
+func (r *parsedReport) futureDay(m parseMatch) {
+	r.problem("a day on or before today", "“%s” is in the future: give the day the call was, like yesterday or 5/20.",
+		strings.TrimSpace(m.text()))
+}
+
+// timeClockSuffix reads the letters written right after a clock time without am/pm
+// (a space would have ended them): "1:15p" and "1:15a" are pm and am, "1:15pmET" is
+// pm in a zone, a zone alone ("1:15EDT") or "h" is read elsewhere or changes
+// nothing. Other letters after an hour 1..12 ("1:15pn") are a typo that decides
+// between morning and afternoon, so the time is not read (ok false) rather than
+// guessed.
+func timeClockSuffix(word string, hour int) (ampm, zone string, ok bool) {
+	lower := strings.ToLower(word)
+	switch {
+	case lower == "" || lower == "h" || lower == "hrs" || lower == "uhr" || timeZoneNames[lower] != "":
+		return "", "", true
+	case lower == "a" || lower == "p":
+		return lower + "m", "", true
+	case len(lower) > 2 && (lower[:2] == "am" || lower[:2] == "pm") && timeZoneNames[lower[2:]] != "":
+		return lower[:2], word[2:], true
+	}
+	return "", "", hour < 1 || hour > 12
+}
+
+// timeLetterRun is the run of ASCII letters at the start of b.
+func timeLetterRun(b []byte) []byte {
+	n := 0
+	for n < len(b) && (b[n]|0x20 >= 'a' && b[n]|0x20 <= 'z') {
+		n++
+	}
+	return b[:n]
 }
 
 // addClock records a time written with digits, an optional Chinese period word and

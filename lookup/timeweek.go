@@ -33,14 +33,14 @@ const timeMaxAgo = 7 * 24 * time.Hour
 
 var (
 	timeWeekdayENPass = parsePass{
-		re: regexp.MustCompile(`(?i)\b(?:(last|this|on)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|` +
+		re: regexp.MustCompile(`(?i)\b(?:(last|this|on|next|coming|this coming)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|` +
 			`mon|tues?|weds?|thu(?:rs?)?|fri|sat|sun)\b\.?`),
 		gate: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
 	}
 	// timeWeekdayAbbrAhead says an abbreviation is a weekday: a time or "at" follows.
 	timeWeekdayAbbrAhead = regexp.MustCompile(`(?i)^,?\s*(?:\d|at\b)`)
 	timeWeekdayCNPass    = parsePass{
-		re:   regexp.MustCompile(`(上*)(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])`),
+		re:   regexp.MustCompile(`(上*|下)(?:个|個)?(?:周|週|星期|礼拜|禮拜)([一二三四五六日天])`),
 		gate: []string{"周", "週", "星期", "礼拜", "禮拜"},
 	}
 	timeAgoENPass = parsePass{
@@ -71,8 +71,12 @@ func (r *parsedReport) readWeekdays(sc *parseScan) {
 			return false // "sat", "sun", "wed" alone are ordinary words
 		}
 		back := 0
-		if strings.EqualFold(m.group(1), "last") {
+		switch strings.ToLower(m.group(1)) {
+		case "last":
 			back = -1
+		case "next", "coming", "this coming":
+			r.futureDay(m)
+			return true
 		}
 		r.setWeekday(timeWeekday{pos: m.start(), day: timeWeekdayNames[name[:3]], back: back})
 		return true
@@ -80,6 +84,10 @@ func (r *parsedReport) readWeekdays(sc *parseScan) {
 	sc.each(timeWeekdayCNPass, func(m parseMatch) bool {
 		if at := m.start(); at > 0 && strings.ContainsAny(string(sc.buf[max(0, at-3):at]), "一二两兩三四五六七八九十0123456789") {
 			return false // 一周一次 ("once a week"), 两周: a count of weeks
+		}
+		if m.group(1) == "下" { // 下周三: next week's
+			r.futureDay(m)
+			return true
 		}
 		r.setWeekday(timeWeekday{pos: m.start(), day: timeWeekdayNames[m.group(2)], back: strings.Count(m.group(1), "上")})
 		return true

@@ -92,26 +92,6 @@ func (b *Bot) answerReport(ctx context.Context, m Message, q lookup.ReportQuery)
 	}
 }
 
-// ReportInThread runs q and answers in thread (its Channel, and Thread: the
-// message it hangs from) on platform p, as a report asked for in chat is
-// answered: a progress message updated as regions answer becomes the result
-// (table, totals, warnings, data scanned, failed regions, a Trace button per
-// session), then the chart follows. It waits for the answer; run it from a job
-// (an action handler) or a goroutine of your own. requestedBy, when set, is the
-// user whose rate limit the caller has already checked. It returns an error
-// when nothing could be posted (wrapping ErrCannotPost when the bot may not post
-// there); a report that failed in every region is an answer, not an error.
-func (b *Bot) ReportInThread(ctx context.Context, p Platform, thread Ref, q lookup.ReportQuery, requestedBy string) error {
-	poster := b.poster(p)
-	switch {
-	case poster == nil:
-		return fmt.Errorf("report in thread: no poster for %s", p)
-	case b.deps.Reporter == nil:
-		return errors.New("report in thread: reports are not configured")
-	}
-	return b.report(ctx, poster, Message{Platform: p, Channel: thread.Channel, Thread: thread.Thread, User: requestedBy}, thread, q)
-}
-
 // report answers q in thread; the error is that of posting the progress message.
 func (b *Bot) report(ctx context.Context, p Poster, m Message, thread Ref, q lookup.ReportQuery) error {
 	msg, err := p.Post(ctx, thread, b.replies.reportProgress(q, nil), sendKey(m.DeliveryID, "report"))

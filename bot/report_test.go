@@ -247,36 +247,6 @@ func TestReportButtons(t *testing.T) {
 	}
 }
 
-// ReportInThread answers where the caller says, and reports what kept it from
-// posting.
-func TestReportInThread(t *testing.T) {
-	tb, ir, _ := newReportBot(t)
-	q, err := lookup.ParseReportQuery("deploys", goldenReportOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tb.ReportInThread(ctx, Slack, Ref{Channel: "C7", Thread: "7.7"}, q, ""); err != nil {
-		t.Fatal(err)
-	}
-	posts, _, _ := tb.rec.snapshot()
-	if len(posts) != 1 || posts[0].to != (Ref{Channel: "C7", Thread: "7.7"}) ||
-		!strings.Contains(replyText(tb.rec.lastUpdate(posts[0].ref.ID)), "code_differs") {
-		t.Fatalf("posts %+v", posts)
-	}
-	if len(ir.posted()) != 0 {
-		t.Error("deploys has no chart")
-	}
-	tb.rec.denied["C8"] = true
-	if err := tb.ReportInThread(ctx, Slack, Ref{Channel: "C8", Thread: "8.8"}, q, ""); !errors.Is(err, ErrCannotPost) {
-		t.Errorf("not in channel: %v", err)
-	}
-	if err := tb.ReportInThread(ctx, Lark, Ref{Channel: "oc_1", Thread: "om_1"}, q, ""); err == nil {
-		t.Error("no Lark poster: want an error")
-	}
-}
-
 // Reports go through the same gates as traces: allowed channels, the per-user
 // rate limit, and dedupe of a delivery seen before.
 func TestReportsShareTheTraceGates(t *testing.T) {

@@ -62,6 +62,7 @@ var texts = map[string][2]string{
 	"not_understood":    {"Sorry, I could not read that report: %s", "抱歉，没能看懂这条报告：%s"},
 	"understood":        {"**Understood:** %s", "**已识别：** %s"},
 	"missing":           {"**Missing:** %s", "**缺少：** %s"},
+	"list_sep":          {"; ", "；"},
 	"examples":          {"**Examples:**", "**示例：**"},
 	"failed":            {"The trace failed: %s", "追踪失败：%s"},
 	"engineers":         {"For engineers", "工程师信息"},

@@ -209,7 +209,7 @@ func (r replies) stageTable(tr *lookup.Trace) *Table {
 func (r replies) warnings(tr *lookup.Trace) string {
 	var lines []string
 	for _, w := range tr.Warnings {
-		lines = append(lines, "⚠️ "+w.Message)
+		lines = append(lines, "⚠️ "+w.Text(r.lang))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -354,13 +354,13 @@ func (r replies) notUnderstood(err error) Reply {
 	if !ok {
 		e = &lookup.Error{Message: err.Error()}
 	}
-	head := r.t("not_understood", e.Message)
+	head := r.t("not_understood", e.Text(r.lang))
 	blocks := []Block{textBlock(head)}
-	if len(e.Understood) > 0 {
-		blocks = append(blocks, textBlock(r.t("understood", strings.Join(e.Understood, "; "))))
+	if u := e.UnderstoodText(r.lang); len(u) > 0 {
+		blocks = append(blocks, textBlock(r.t("understood", strings.Join(u, r.t("list_sep")))))
 	}
-	if len(e.Missing) > 0 {
-		blocks = append(blocks, textBlock(r.t("missing", strings.Join(e.Missing, "; "))))
+	if m := e.MissingText(r.lang); len(m) > 0 {
+		blocks = append(blocks, textBlock(r.t("missing", strings.Join(m, r.t("list_sep")))))
 	}
 	ex := r.t("examples")
 	for _, s := range lookup.ReportExamples {

@@ -306,7 +306,7 @@ func shortSHA(s string) string {
 func (r replies) reportWarnings(rep *lookup.Report) string {
 	lines := make([]string, 0, len(rep.Warnings))
 	for _, w := range rep.Warnings {
-		lines = append(lines, "⚠️ **"+w.Code+"** — "+w.Message)
+		lines = append(lines, "⚠️ **"+w.Code+"** — "+w.Text(r.lang))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -404,7 +404,7 @@ func (r replies) reportHelp(err error) Reply {
 	if err != nil {
 		msg := err.Error()
 		if e, ok := errors.AsType[*lookup.Error](err); ok {
-			msg = e.Message
+			msg = e.Text(r.lang)
 		}
 		head = r.t("rp_refused", msg)
 		if lookup.ErrorCode(err) == lookup.CodeWindowTooLong {

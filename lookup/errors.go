@@ -23,6 +23,11 @@ type Error struct {
 	// Understood and Missing describe a report that was not understood.
 	Understood []string
 	Missing    []string
+	// The Chinese of Message, Understood and Missing (see Text); "" or nil when
+	// there is none.
+	zh           string
+	understoodZH []string
+	missingZH    []string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -34,6 +39,18 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// addMissing appends what a better report would contain, in both languages.
+func (e *Error) addMissing(s sentence) {
+	e.Missing = append(e.Missing, s.en)
+	e.missingZH = append(e.missingZH, s.zh)
+}
+
+// addUnderstood appends what was read of the report, in both languages.
+func (e *Error) addUnderstood(s sentence) {
+	e.Understood = append(e.Understood, s.en)
+	e.understoodZH = append(e.understoodZH, s.zh)
 }
 
 // Errorf returns a user-facing error.

@@ -1,7 +1,6 @@
 package lookup
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -65,11 +64,10 @@ func (o ParseOptions) withDefaults() ParseOptions {
 func ParseReport(text string, opt ParseOptions) (Request, error) {
 	opt = opt.withDefaults()
 	if len(text) > parseMaxTextBytes {
-		return Request{}, &Error{
-			Code:    CodeNotUnderstood,
-			Message: "That report is too long; send just the phone number and roughly when.",
-			Missing: []string{"a shorter report"},
-		}
+		e := errorSay(CodeNotUnderstood, say("That report is too long; send just the phone number and roughly when.",
+			"这条报告太长了：只需发送电话号码和大概时间。"))
+		e.addMissing(say("a shorter report", "更短的报告"))
+		return Request{}, e
 	}
 	rep := readReport(text)
 	if id := strings.TrimSpace(opt.SessionID); id != "" {
@@ -97,10 +95,17 @@ func ParseReport(text string, opt ParseOptions) (Request, error) {
 	return req, nil
 }
 
+// What a better report would contain, for the problems several readers find.
+var (
+	missingDate = sentence{"a valid date", "有效的日期"}
+	missingTime = sentence{"a valid time", "有效的时间"}
+	missingDay  = sentence{"a date", "日期"}
+)
+
 // parseProblem is one reason a report cannot be used as it is.
 type parseProblem struct {
-	message string // friendly, shown to the reporter
-	missing string // what a better report would contain
+	message sentence // friendly, shown to the reporter
+	missing sentence // what a better report would contain
 }
 
 // parsedReport collects what the text says before it is resolved against "now".
@@ -144,9 +149,9 @@ func readReport(text string) *parsedReport {
 	return rep
 }
 
-// problem records a reason the report cannot be used.
-func (r *parsedReport) problem(missing, format string, args ...any) {
-	r.problems = append(r.problems, parseProblem{message: fmt.Sprintf(format, args...), missing: missing})
+// problem records a reason the report cannot be used, and what is missing.
+func (r *parsedReport) problem(missing, message sentence) {
+	r.problems = append(r.problems, parseProblem{message: message, missing: missing})
 }
 
 // zone picks the zone the report's local times are read in: the first explicit zone
@@ -165,66 +170,67 @@ func (r *parsedReport) zone(def *time.Location) (*time.Location, string, string)
 
 // failure returns the not-understood error for req, or nil when req is usable.
 func (r *parsedReport) failure(req Request) error {
-	var message string
-	var missing []string
-	for _, p := range r.problems {
-		if message == "" {
-			message = p.message
-		}
-		missing = append(missing, p.missing)
-	}
+	problems := r.problems
 	if req.Phone == "" && req.SessionID == "" && len(req.GenerationIDs) == 0 {
-		m, miss := r.noNumberReason()
-		if message == "" {
-			message = m
-		}
-		missing = append(missing, miss)
+		problems = append(problems, r.noNumberReason())
 	}
-	if message == "" {
+	if len(problems) == 0 {
 		return nil
 	}
-	return &Error{Code: CodeNotUnderstood, Message: message, Understood: r.understood(req), Missing: missing}
+	e := errorSay(CodeNotUnderstood, problems[0].message)
+	for _, p := range problems {
+		e.addMissing(p.missing)
+	}
+	for _, u := range r.understood(req) {
+		e.addUnderstood(u)
+	}
+	return e
 }
 
 // noNumberReason says why no phone number could be used.
-func (r *parsedReport) noNumberReason() (message, missing string) {
+func (r *parsedReport) noNumberReason() parseProblem {
 	switch {
 	case r.empty:
-		return "That report is empty: send a phone number and roughly when the call was.", "a phone number"
+		return parseProblem{say("That report is empty: send a phone number and roughly when the call was.",
+			"这条报告是空的：请发送电话号码和通话的大概时间。"), say("a phone number", "电话号码")}
 	case r.badPhone != "":
-		return fmt.Sprintf("“%s” is not a valid phone number (international numbers need a + and the country code).", r.badPhone), "a valid phone number"
+		return parseProblem{say("“%s” is not a valid phone number (international numbers need a + and the country code).",
+			"“%s” 不是有效的电话号码（国际号码需要 + 和国家代码）。", r.badPhone), say("a valid phone number", "有效的电话号码")}
 	case r.shortPhone != "":
-		return fmt.Sprintf("“%s” is too short for a phone number: include the area code.", r.shortPhone), "a phone number with its area code"
+		return parseProblem{say("“%s” is too short for a phone number: include the area code.",
+			"“%s” 太短，不是完整的电话号码：请带上区号。", r.shortPhone), say("a phone number with its area code", "带区号的电话号码")}
 	case r.ninePhone != "":
-		return fmt.Sprintf("“%s” has 9 digits: a US phone number has 10 (area code and number), so one is missing.", r.ninePhone), "a 10-digit phone number"
+		return parseProblem{say("“%s” has 9 digits: a US phone number has 10 (area code and number), so one is missing.",
+			"“%s” 只有 9 位：美国电话号码是 10 位（区号加号码），少了一位。", r.ninePhone), say("a 10-digit phone number", "10 位电话号码")}
 	default:
-		return "I could not find a phone number (or a session id) in that.", "a phone number"
+		return parseProblem{say("I could not find a phone number (or a session id) in that.",
+			"没有找到电话号码（或会话 id）。"), say("a phone number", "电话号码")}
 	}
 }
 
 // understood lists what was read, for a not-understood answer.
-func (r *parsedReport) understood(req Request) []string {
-	var out []string
+func (r *parsedReport) understood(req Request) []sentence {
+	var out []sentence
 	if req.Phone != "" {
-		out = append(out, "phone: "+req.Phone)
+		out = append(out, say("phone: %s", "号码：%s", req.Phone))
 	}
 	if req.SessionID != "" {
-		out = append(out, "session: "+req.SessionID)
+		out = append(out, say("session: %s", "会话：%s", req.SessionID))
 	}
 	if len(req.GenerationIDs) > 0 {
-		out = append(out, "generation: "+strings.Join(req.GenerationIDs, ", "))
+		out = append(out, say("generation: %s", "generation：%s", strings.Join(req.GenerationIDs, ", ")))
 	}
-	if t := req.timeSummary(); t != "" {
+	if t := req.timeSummary(); t.en != "" {
 		out = append(out, t)
 	}
 	if r.window > 0 {
-		out = append(out, "window: ±"+timeFormatSpan(r.window, false))
+		out = append(out, sentence{"window: ±" + timeFormatSpan(r.window, false), "时间窗口：±" + timeFormatSpan(r.window, true)})
 	}
 	if req.Direction != DirectionAny {
-		out = append(out, "direction: "+string(req.Direction))
+		out = append(out, say("direction: %s", "方向：%s", string(req.Direction)))
 	}
 	if req.Env != "" {
-		out = append(out, "env: "+req.Env)
+		out = append(out, say("env: %s", "env：%s", req.Env))
 	}
 	return out
 }

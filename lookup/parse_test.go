@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // parseTestNow is Fri May 22 2026, 11:00 AM in New York.
@@ -433,7 +434,7 @@ func checkParseError(t *testing.T, err error, want *Error) {
 		t.Errorf("Message = %q, want one friendly line", got.Message)
 	}
 	gotCmp := &Error{Code: got.Code, Understood: got.Understood, Missing: got.Missing}
-	if diff := cmp.Diff(want, gotCmp); diff != "" {
+	if diff := cmp.Diff(want, gotCmp, cmpopts.IgnoreUnexported(Error{})); diff != "" {
 		t.Errorf("error mismatch (-want +got):\n%s\nmessage: %s", diff, got.Message)
 	}
 }

@@ -292,7 +292,8 @@ func (r *parsedReport) readWindow(text, number, unit string) {
 	w := time.Duration(n * float64(unitDur)).Round(time.Minute)
 	r.windowText = strings.TrimSpace(text)
 	if err != nil || w < parseMinWindow || w > parseMaxWindow {
-		r.problem("a window between ±1m and ±7d", "“%s” is not a window I can search: use something like ±2h.", r.windowText)
+		r.problem(say("a window between ±1m and ±7d", "±1m 到 ±7d 之间的时间窗口"),
+			say("“%s” is not a window I can search: use something like ±2h.", "“%s” 不是能搜索的时间窗口：请写成类似 ±2h 的形式。", r.windowText))
 		return
 	}
 	r.window = w

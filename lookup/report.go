@@ -99,6 +99,7 @@ type ReportWarning struct {
 	Stage   string     `json:"stage"` // "" when the warning is not about one stage
 	From    *time.Time `json:"from"`  // the span it is about; nil when none
 	To      *time.Time `json:"to"`
+	zh      string     // Message in Chinese (see Text)
 }
 
 // CostReport answers `cost`: the most expensive rows and the totals.

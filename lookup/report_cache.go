@@ -83,11 +83,15 @@ func cacheWarnings(hours []CachePoint, min float64, zone *time.Location) []Repor
 			each = append(each, hourLabel(h, zone)+" "+percent(rates[h]))
 		}
 		from, to := run[0], run[len(run)-1].Add(time.Hour)
-		out = append(out, ReportWarning{Code: WarnCacheCollapse, From: &from, To: &to, Message: fmt.Sprintf(
-			"The cache hit rate was below %s for %d consecutive hours, %s (%s). Check lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
-				"for a ${...} interpolation in the prompt prefix, and run `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`: "+
-				"it should fail; if it passes, the change got around the cache invariant test (runbook scenario 3).",
-			percent(min), len(run), spanLabel(from, to, zone), strings.Join(each, ", "))})
+		en := fmt.Sprintf("The cache hit rate was below %s for %d consecutive hours, %s (%s). Check lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
+			"for a ${...} interpolation in the prompt prefix, and run `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`: "+
+			"it should fail; if it passes, the change got around the cache invariant test (runbook scenario 3).",
+			percent(min), len(run), spanLabel(from, to, zone), strings.Join(each, ", "))
+		zh := fmt.Sprintf("缓存命中率连续 %d 个小时低于 %s，%s（%s）。请检查 lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
+			"的提示词前缀里有没有人加 ${...} 插值，并运行 `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`："+
+			"测试应该失败；如果通过了，说明改动绕过了缓存 invariant test（runbook 场景 3）。",
+			len(run), percent(min), spanLabel(from, to, zone), strings.Join(each, "、"))
+		out = append(out, ReportWarning{Code: WarnCacheCollapse, From: &from, To: &to, Message: en, zh: zh})
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package lookup
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -131,27 +130,31 @@ func costWarnings(c *CostReport, zone *time.Location) []ReportWarning {
 	var out []ReportWarning
 	for _, rows := range byStage(long) {
 		biggest := slices.MaxFunc(rows, func(a, b CostRow) int { return cmp.Compare(a.InputTokens, b.InputTokens) })
-		out = append(out, costWarning(WarnLongInput, rows, fmt.Sprintf(
+		out = append(out, costWarning(WarnLongInput, rows, say(
 			"%s: %d of the %d most expensive rows had more than %d× the window's mean input tokens (mean %s; largest %s in %s at %s). "+
 				"A transcript that was not split? Compare it with transcribe-processor's output (runbook scenario 2).",
+			"%[1]s：最贵的 %[3]d 行中有 %[2]d 行的输入 token 超过时间段平均值的 %[4]d 倍（平均 %[5]s；最大 %[6]s，%[7]s，%[8]s）。"+
+				"转写是不是漏切了？请对照 transcribe-processor 的输出（runbook 场景 2）。",
 			rows[0].Stage, len(rows), len(c.Top), longInputFactor, numfmt.Count(int64(c.MeanInputTokens+0.5)),
 			numfmt.Count(biggest.InputTokens), biggest.SessionID, biggest.Timestamp.In(zone).Format("Jan 2 15:04 MST"))))
 	}
 	for _, rows := range byStage(miss) {
-		out = append(out, costWarning(WarnCacheMiss, rows, fmt.Sprintf(
+		out = append(out, costWarning(WarnCacheMiss, rows, say(
 			"%s: %d of the %d most expensive rows read nothing from the cache (cacheReadRatio 0 or absent), e.g. %s: "+
 				"the prompt prefix drifted, a cold start, or sticky routing did not hold (runbook scenario 2).",
+			"%[1]s：最贵的 %[3]d 行中有 %[2]d 行没有读自缓存（cacheReadRatio 为 0 或缺失），例如 %[4]s："+
+				"提示词前缀变了、冷启动，或 sticky routing 没有生效（runbook 场景 2）。",
 			rows[0].Stage, len(rows), len(c.Top), rows[0].SessionID)))
 	}
 	return out
 }
 
-func costWarning(code string, rows []CostRow, msg string) ReportWarning {
+func costWarning(code string, rows []CostRow, msg sentence) ReportWarning {
 	first, last := rows[0].Timestamp, rows[0].Timestamp
 	for _, r := range rows {
 		first, last = minTime(first, r.Timestamp), maxTime(last, r.Timestamp)
 	}
-	return ReportWarning{Code: code, Message: msg, Stage: rows[0].Stage, From: &first, To: &last}
+	return ReportWarning{Code: code, Message: msg.en, zh: msg.zh, Stage: rows[0].Stage, From: &first, To: &last}
 }
 
 // byStage groups rows by stage, in pipeline order.

@@ -141,19 +141,24 @@ func codeDiffers(d *DeploysReport, patterns []string) []ReportWarning {
 		if len(bySHA) < 2 {
 			continue
 		}
-		var parts []string
+		var parts, partsZH []string
 		for _, sha := range slices.Sorted(maps.Keys(bySHA)) {
 			verb := "runs"
 			if len(bySHA[sha]) > 1 {
 				verb = "run"
 			}
 			parts = append(parts, fmt.Sprintf("%s %s %s", strings.Join(bySHA[sha], ", "), verb, shortSHA(sha)))
+			partsZH = append(partsZH, fmt.Sprintf("%s 运行 %s", strings.Join(bySHA[sha], ", "), shortSHA(sha)))
 		}
-		out = append(out, ReportWarning{Code: WarnCodeDiffers, Message: fmt.Sprintf(
-			"%s: the code differs between regions (%s): a region still runs an old build, as after a merge that was not deployed everywhere. "+
-				"Compare with `aws lambda get-function --function-name <name> --query Configuration.CodeSha256`, then redeploy that region's stack "+
-				"(cd ~/workspace/callytics-infrastructure && npx cdk deploy <stack> --require-approval never) (runbook scenario 4).",
-			p, strings.Join(parts, "; "))})
+		en := fmt.Sprintf("%s: the code differs between regions (%s): a region still runs an old build, as after a merge that was not deployed everywhere. "+
+			"Compare with `aws lambda get-function --function-name <name> --query Configuration.CodeSha256`, then redeploy that region's stack "+
+			"(cd ~/workspace/callytics-infrastructure && npx cdk deploy <stack> --require-approval never) (runbook scenario 4).",
+			p, strings.Join(parts, "; "))
+		zh := fmt.Sprintf("%s：各区域的代码不一致（%s）：有区域还在跑旧版本，像是合并后没有部署到所有区域。"+
+			"请用 `aws lambda get-function --function-name <name> --query Configuration.CodeSha256` 对比，然后重新部署该区域的 stack"+
+			"（`cd ~/workspace/callytics-infrastructure && npx cdk deploy <stack> --require-approval never`）（runbook 场景 4）。",
+			p, strings.Join(partsZH, "；"))
+		out = append(out, ReportWarning{Code: WarnCodeDiffers, Message: en, zh: zh})
 	}
 	return out
 }

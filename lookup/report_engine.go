@@ -155,7 +155,7 @@ func (e *ReportEngine) validate(q *ReportQuery) error {
 		q.Zone = time.UTC
 	}
 	if _, ok := reportKindsByName[q.Kind]; !ok || q.Kind == ReportHelp {
-		return Errorf(CodeNotUnderstood, "%q is not a report; try %s", string(q.Kind), reportKindList())
+		return errorSay(CodeNotUnderstood, say("%q is not a report; try %s", "%q 不是报告；试试 %s", string(q.Kind), reportKindList()))
 	}
 	if q.Kind == ReportDeploys {
 		q.From, q.To = time.Time{}, time.Time{}
@@ -163,7 +163,7 @@ func (e *ReportEngine) validate(q *ReportQuery) error {
 	}
 	q.From, q.To = q.From.UTC().Truncate(time.Second), q.To.UTC().Truncate(time.Second)
 	if !q.To.After(q.From) {
-		return Errorf(CodeNotUnderstood, "that window is empty: it must end after it starts")
+		return errorSay(CodeNotUnderstood, say("that window is empty: it must end after it starts", "这个时间窗口是空的：结束时间必须晚于开始时间"))
 	}
 	return windowTooLong(q.To.Sub(q.From), e.cfg.MaxRange)
 }
@@ -173,9 +173,11 @@ func windowTooLong(d, max time.Duration) error {
 	if d <= max {
 		return nil
 	}
-	return Errorf(CodeWindowTooLong, "A report covers at most %s (TRACEBOT_REPORT_MAX_RANGE), and %s is longer: "+
+	return errorSay(CodeWindowTooLong, say("A report covers at most %s (TRACEBOT_REPORT_MAX_RANGE), and %s is longer: "+
 		"Logs Insights bills per GB scanned, so a longer window costs more than it tells. Ask for %s or less.",
-		reportSpan(max), reportSpan(d), reportSpan(max))
+		"一份报告最多覆盖 %s（TRACEBOT_REPORT_MAX_RANGE），%s 超出了：Logs Insights 按扫描的 GB 计费，"+
+			"窗口越长花费越多，得到的信息却不会更多。请查询 %s 或更短的时间。",
+		reportSpan(max), reportSpan(d), reportSpan(max)))
 }
 
 func (e *ReportEngine) cacheKey(q ReportQuery) string {

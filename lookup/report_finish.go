@@ -148,25 +148,35 @@ func finishBuckets(f *FinishReport) []time.Time {
 }
 
 func spikeWarning(reason, stage string, run []time.Time, shares map[time.Time][2]float64, max float64, zone *time.Location) ReportWarning {
-	var each []string
+	var each, eachZH []string
 	for _, h := range run {
 		s := shares[h]
 		each = append(each, fmt.Sprintf("%s %s of %d", hourLabel(h, zone), percent(s[0]), int64(s[1])))
+		eachZH = append(eachZH, fmt.Sprintf("%s %d 行中 %s", hourLabel(h, zone), int64(s[1]), percent(s[0])))
 	}
 	from, to := run[0], run[len(run)-1].Add(time.Hour)
 	w := ReportWarning{Code: WarnLengthSpike, Stage: stage, From: &from, To: &to}
-	head := fmt.Sprintf("%s: more than %s of the rows finished %q in %s (%s)", stage, percent(max), reason,
-		spanLabel(from, to, zone), strings.Join(each, "; "))
+	head := sentence{
+		fmt.Sprintf("%s: more than %s of the rows finished %q in %s (%s)", stage, percent(max), reason,
+			spanLabel(from, to, zone), strings.Join(each, "; ")),
+		fmt.Sprintf("%s：%s 内超过 %s 的行以 %q 结束（%s）", stage, spanLabel(from, to, zone), percent(max), reason,
+			strings.Join(eachZH, "；")),
+	}
 	if reason == FinishContentFilter {
 		w.Code = WarnContentFilterSpike
-		w.Message = head + ": the prompt triggers the provider's moderation; check what these transcripts contain (runbook: dashboard patrol)."
+		msg := head.plus(sentence{": the prompt triggers the provider's moderation; check what these transcripts contain (runbook: dashboard patrol).",
+			"：提示词触发了 provider 的 moderation，请检查这些转写的内容（runbook：Dashboard 巡检）。"})
+		w.Message, w.zh = msg.en, msg.zh
 		return w
 	}
 	lambda, tokens, where := "ai-analysis-processor", 4096, "lambda/ai-analysis-processor/src/infrastructure/ai/invoke-model.ts"
 	if stage == StageContacts {
 		lambda, tokens, where = "contacts-analyzer", 4000, "lambda/contacts-analyzer/src/infrastructure/ai-client.ts"
 	}
-	w.Message = fmt.Sprintf("%s: the output was truncated. %s's maxTokens is %d (%s); if these transcripts are long and need a long answer, "+
-		"raise it in a PR; if it is occasional, look for an unusually long transcript first (runbook scenario 5).", head, lambda, tokens, where)
+	msg := head.plus(say(": the output was truncated. %s's maxTokens is %d (%s); if these transcripts are long and need a long answer, "+
+		"raise it in a PR; if it is occasional, look for an unusually long transcript first (runbook scenario 5).",
+		"：输出被截断。%s 的 maxTokens 是 %d（%s）；如果转写确实很长且需要长输出，提 PR 调高它；"+
+			"如果是偶发，先看是不是异常长的转写（runbook 场景 5）。", lambda, tokens, where))
+	w.Message, w.zh = msg.en, msg.zh
 	return w
 }

@@ -25,7 +25,7 @@ func ParseReportQuery(text string, opt ReportParseOptions) (ReportQuery, error) 
 	opt = opt.withDefaults()
 	words := strings.Fields(strings.ToLower(strings.TrimSpace(text)))
 	if len(words) == 0 {
-		return ReportQuery{}, Errorf(CodeNotUnderstood, "Which report? Try %s.", reportExampleList())
+		return ReportQuery{}, errorSay(CodeNotUnderstood, say("Which report? Try %s.", "哪个报告？试试 %s。", reportExampleList()))
 	}
 	kind, ok := reportKindWord(words[0])
 	if !ok {
@@ -96,11 +96,13 @@ func notAReport(word string) error {
 		if info.Example != "" {
 			ex = info.Example
 		}
-		return &Error{Code: CodeNotUnderstood, Message: fmt.Sprintf("“%s” is not a report. Did you mean “%s”?", word, ex),
-			Missing: []string{"a report kind: " + reportKindList()}}
+		e := errorSay(CodeNotUnderstood, say("“%s” is not a report. Did you mean “%s”?", "“%s” 不是报告。你是想要 “%s” 吗？", word, ex))
+		e.addMissing(say("a report kind: %s", "报告类型：%s", reportKindList()))
+		return e
 	}
-	return &Error{Code: CodeNotUnderstood, Message: fmt.Sprintf("“%s” is not a report: try %s.", word, reportExampleList()),
-		Missing: []string{"a report kind: " + reportKindList()}}
+	e := errorSay(CodeNotUnderstood, say("“%s” is not a report: try %s.", "“%s” 不是报告：试试 %s。", word, reportExampleList()))
+	e.addMissing(say("a report kind: %s", "报告类型：%s", reportKindList()))
+	return e
 }
 
 func reportKindInfo(k ReportKind) ReportKindInfo {
@@ -173,7 +175,7 @@ func (q *ReportQuery) readEnv(words []string) ([]string, error) {
 		case "test", "pre", "prod":
 			q.Env = val
 		default:
-			return nil, Errorf(CodeNotUnderstood, "“%s” is not an env: want test, pre or prod.", val)
+			return nil, errorSay(CodeNotUnderstood, say("“%s” is not an env: want test, pre or prod.", "“%s” 不是 env：只能是 test、pre 或 prod。", val))
 		}
 	}
 	return rest, nil
@@ -210,12 +212,13 @@ func (q *ReportQuery) readWindow(w string, opt ReportParseOptions) error {
 	default:
 		m := reportSpanRe.FindStringSubmatch(w)
 		if m == nil {
-			return Errorf(CodeNotUnderstood, "I could not read the window “%s”: try 2h, 24h, 7d, since 9am or yesterday.", w)
+			return errorSay(CodeNotUnderstood, say("I could not read the window “%s”: try 2h, 24h, 7d, since 9am or yesterday.",
+				"“%s” 不是能读懂的时间窗口：试试 2h、24h、7d、since 9am 或 yesterday。", w))
 		}
 		n, _ := strconv.Atoi(m[1])
 		d := time.Duration(n) * reportUnits[m[2][0]]
 		if d <= 0 {
-			return Errorf(CodeNotUnderstood, "The window “%s” is empty: try 2h, 24h or 7d.", w)
+			return errorSay(CodeNotUnderstood, say("The window “%s” is empty: try 2h, 24h or 7d.", "时间窗口 “%s” 是空的：试试 2h、24h 或 7d。", w))
 		}
 		if err := windowTooLong(d, opt.MaxRange); err != nil {
 			return err
@@ -241,7 +244,8 @@ func sinceTime(clock string, local, midnight time.Time) (time.Time, error) {
 	mins, _ := strconv.Atoi(safeIndex(m, 2))
 	switch ampm := safeIndex(m, 3); {
 	case m == nil || mins > 59 || ampm == "" && h > 23 || ampm != "" && (h < 1 || h > 12):
-		return time.Time{}, Errorf(CodeNotUnderstood, "I could not read the time “%s”: try since 9am, since 13:30 or since yesterday.", clock)
+		return time.Time{}, errorSay(CodeNotUnderstood, say("I could not read the time “%s”: try since 9am, since 13:30 or since yesterday.",
+			"“%s” 不是能读懂的时间：试试 since 9am、since 13:30 或 since yesterday。", clock))
 	case ampm == "am" && h == 12:
 		h = 0
 	case ampm == "pm" && h < 12:

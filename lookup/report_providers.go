@@ -87,16 +87,23 @@ func switchingWarning(p *ProvidersReport, q ReportQuery) (ReportWarning, bool) {
 		return ReportWarning{}, false
 	}
 	from, to := q.From, q.To
-	eg := ""
+	eg := sentence{}
 	if len(p.Examples) > 0 {
-		eg = ", e.g. " + strings.Join(p.Examples[:min(3, len(p.Examples))], ", ")
+		ids := strings.Join(p.Examples[:min(3, len(p.Examples))], ", ")
+		eg = say(", e.g. %s", "，例如 %s", ids)
 	}
-	return ReportWarning{Code: WarnProviderSwitching, From: &from, To: &to, Message: fmt.Sprintf(
-		"%s of sessions (%d of %d) used more than one provider%s: sticky routing is not holding, which also costs cache hits. "+
-			"Check Provider routing on the generation's activity page and tell the platform team (OpenRouter support if routing is broken); "+
-			"a short-term mitigation is provider: { order: ['AtlasCloud'], allow_fallbacks: false } in createOpenRouter() in "+
-			"lambda/shared/utils/ai/invoke.ts, which gives up availability: discuss it first (runbook scenario 6).",
-		percent(float64(p.SwitchedSessions)/float64(p.Sessions)), p.SwitchedSessions, p.Sessions, eg)}, true
+	share := percent(float64(p.SwitchedSessions) / float64(p.Sessions))
+	en := fmt.Sprintf("%s of sessions (%d of %d) used more than one provider%s: sticky routing is not holding, which also costs cache hits. "+
+		"Check Provider routing on the generation's activity page and tell the platform team (OpenRouter support if routing is broken); "+
+		"a short-term mitigation is provider: { order: ['AtlasCloud'], allow_fallbacks: false } in createOpenRouter() in "+
+		"lambda/shared/utils/ai/invoke.ts, which gives up availability: discuss it first (runbook scenario 6).",
+		share, p.SwitchedSessions, p.Sessions, eg.en)
+	zh := fmt.Sprintf("%s 的会话（%d 个中有 %d 个）使用了不止一个 provider%s：sticky routing 没有生效，这也会降低缓存命中率。"+
+		"请在 generation 的 Activity 页查看 Provider routing，并告知 platform team（如果是路由本身坏了，联系 OpenRouter support）；"+
+		"短期 mitigation 是在 lambda/shared/utils/ai/invoke.ts 的 createOpenRouter() 加 "+
+		"`provider: { order: ['AtlasCloud'], allow_fallbacks: false }`，但会牺牲 availability：先讨论再做（runbook 场景 6）。",
+		share, p.Sessions, p.SwitchedSessions, eg.zh)
+	return ReportWarning{Code: WarnProviderSwitching, From: &from, To: &to, Message: en, zh: zh}, true
 }
 
 // ModelShares returns the mix of one model, most requests first.

@@ -112,7 +112,8 @@ func newTrace(req Request, sandbox bool) *Trace {
 		t.At = &at
 	}
 	if req.ZoneSource == "default" && req.Phone != "" && req.At != nil {
-		t.warn(WarnDefaultZone, "", fmt.Sprintf("the number has no single time zone; times were read in %s", req.ZoneName))
+		t.warn(WarnDefaultZone, "", say("the number has no single time zone; times were read in %s",
+			"这个号码没有唯一的时区；时间按 %s 读取", req.ZoneName))
 	}
 	return t
 }
@@ -240,7 +241,8 @@ func (w *walk) searchUsage(ctx context.Context, call Call) ([]UsageRow, bool) {
 		return nil, false
 	}
 	if res.Widened && len(res.Rows) > 0 {
-		w.t.warn(WarnWidened, "", "no ai_usage lines within an hour of the call; found them in the 24-hour range")
+		w.t.warn(WarnWidened, "", say("no ai_usage lines within an hour of the call; found them in the 24-hour range",
+			"通话前后一小时内没有 ai_usage 日志；在 24 小时范围内找到了"))
 	}
 	return res.Rows, true
 }

@@ -134,7 +134,7 @@ func (r *parsedReport) addNamedDate(sc *parseScan, m parseMatch, month string, d
 // addDate records a date, or a problem when it is not a real one.
 func (r *parsedReport) addDate(pos int, text string, year, month, day int) {
 	if !timeValidDate(year, month, day) {
-		r.problem("a valid date", "“%s” is not a real date.", text)
+		r.problem(missingDate, say("“%s” is not a real date.", "“%s” 不是真实存在的日期。", text))
 		return
 	}
 	r.setDate(timeDate{pos: pos, year: year, month: month, day: day})
@@ -189,8 +189,9 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 			suffix := timeLetterRun(sc.buf[numEnd:])
 			a, zone, ok := timeClockSuffix(string(suffix), timeAtoi(m.group(2)))
 			if !ok {
-				r.problem("a valid time", "“%s%s” is not a time I can read: write %s:%sam or %[3]s:%spm.",
-					strings.TrimSpace(string(sc.buf[m.start():numEnd])), suffix, m.group(2), m.group(3))
+				r.problem(missingTime, say("“%s%s” is not a time I can read: write %s:%sam or %[3]s:%spm.",
+					"“%s%s” 不是能读懂的时间：请写成 %s:%sam 或 %[3]s:%spm。",
+					strings.TrimSpace(string(sc.buf[m.start():numEnd])), suffix, m.group(2), m.group(3)))
 				sc.blank(m.start(), numEnd+len(suffix))
 				return false
 			}
@@ -226,8 +227,8 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 // futureDay records the problem of a day after today ("tomorrow", "next Wednesday",
 // "下周三"): a call cannot have happened then.
 func (r *parsedReport) futureDay(m parseMatch) {
-	r.problem("a day on or before today", "“%s” is in the future: give the day the call was, like yesterday or 5/20.",
-		strings.TrimSpace(m.text()))
+	r.problem(say("a day on or before today", "今天或更早的日期"), say("“%s” is in the future: give the day the call was, like yesterday or 5/20.",
+		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", strings.TrimSpace(m.text())))
 }
 
 // timeClockSuffix reads the letters written right after a clock time without am/pm
@@ -265,7 +266,7 @@ func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour
 	sc.blank(m.start(), m.end())
 	h, ok := timeApplyPeriod(hour, period, strings.ToLower(ampm))
 	if !ok || mi > 59 || s > 59 {
-		r.problem("a valid time", "“%s” is not a time of day.", text)
+		r.problem(missingTime, say("“%s” is not a time of day.", "“%s” 不是有效的时刻。", text))
 		return
 	}
 	explicit := period != "" || ampm != ""

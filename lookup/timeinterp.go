@@ -32,15 +32,18 @@ func (r Request) Interpretation(lang string) string {
 }
 
 // timeSummary is the time part of a not-understood answer's Understood list.
-func (r Request) timeSummary() string {
+func (r Request) timeSummary() sentence {
 	loc := r.timeLocation()
 	switch {
 	case r.At != nil:
-		return "time: " + timeLocalEN(r.At.In(loc), r.ZoneName)
+		at := r.At.In(loc)
+		return sentence{"time: " + timeLocalEN(at, r.ZoneName), "时间：" + timeLocalZH(at, r.ZoneName)}
 	case r.WholeDay:
-		return "date: " + timeDayEN(r.From.In(loc), r.ZoneName) + " (whole day)"
+		day := r.From.In(loc)
+		return sentence{"date: " + timeDayEN(day, r.ZoneName) + " (whole day)",
+			fmt.Sprintf("日期：%d月%d日 %s %s（全天）", day.Month(), day.Day(), timeWeekdayZH(day), timeZoneLabel(day, r.ZoneName))}
 	}
-	return ""
+	return sentence{}
 }
 
 // timeLocation returns the zone the request was read in, also for a Request decoded

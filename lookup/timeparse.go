@@ -191,11 +191,11 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 	text := string(sc.buf[m.start():end])
 	sc.blank(m.start(), end)
 	if !timeValidDate(y, mo, d) {
-		r.problem("a valid date", "“%s” is not a real date.", text)
+		r.problem(missingDate, say("“%s” is not a real date.", "“%s” 不是真实存在的日期。", text))
 		return
 	}
 	if h > 23 || mi > 59 || s > 59 {
-		r.problem("a valid time", "“%s” is not a time of day.", text)
+		r.problem(missingTime, say("“%s” is not a time of day.", "“%s” 不是有效的时刻。", text))
 		return
 	}
 	if off == "" {
@@ -207,7 +207,7 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 	if off != "Z" {
 		var ok bool
 		if z, ok = timeOffsetZone(off[:1], off[1:3], strings.TrimPrefix(off[3:], ":")); !ok {
-			r.problem("a valid time zone offset", "“%s” has an offset I do not know.", text)
+			r.problem(say("a valid time zone offset", "有效的时区偏移"), say("“%s” has an offset I do not know.", "“%s” 的时区偏移无法识别。", text))
 			return
 		}
 		z.pos = m.groupStart(8)

@@ -126,7 +126,7 @@ func (r *parsedReport) readAgo(sc *parseScan) {
 		case strings.HasPrefix(unit, "d") && !strings.Contains(m.group(1), "few") && !strings.Contains(m.group(1), "couple"):
 			r.addDaysAgo(m, n)
 		case strings.HasPrefix(unit, "d"), strings.HasPrefix(unit, "w"), strings.HasPrefix(unit, "mo"):
-			r.problem("a date", "“%s” is too vague to search: give the date, like 5/15.", strings.TrimSpace(m.text()))
+			r.problem(missingDay, say("“%s” is too vague to search: give the date, like 5/15.", "“%s” 太模糊，无法搜索：请给出日期，例如 5/15。", strings.TrimSpace(m.text())))
 		default:
 			r.addAgo(m, n, unit == "" || strings.HasPrefix(unit, "h"))
 		}
@@ -169,7 +169,7 @@ const timeMaxDaysAgo = 366
 // a year, is a problem.
 func (r *parsedReport) addDaysAgo(m parseMatch, n float64) {
 	if n != math.Trunc(n) || n < 1 || n > timeMaxDaysAgo {
-		r.problem("a date", "“%s” is not a day I can search: give the date, like 5/20.", strings.TrimSpace(m.text()))
+		r.problem(missingDay, say("“%s” is not a day I can search: give the date, like 5/20.", "“%s” 不是能搜索的日期：请给出日期，例如 5/20。", strings.TrimSpace(m.text())))
 		return
 	}
 	r.setRel(timeRel{pos: m.start(), days: -int(n)})
@@ -200,7 +200,7 @@ func (r *parsedReport) addAgo(m parseMatch, n float64, hours bool) {
 	}
 	d := time.Duration(math.Round(n * float64(unit)))
 	if d <= 0 || d > timeMaxAgo {
-		r.problem("a time within the last 7 days", "“%s” is not a time I can search.", strings.TrimSpace(m.text()))
+		r.problem(say("a time within the last 7 days", "最近 7 天内的时间"), say("“%s” is not a time I can search.", "“%s” 不是能搜索的时间。", strings.TrimSpace(m.text())))
 		return
 	}
 	if r.when.ago == nil || m.start() < r.when.ago.pos {

@@ -125,6 +125,7 @@ type Warning struct {
 	Code    string `json:"code"`
 	Stage   string `json:"stage,omitempty"`
 	Message string `json:"message"`
+	zh      string // Message in Chinese (see Text)
 }
 
 // Warning codes.

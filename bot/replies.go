@@ -164,7 +164,7 @@ func (r replies) searched(tr *lookup.Trace) string {
 	if tr.Phone == "" {
 		return "trace `" + tr.TraceID + "`"
 	}
-	return r.t("r_searched", tr.Phone, tr.Interpreted) + " · trace `" + tr.TraceID + "`"
+	return r.t("r_searched", tr.Phone, tr.Interpretation(r.lang)) + " · trace `" + tr.TraceID + "`"
 }
 
 // summary sums a trace up in one line: a result's notification text, the head
@@ -260,7 +260,7 @@ func (r replies) resultButtons(tr *lookup.Trace, state *state.ReprocessRecord) [
 const maxCandidates = 10
 
 func (r replies) candidates(tr *lookup.Trace, req lookup.Request) Reply {
-	head := r.t("candidates", len(tr.Candidates), tr.Phone, tr.Interpreted)
+	head := r.t("candidates", len(tr.Candidates), tr.Phone, tr.Interpretation(r.lang))
 	blocks := []Block{textBlock(head)}
 	var buttons []Button
 	for i, c := range tr.Candidates {
@@ -281,9 +281,9 @@ func (r replies) candidates(tr *lookup.Trace, req lookup.Request) Reply {
 func (r replies) notFound(tr *lookup.Trace, req lookup.Request) Reply {
 	var head string
 	if tr.Phone != "" {
-		head = r.t("not_found", tr.Phone, r.localTime(tr.From, tr.Zone), r.localTime(tr.To, tr.Zone), tr.Interpreted)
+		head = r.t("not_found", tr.Phone, r.localTime(tr.From, tr.Zone), r.localTime(tr.To, tr.Zone), tr.Interpretation(r.lang))
 		if r.lang == "zh" {
-			head = r.t("not_found", r.localTime(tr.From, tr.Zone), r.localTime(tr.To, tr.Zone), tr.Interpreted, tr.Phone)
+			head = r.t("not_found", r.localTime(tr.From, tr.Zone), r.localTime(tr.To, tr.Zone), tr.Interpretation(r.lang), tr.Phone)
 		}
 	} else {
 		head = strings.Join(errorMessages(tr), "; ")
@@ -377,10 +377,7 @@ func (r replies) notice(key string, args ...any) Reply {
 }
 
 func (r replies) localTime(ts time.Time, zone string) string {
-	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
-		return ts.In(loc).Format("Mon Jan 2 3:04 PM MST")
-	}
-	return ts.UTC().Format("Mon Jan 2 15:04 UTC")
+	return lookup.LocalTime(ts, zone, r.lang)
 }
 
 func (r replies) localClock(ts time.Time, zone string) string {

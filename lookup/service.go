@@ -93,19 +93,20 @@ func (s *Service) Trace(ctx context.Context, req Request, progress func(Progress
 
 func newTrace(req Request, sandbox bool) *Trace {
 	t := &Trace{
-		TraceID:     newTraceID(),
-		Phone:       req.Phone,
-		Zone:        req.ZoneName,
-		ZoneSource:  req.ZoneSource,
-		From:        req.From.UTC(),
-		To:          req.To.UTC(),
-		Interpreted: req.Interpretation("en"),
-		Direction:   req.Direction,
-		Candidates:  []Call{},
-		Stages:      []Stage{},
-		Warnings:    []Warning{},
-		Errors:      []StepError{},
-		Sandbox:     sandbox,
+		TraceID:       newTraceID(),
+		Phone:         req.Phone,
+		Zone:          req.ZoneName,
+		ZoneSource:    req.ZoneSource,
+		From:          req.From.UTC(),
+		To:            req.To.UTC(),
+		Interpreted:   req.Interpretation("en"),
+		Direction:     req.Direction,
+		interpretedZH: req.Interpretation("zh"),
+		Candidates:    []Call{},
+		Stages:        []Stage{},
+		Warnings:      []Warning{},
+		Errors:        []StepError{},
+		Sandbox:       sandbox,
 	}
 	if req.At != nil {
 		at := req.At.UTC()

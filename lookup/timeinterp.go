@@ -133,6 +133,21 @@ func (r Request) timeZoneNote(zh bool) string {
 }
 
 // timeLocalEN formats "Wed May 20 1:15 PM EDT" (seconds only when not zero).
+// LocalTime formats t to the minute in the zone zoneName (an IANA name) as replies
+// state times: "Wed May 20 1:15 PM EDT", or "5月20日 周三 下午1:15 EDT" for lang "zh";
+// a zone that does not load gives UTC ("Wed May 20 17:15 UTC").
+func LocalTime(t time.Time, zoneName, lang string) string {
+	loc, err := timeLoadZone(zoneName)
+	if err != nil || zoneName == "" {
+		return t.UTC().Format("Mon Jan 2 15:04 UTC")
+	}
+	t = t.Truncate(time.Minute).In(loc)
+	if isChinese(lang) {
+		return timeLocalZH(t, zoneName)
+	}
+	return timeLocalEN(t, zoneName)
+}
+
 func timeLocalEN(t time.Time, zoneName string) string {
 	layout := "Mon Jan 2 3:04 PM"
 	if t.Second() != 0 {

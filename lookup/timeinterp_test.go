@@ -112,3 +112,22 @@ func TestTimeFormatSpan(t *testing.T) {
 		}
 	}
 }
+
+// LocalTime states a time to the minute in the call's zone, in the reply language.
+func TestLocalTime(t *testing.T) {
+	at := time.Date(2026, 5, 20, 17, 15, 42, 0, time.UTC)
+	tests := []struct{ zone, lang, want string }{
+		{"America/New_York", "en", "Wed May 20 1:15 PM EDT"},
+		{"America/New_York", "zh", "5月20日 周三 下午1:15 EDT"},
+		{"America/Los_Angeles", "zh-CN", "5月20日 周三 上午10:15 PDT"},
+		{"Asia/Shanghai", "en", "Thu May 21 1:15 AM Asia/Shanghai"},
+		{"UTC", "en", "Wed May 20 5:15 PM UTC"},
+		{"", "zh", "Wed May 20 17:15 UTC"},
+		{"Mars/Olympus", "en", "Wed May 20 17:15 UTC"},
+	}
+	for _, tt := range tests {
+		if got := LocalTime(at, tt.zone, tt.lang); got != tt.want {
+			t.Errorf("LocalTime(%s, %q, %s) = %q, want %q", at, tt.zone, tt.lang, got, tt.want)
+		}
+	}
+}

@@ -54,7 +54,13 @@ type Trace struct {
 	Engineers *EngineersBlock `json:"engineers,omitempty"`
 	TimingsMS Timings         `json:"timings_ms"`
 	Sandbox   bool            `json:"sandbox,omitempty"` // built from the --sandbox world
+
+	interpretedZH string // Interpreted in Chinese (see Interpretation)
 }
+
+// Interpretation is how the report's time was read (Interpreted) in lang: "zh"
+// for Chinese, anything else English.
+func (t *Trace) Interpretation(lang string) string { return inLang(lang, t.Interpreted, t.interpretedZH) }
 
 // Stage is one LLM call of the pipeline: its ai_usage line joined with its
 // OpenRouter generation.

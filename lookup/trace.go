@@ -60,7 +60,9 @@ type Trace struct {
 
 // Interpretation is how the report's time was read (Interpreted) in lang: "zh"
 // for Chinese, anything else English.
-func (t *Trace) Interpretation(lang string) string { return inLang(lang, t.Interpreted, t.interpretedZH) }
+func (t *Trace) Interpretation(lang string) string {
+	return inLang(lang, t.Interpreted, t.interpretedZH)
+}
 
 // Stage is one LLM call of the pipeline: its ai_usage line joined with its
 // OpenRouter generation.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -289,6 +290,7 @@ func cwErrorLine(region string, err error) string {
 // details: "us-east-2: AccessDenied on lambda:GetFunction", "us-east-1: timed out".
 func awsErrorLine(region, service string, err error) string {
 	var op *smithy.OperationError
+	var netErr *net.OpError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return region + ": timed out"
@@ -296,6 +298,8 @@ func awsErrorLine(region, service string, err error) string {
 		return region + ": cancelled"
 	case cwErrorCode(err) != "" && errors.As(err, &op):
 		return fmt.Sprintf("%s: %s on %s:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), service, op.Operation())
+	case errors.As(err, &op) && errors.As(err, &netErr):
+		return fmt.Sprintf("%s: %s:%s: cannot reach AWS (%s)%s", region, service, op.Operation(), cwClip(netErr.Error()), awsAttempts(err))
 	case errors.As(err, &op):
 		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), cwClip(op.Err.Error()))
 	}
@@ -304,6 +308,15 @@ func awsErrorLine(region, service string, err error) string {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	return region + ": " + cwClip(msg)
+}
+
+// awsAttempts is ", after N attempts" when the SDK's retryer gave up, else "".
+func awsAttempts(err error) string {
+	var maxed *retry.MaxAttemptsError
+	if errors.As(err, &maxed) && maxed.Attempt > 1 {
+		return fmt.Sprintf(", after %d attempts", maxed.Attempt)
+	}
+	return ""
 }
 
 // cwClip makes msg one line of at most 160 characters.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -295,7 +296,7 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 func newRedactedError(prefix string, err error, secrets []string, retry bool) error {
-	text := err.Error()
+	text := uniqueLines(err.Error())
 	for _, secret := range secrets {
 		if secret != "" {
 			text = strings.ReplaceAll(text, secret, "[redacted]")
@@ -306,4 +307,18 @@ func newRedactedError(prefix string, err error, secrets []string, retry bool) er
 		out = &RetryableError{Err: out}
 	}
 	return out
+}
+
+// uniqueLines drops the repeats of a multi-line error: pgx lists every attempt
+// to connect on its own line, and a host tried with and without TLS is listed
+// twice with the same cause.
+func uniqueLines(text string) string {
+	lines := strings.Split(text, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.TrimSpace(o) == strings.TrimSpace(l) }) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

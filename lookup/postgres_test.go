@@ -469,6 +469,21 @@ func TestPostgresStoreDownFailsFastWithoutSecrets(t *testing.T) {
 	}
 }
 
+// pgx lists each connection attempt on a line of its own, and with the default
+// sslmode (prefer) it tries the host with and without TLS: the cause is said once.
+func TestPostgresStoreDownSaysTheCauseOnce(t *testing.T) {
+	t.Parallel()
+	store, err := OpenPostgres(t.Context(), "postgres://tracebot@"+pgClosedPort(t)+"/calls", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	_, err = store.CallBySession(t.Context(), "s-abc123def456")
+	if err == nil || strings.Count(err.Error(), "connection refused") != 1 {
+		t.Errorf("error %q: want the refused connection named once", err)
+	}
+}
+
 func TestPostgresStoreHonoursDeadlineOnUnresponsiveServer(t *testing.T) {
 	t.Parallel()
 	addr := pgSilentServer(t)

@@ -141,8 +141,11 @@ func TestReportCommandNoRegion(t *testing.T) {
 		e.logs.Fail(region, lookuptest.LogsStartQuery, "AccessDeniedException", 0)
 	}
 	r := runCLI(t, "report", "cache", "24h")
-	if r.code != exitFailed || !strings.Contains(r.stdout, "✗ us-east-1: AccessDenied") {
+	if r.code != exitFailed || !strings.Contains(r.stdout, "Failed in every region: nothing to show.\n  ✗ us-east-1: AccessDenied") {
 		t.Errorf("exit %d, want 1 with each region named:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "Overall") || strings.Contains(r.stdout, "Data scanned") {
+		t.Errorf("a report no region answered shows empty numbers as if it were an answer:\n%s", r.stdout)
 	}
 	r = runCLI(t, "report", "--json", "cache", "24h")
 	if m := decodeObject(t, r.stdout); r.code != exitFailed || len(m["regions"].([]any)) != 3 {

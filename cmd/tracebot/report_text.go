@@ -23,6 +23,13 @@ func renderReport(r *lookup.Report) string {
 		b.WriteString("SAMPLE DATA (--sandbox)\n")
 	}
 	b.WriteString(reportHeading(r, zone) + "\n\n")
+	if !r.Answered() {
+		b.WriteString("Failed in every region: nothing to show.\n")
+		for _, reg := range r.Regions {
+			b.WriteString("  ✗ " + reg.Error + "\n")
+		}
+		return b.String()
+	}
 	switch {
 	case r.Cost != nil:
 		renderCost(&b, r.Cost, zone)

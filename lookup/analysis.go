@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
 
@@ -160,6 +161,7 @@ func decodeAnalysis(body []byte) (map[string]any, error) {
 // secrets or content: "S3 AccessDenied on s3://…", "S3 read of s3://… timed out".
 func AnalysisCause(path string, err error) string {
 	var api smithy.APIError
+	var netErr *net.OpError
 	switch {
 	case errors.Is(err, ErrAnalysisPath):
 		return fmt.Sprintf("s3_analysis_path %q is not an s3://bucket/key path", openRouterClip(path, 80))
@@ -173,13 +175,15 @@ func AnalysisCause(path string, err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("S3 read of %s timed out", path)
 	case errors.As(err, &api):
-		return fmt.Sprintf("S3 %s on %s%s", api.ErrorCode(), path, s3Attempts(err))
+		return fmt.Sprintf("S3 %s on %s%s", api.ErrorCode(), path, awsAttempts(err))
+	case errors.As(err, &netErr):
+		return fmt.Sprintf("S3 read of %s failed: cannot reach AWS%s: %s", path, awsAttempts(err), cwClip(netErr.Error()))
 	}
 	return fmt.Sprintf("S3 read of %s failed: %s", path, errLine(err))
 }
 
-// s3Attempts notes how many attempts the SDK made when it gave up retrying.
-func s3Attempts(err error) string {
+// awsAttempts notes how many attempts the SDK made when it gave up retrying.
+func awsAttempts(err error) string {
 	var max *retry.MaxAttemptsError
 	if errors.As(err, &max) {
 		return fmt.Sprintf(" (after %d attempts)", max.Attempt)

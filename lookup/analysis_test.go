@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -77,6 +79,7 @@ func TestReadAnalysisFailures(t *testing.T) {
 		buckets   []string
 		path      string
 		timeout   time.Duration
+		offline   bool // the endpoint is a port nothing listens on ({addr} in wantCause)
 		wantIs    error
 		wantCode  string
 		wantCause string
@@ -109,6 +112,8 @@ func TestReadAnalysisFailures(t *testing.T) {
 			s.PutPath(t, testAnalysisPath, []byte(`{}`))
 			s.SetLatency(2 * time.Second)
 		}, timeout: 100 * time.Millisecond, wantIs: context.DeadlineExceeded, wantCause: "S3 read of " + testAnalysisPath + " timed out", wantReqs: 1},
+		{name: "endpoint unreachable", offline: true,
+			wantCause: "S3 read of " + testAnalysisPath + " failed: cannot reach AWS (after 3 attempts): dial tcp {addr}: connect: connection refused"},
 		{name: "bucket not allowed", buckets: []string{"other-bucket"}, wantIs: lookup.ErrBucketNotAllowed,
 			wantCause: "bucket callytics-prod-analysis is not in TRACEBOT_ANALYSIS_BUCKETS (" + testAnalysisPath + " not read)"},
 		{name: "bad path", path: "callytics-prod-analysis/x.json", wantIs: lookup.ErrAnalysisPath,
@@ -117,6 +122,17 @@ func TestReadAnalysisFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, client := newS3(t)
+			wantCause := tt.wantCause
+			if tt.offline {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr := l.Addr().String()
+				l.Close()
+				client = srv.Client(t, "us-west-2", func(o *s3.Options) { o.BaseEndpoint = aws.String("http://" + addr) })
+				wantCause = strings.ReplaceAll(wantCause, "{addr}", addr)
+			}
 			if tt.setup != nil {
 				tt.setup(srv)
 			}
@@ -144,8 +160,8 @@ func TestReadAnalysisFailures(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "s3") {
 				t.Errorf("error %q does not start with the component", err)
 			}
-			if got := lookup.AnalysisCause(path, err); got != tt.wantCause {
-				t.Errorf("cause %q, want %q", got, tt.wantCause)
+			if got := lookup.AnalysisCause(path, err); got != wantCause {
+				t.Errorf("cause %q, want %q", got, wantCause)
 			}
 			if got := len(srv.Requests()); got != tt.wantReqs {
 				t.Errorf("%d requests, want %d", got, tt.wantReqs)

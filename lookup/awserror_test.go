@@ -42,7 +42,7 @@ func TestRegionUnreachableIsOneLine(t *testing.T) {
 		t.Fatalf("regions %+v", res.Regions)
 	}
 	for _, r := range res.Regions {
-		want := r.Region + ": logs:StartQuery: cannot reach AWS (dial tcp " + addr + ": connect: connection refused), after 3 attempts"
+		want := r.Region + ": logs:StartQuery: cannot reach AWS (after 3 attempts): dial tcp " + addr + ": connect: connection refused"
 		if r.State != lookup.RegionFailed || r.Error != want {
 			t.Errorf("%s: %s %q\nwant failed %q", r.Region, r.State, r.Error, want)
 		}

@@ -299,7 +299,7 @@ func awsErrorLine(region, service string, err error) string {
 	case cwErrorCode(err) != "" && errors.As(err, &op):
 		return fmt.Sprintf("%s: %s on %s:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), service, op.Operation())
 	case errors.As(err, &op) && errors.As(err, &netErr):
-		return fmt.Sprintf("%s: %s:%s: cannot reach AWS (%s)%s", region, service, op.Operation(), cwClip(netErr.Error()), awsAttempts(err))
+		return fmt.Sprintf("%s: %s:%s: cannot reach AWS%s: %s", region, service, op.Operation(), awsAttempts(err), cwClip(netErr.Error()))
 	case errors.As(err, &op):
 		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), cwClip(op.Err.Error()))
 	}
@@ -308,15 +308,6 @@ func awsErrorLine(region, service string, err error) string {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	return region + ": " + cwClip(msg)
-}
-
-// awsAttempts is ", after N attempts" when the SDK's retryer gave up, else "".
-func awsAttempts(err error) string {
-	var maxed *retry.MaxAttemptsError
-	if errors.As(err, &maxed) && maxed.Attempt > 1 {
-		return fmt.Sprintf(", after %d attempts", maxed.Attempt)
-	}
-	return ""
 }
 
 // cwClip makes msg one line of at most 160 characters.

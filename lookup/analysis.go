@@ -176,7 +176,7 @@ func AnalysisCause(path string, err error) string {
 		return fmt.Sprintf("S3 read of %s timed out", path)
 	case errors.As(err, &api):
 		return fmt.Sprintf("S3 %s on %s%s", api.ErrorCode(), path, awsAttempts(err))
-	case errors.As(err, &netErr):
+	case errors.As(err, &netErr) && netErr.Op == "dial":
 		return fmt.Sprintf("S3 read of %s failed: cannot reach AWS%s: %s", path, awsAttempts(err), cwClip(netErr.Error()))
 	}
 	return fmt.Sprintf("S3 read of %s failed: %s", path, errLine(err))

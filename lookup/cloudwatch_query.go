@@ -298,7 +298,7 @@ func awsErrorLine(region, service string, err error) string {
 		return region + ": cancelled"
 	case cwErrorCode(err) != "" && errors.As(err, &op):
 		return fmt.Sprintf("%s: %s on %s:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), service, op.Operation())
-	case errors.As(err, &op) && errors.As(err, &netErr):
+	case errors.As(err, &op) && errors.As(err, &netErr) && netErr.Op == "dial":
 		return fmt.Sprintf("%s: %s:%s: cannot reach AWS%s: %s", region, service, op.Operation(), awsAttempts(err), cwClip(netErr.Error()))
 	case errors.As(err, &op):
 		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), cwClip(op.Err.Error()))

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
@@ -152,16 +154,22 @@ func NewLogsServer(tb testing.TB) *LogsServer {
 func (s *LogsServer) URL() string { return s.srv.URL }
 
 // Client returns a real CloudWatch Logs client for region aimed at the fake, with
-// static credentials and the SDK's retries off (so injected throttling reaches the
-// caller's own retry logic).
+// static credentials and the SDK's retries only for connection errors, as its
+// standard retryer retries them in production (a loaded machine can reset a
+// keep-alive connection); injected throttling and other errors reach the caller's
+// own retry logic.
 func (s *LogsServer) Client(tb testing.TB, region string) *cloudwatchlogs.Client {
 	tb.Helper()
 	return cloudwatchlogs.New(cloudwatchlogs.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(s.srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOGSFAKE", "logs-fake-secret", ""),
-		Retryer:      aws.NopRetryer{},
-		HTTPClient:   s.http,
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			o.RateLimiter = ratelimit.None
+		}),
+		HTTPClient: s.http,
 	})
 }
 

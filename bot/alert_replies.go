@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -137,8 +138,14 @@ func (r replies) loc() *time.Location {
 	return r.zone
 }
 
-// clockIn is an instant in the bot's zone: "May 22 16:10 EDT".
-func (r replies) clockIn(t time.Time) string { return t.In(r.loc()).Format("Jan 2 15:04 MST") }
+// clockIn is an instant in the bot's zone: "May 22 16:10 EDT" ("5月22日 16:10 EDT").
+func (r replies) clockIn(t time.Time) string {
+	t = t.In(r.loc())
+	if r.lang == "zh" {
+		return fmt.Sprintf("%d月%d日 %s", t.Month(), t.Day(), t.Format("15:04 MST"))
+	}
+	return t.Format("Jan 2 15:04 MST")
+}
 
 // span is [from, to) in the bot's zone, as reports write it.
-func (r replies) span(from, to time.Time) string { return reportSpan(from, to, r.loc()) }
+func (r replies) span(from, to time.Time) string { return r.reportSpan(from, to, r.loc()) }

@@ -48,17 +48,18 @@ func (r replies) reportWindow(q lookup.ReportQuery) string {
 	case w != "":
 		return r.t("rp_last", w)
 	}
-	return reportSpan(q.From, q.To, reportZone(q.Zone))
+	return r.reportSpan(q.From, q.To, reportZone(q.Zone))
 }
 
-// reportSpan writes [from, to) in zone: "Fri May 22 10:00 → 12:00 EDT", with both
-// dates when the days differ.
-func reportSpan(from, to time.Time, zone *time.Location) string {
+// reportSpan writes [from, to) in zone: "Fri May 22 10:00 → 12:00 EDT" ("5月22日
+// 周五 10:00 → 12:00 EDT" in Chinese), with both dates when the days differ.
+func (r replies) reportSpan(from, to time.Time, zone *time.Location) string {
 	f, t := from.In(zone), to.In(zone)
+	start := lookup.DayLabel(f, r.lang) + " " + f.Format("15:04")
 	if f.YearDay() == t.YearDay() && f.Year() == t.Year() {
-		return f.Format("Mon Jan 2 15:04") + " → " + t.Format("15:04 MST")
+		return start + " → " + t.Format("15:04 MST")
 	}
-	return f.Format("Mon Jan 2 15:04") + " → " + t.Format("Mon Jan 2 15:04 MST")
+	return start + " → " + lookup.DayLabel(t, r.lang) + " " + t.Format("15:04 MST")
 }
 
 // reportRoot is the channel message a slash command's report hangs from.
@@ -72,7 +73,7 @@ func (r replies) reportRoot(q lookup.ReportQuery, user string) Reply {
 func (r replies) reportProgress(q lookup.ReportQuery, p *lookup.ReportProgress) Reply {
 	asked := r.t("rp_p_asked", "**"+string(q.Kind)+"**", r.reportWindow(q))
 	if q.Kind != lookup.ReportDeploys {
-		asked += " (" + reportSpan(q.From, q.To, reportZone(q.Zone)) + ")"
+		asked += " (" + r.reportSpan(q.From, q.To, reportZone(q.Zone)) + ")"
 	}
 	source := "Logs Insights"
 	if q.Kind == lookup.ReportDeploys {
@@ -125,7 +126,7 @@ func (r replies) report(rep *lookup.Report, q lookup.ReportQuery) Reply {
 	zone := reportZone(rep.Zone)
 	context := r.reportWindow(q)
 	if rep.Kind != lookup.ReportDeploys {
-		context += " · " + reportSpan(rep.From, rep.To, zone)
+		context += " · " + r.reportSpan(rep.From, rep.To, zone)
 	}
 	if q.Env != "" {
 		context += " · env " + q.Env

@@ -148,6 +148,15 @@ func LocalTime(t time.Time, zoneName, lang string) string {
 	return timeLocalEN(t, zoneName)
 }
 
+// DayLabel names t's day as replies do: "Fri May 22", or "5月22日 周五" for lang
+// "zh".
+func DayLabel(t time.Time, lang string) string {
+	if isChinese(lang) {
+		return fmt.Sprintf("%d月%d日 %s", t.Month(), t.Day(), timeWeekdayZH(t))
+	}
+	return t.Format("Mon Jan 2")
+}
+
 func timeLocalEN(t time.Time, zoneName string) string {
 	layout := "Mon Jan 2 3:04 PM"
 	if t.Second() != 0 {

@@ -130,4 +130,7 @@ func TestLocalTime(t *testing.T) {
 			t.Errorf("LocalTime(%s, %q, %s) = %q, want %q", at, tt.zone, tt.lang, got, tt.want)
 		}
 	}
+	if got := DayLabel(at, "en") + " / " + DayLabel(at, "zh"); got != "Wed May 20 / 5月20日 周三" {
+		t.Errorf("DayLabel: %q", got)
+	}
 }

@@ -30,7 +30,7 @@ func (c *checker) off(part, detail string) {
 }
 func (c *checker) bad(part, detail string) {
 	c.failed = true
-	fmt.Fprintf(c.w, "✗ %-28s %s\n", part, c.scrub(detail))
+	fmt.Fprintf(c.w, "✗ %-28s %s\n", part, strings.Join(strings.Fields(c.scrub(detail)), " ")) // one line per part
 }
 
 func (c *checker) result(part string, err error, okDetail string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,6 +178,26 @@ func TestCheckReportsEachPart(t *testing.T) {
 	r = runCLI(t, "check")
 	if r.code == exitOK || !strings.Contains(r.stdout, "✗ /callytics/openrouter-api-key") {
 		t.Errorf("a missing secret must be ✗ and exit non-zero (exit %d):\n%s", r.code, r.stdout)
+	}
+
+	// A part's failure is one line, however many lines its cause has (pgx lists
+	// each connection attempt on its own).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	e.ssm.SetParam("/callytics/openrouter-api-key", canaryRouterKey)
+	e.ssm.SetParam("/callytics/neon-database-url", "postgres://tracebot@"+closed+"/calls")
+	r = runCLI(t, "check")
+	for _, line := range strings.Split(strings.TrimRight(r.stdout, "\n"), "\n") {
+		if !strings.HasPrefix(line, "✓ ") && !strings.HasPrefix(line, "✗ ") && !strings.HasPrefix(line, "- ") {
+			t.Errorf("check line %q is not a part's line:\n%s", line, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "✗ postgres") || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("a database that refuses must be ✗ with its cause:\n%s", r.stdout)
 	}
 }
 

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
@@ -161,7 +159,6 @@ func decodeAnalysis(body []byte) (map[string]any, error) {
 // secrets or content: "S3 AccessDenied on s3://…", "S3 read of s3://… timed out".
 func AnalysisCause(path string, err error) string {
 	var api smithy.APIError
-	var netErr *net.OpError
 	switch {
 	case errors.Is(err, ErrAnalysisPath):
 		return fmt.Sprintf("s3_analysis_path %q is not an s3://bucket/key path", openRouterClip(path, 80))
@@ -176,17 +173,9 @@ func AnalysisCause(path string, err error) string {
 		return fmt.Sprintf("S3 read of %s timed out", path)
 	case errors.As(err, &api):
 		return fmt.Sprintf("S3 %s on %s%s", api.ErrorCode(), path, awsAttempts(err))
-	case errors.As(err, &netErr) && netErr.Op == "dial":
-		return fmt.Sprintf("S3 read of %s failed: cannot reach AWS%s: %s", path, awsAttempts(err), cwClip(netErr.Error()))
+	}
+	if why, ok := awsUnreachable(err); ok {
+		return fmt.Sprintf("S3 read of %s failed: %s", path, why)
 	}
 	return fmt.Sprintf("S3 read of %s failed: %s", path, errLine(err))
-}
-
-// awsAttempts notes how many attempts the SDK made when it gave up retrying.
-func awsAttempts(err error) string {
-	var max *retry.MaxAttemptsError
-	if errors.As(err, &max) {
-		return fmt.Sprintf(" (after %d attempts)", max.Attempt)
-	}
-	return ""
 }

@@ -290,7 +290,7 @@ func cwErrorLine(region string, err error) string {
 // details: "us-east-2: AccessDenied on lambda:GetFunction", "us-east-1: timed out".
 func awsErrorLine(region, service string, err error) string {
 	var op *smithy.OperationError
-	var netErr *net.OpError
+	unreachable, offline := awsUnreachable(err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return region + ": timed out"
@@ -298,8 +298,8 @@ func awsErrorLine(region, service string, err error) string {
 		return region + ": cancelled"
 	case cwErrorCode(err) != "" && errors.As(err, &op):
 		return fmt.Sprintf("%s: %s on %s:%s", region, strings.TrimSuffix(cwErrorCode(err), "Exception"), service, op.Operation())
-	case errors.As(err, &op) && errors.As(err, &netErr) && netErr.Op == "dial":
-		return fmt.Sprintf("%s: %s:%s: cannot reach AWS%s: %s", region, service, op.Operation(), awsAttempts(err), cwClip(netErr.Error()))
+	case offline && errors.As(err, &op):
+		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), unreachable)
 	case errors.As(err, &op):
 		return fmt.Sprintf("%s: %s:%s: %s", region, service, op.Operation(), cwClip(op.Err.Error()))
 	}
@@ -308,6 +308,27 @@ func awsErrorLine(region, service string, err error) string {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	return region + ": " + cwClip(msg)
+}
+
+// awsUnreachable says that an AWS call never got a connection (a wrong endpoint,
+// a proxy or VPC endpoint down, no route): "cannot reach AWS (after 3 attempts):
+// dial tcp …: connection refused". ok is false for every other failure, a read on
+// an open connection included.
+func awsUnreachable(err error) (why string, ok bool) {
+	var netErr *net.OpError
+	if !errors.As(err, &netErr) || netErr.Op != "dial" {
+		return "", false
+	}
+	return "cannot reach AWS" + awsAttempts(err) + ": " + cwClip(netErr.Error()), true
+}
+
+// awsAttempts notes how many attempts the SDK made when it gave up retrying.
+func awsAttempts(err error) string {
+	var max *retry.MaxAttemptsError
+	if errors.As(err, &max) {
+		return fmt.Sprintf(" (after %d attempts)", max.Attempt)
+	}
+	return ""
 }
 
 // cwClip makes msg one line of at most 160 characters.

@@ -100,6 +100,7 @@ var (
 	missingDate = sentence{"a valid date", "有效的日期"}
 	missingTime = sentence{"a valid time", "有效的时间"}
 	missingDay  = sentence{"a date", "日期"}
+	missingPast = sentence{"a day on or before today", "今天或更早的日期"}
 )
 
 // parseProblem is one reason a report cannot be used as it is.

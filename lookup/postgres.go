@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -313,10 +312,11 @@ func newRedactedError(prefix string, err error, secrets []string, retry bool) er
 // to connect on its own line, and a host tried with and without TLS is listed
 // twice with the same cause.
 func uniqueLines(text string) string {
-	lines := strings.Split(text, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if !slices.ContainsFunc(out, func(o string) bool { return strings.TrimSpace(o) == strings.TrimSpace(l) }) {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		if key := strings.TrimSpace(l); !seen[key] {
+			seen[key] = true
 			out = append(out, l)
 		}
 	}

@@ -227,7 +227,7 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 // futureDay records the problem of a day after today ("tomorrow", "next Wednesday",
 // "下周三"): a call cannot have happened then.
 func (r *parsedReport) futureDay(m parseMatch) {
-	r.problem(say("a day on or before today", "今天或更早的日期"), say("“%s” is in the future: give the day the call was, like yesterday or 5/20.",
+	r.problem(missingPast, say("“%s” is in the future: give the day the call was, like yesterday or 5/20.",
 		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", strings.TrimSpace(m.text())))
 }
 

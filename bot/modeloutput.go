@@ -129,7 +129,11 @@ func (r replies) storedStage(s lookup.Stage) []Block {
 	}
 	answer, title := prettyJSON(s.Output), r.t("mo_answer", stage, gen)
 	if s.Output == nil {
-		answer, title = s.Answer(), r.t("mo_answer_raw", stage, gen, literal(s.OutputError))
+		why := literal(s.OutputError)
+		if s.CutOff() {
+			why = r.t("mo_cut_off")
+		}
+		answer, title = s.Answer(), r.t("mo_answer_raw", stage, gen, why)
 	}
 	return []Block{textBlock(title), {Kind: BlockCode, Text: orText(clip(answer, maxAnswerRunes), r.t("mo_empty"))},
 		contextBlock(r.t("mo_input", inputExcerptLen)), {Kind: BlockCode, Text: orText(s.InputExcerpt(inputExcerptLen), r.t("mo_empty"))}}

@@ -70,7 +70,7 @@ func (r replies) verdictWords(v *lookup.Verdict) string {
 	case lookup.VerdictTruncated:
 		s := r.t("vw_not_json", f.Stage, f.Reason)
 		if f.CutOff {
-			s = r.t("vw_cut_off", f.Stage, f.Look)
+			s = r.t("vw_cut_off", f.Stage, f.Look, f.MaxTokens)
 		}
 		if len(f.Also) > 0 {
 			s += r.t("vw_also", r.list(f.Also))

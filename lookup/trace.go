@@ -119,6 +119,10 @@ func (s Stage) Answer() string {
 	return s.content.Completion()
 }
 
+// CutOff reports whether the stage's answer does not parse because the model
+// was cut off (finish reason length): OutputError then says so in English.
+func (s Stage) CutOff() bool { return s.OutputError == stageCutOffError }
+
 // InputExcerpt returns about maxRunes runes of the stage's stored input (see
 // Content.InputExcerpt), "" when none was stored. Customer data: see StoredContent.
 func (s Stage) InputExcerpt(maxRunes int) string {

@@ -39,8 +39,10 @@ type VerdictFacts struct {
 	// Reason is, for truncated_output, why Stage's answer is not JSON; for unknown,
 	// the one-line cause when it is not the missing content alone.
 	Reason string
-	Look   string   // where to look next, as the message names it (a file and setting, or a service)
-	Also   []string // truncated_output: the other stages whose answer is cut off or not JSON
+	Look   string // where to look next, as the message names it (a file and setting, or a service)
+	// MaxTokens is, for an answer cut off, the stage's maxTokens setting in Look's file.
+	MaxTokens int
+	Also      []string // truncated_output: the other stages whose answer is cut off or not JSON
 	// NotStored and Unreadable name the stages ("triage (gen-…)") whose content
 	// OpenRouter did not store, or that could not be read.
 	NotStored  []string
@@ -143,9 +145,10 @@ func truncatedVerdict(stages []Stage) *Verdict {
 	msg := fmt.Sprintf("%s's answer is not JSON (%s): look at the prompt's output instructions (response_format) and the raw answer",
 		s.Stage, f.Reason)
 	if s.OutputError == stageCutOffError {
-		f.CutOff, f.Reason, f.Look = true, "", maxTokensHint(s.Stage)
-		msg = fmt.Sprintf("%s's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (%s) or an unusually long transcript",
-			s.Stage, f.Look)
+		f.CutOff, f.Reason = true, ""
+		f.Look, f.MaxTokens = maxTokensAt(s.Stage)
+		msg = fmt.Sprintf("%s's answer was cut off (finish reason length), so the stored analysis rests on a partial answer: look at maxTokens (%s, now %d) or an unusually long transcript",
+			s.Stage, f.Look, f.MaxTokens)
 	}
 	if len(f.Also) > 0 {
 		msg += fmt.Sprintf(" (also: %s)", strings.Join(f.Also, ", "))
@@ -153,12 +156,13 @@ func truncatedVerdict(stages []Stage) *Verdict {
 	return &Verdict{Code: VerdictTruncated, Message: msg, Facts: f}
 }
 
-// maxTokensHint names where the stage's maxTokens is set (the runbook's scenario 5).
-func maxTokensHint(stage string) string {
+// maxTokensAt names where the stage's maxTokens is set, and its value (the
+// runbook's scenario 5).
+func maxTokensAt(stage string) (file string, maxTokens int) {
 	if stage == "contacts" {
-		return "contacts-analyzer ai-client.ts, now 4000"
+		return "contacts-analyzer ai-client.ts", 4000
 	}
-	return "ai-analysis-processor invoke-model.ts, now 4096"
+	return "ai-analysis-processor invoke-model.ts", 4096
 }
 
 // postProcess names the code that maps a stage's answer into the stored analysis.

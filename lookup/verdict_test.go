@@ -118,7 +118,7 @@ func TestVerdictFacts(t *testing.T) {
 				Look: "ai-analysis-processor post-process"}},
 		{name: "cut off", status: readOK, analysis: storedVM,
 			stages: []Stage{vstage("contacts", "gen-4", "length", `{"a":`), vstage("coaching", "gen-3", "stop", `not json`)},
-			want:   VerdictFacts{Stage: "contacts", CutOff: true, Look: "contacts-analyzer ai-client.ts, now 4000", Also: []string{"coaching"}}},
+			want:   VerdictFacts{Stage: "contacts", CutOff: true, Look: "contacts-analyzer ai-client.ts", MaxTokens: 4000, Also: []string{"coaching"}}},
 		{name: "not JSON", status: readDenied,
 			stages: []Stage{vstage("triage", "gen-1", "stop", `The call went to voicemail.`)},
 			want:   VerdictFacts{Stage: "triage", Reason: "no JSON object in the answer"}},

@@ -345,8 +345,12 @@ func (b *Bot) channelAllowed(ch string) bool {
 func (b *Bot) allowTrace(user string) bool {
 	lim, ok := b.limiters.Get(user)
 	if !ok {
-		lim = rate.NewLimiter(rate.Every(b.cfg.RatePer/time.Duration(b.cfg.RateLimit)), b.cfg.RateLimit)
-		b.limiters.Add(user, lim)
+		// PeekOrAdd, not Add: two first requests at once share one limiter (each
+		// adding its own would give the user a second burst).
+		fresh := rate.NewLimiter(rate.Every(b.cfg.RatePer/time.Duration(b.cfg.RateLimit)), b.cfg.RateLimit)
+		if lim, ok, _ = b.limiters.PeekOrAdd(user, fresh); !ok {
+			lim = fresh
+		}
 	}
 	return lim.Allow()
 }

@@ -428,6 +428,32 @@ func TestRateLimitAnswersPolitely(t *testing.T) {
 	}
 }
 
+// TestRateLimitHoldsForConcurrentFirstRequests: a user's first requests arriving
+// together share one limiter, so they get the burst once, not once each.
+func TestRateLimitHoldsForConcurrentFirstRequests(t *testing.T) {
+	tb := newTestBot(t, func(c *Config) { c.RateLimit = 2 })
+	const users, each = 100, 8
+	for u := range users {
+		user := fmt.Sprintf("U%03d", u)
+		var allowed atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range each {
+			wg.Go(func() {
+				<-start
+				if tb.allowTrace(user) {
+					allowed.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := allowed.Load(); n != 2 {
+			t.Fatalf("%s: %d of %d concurrent first requests allowed, want 2", user, n, each)
+		}
+	}
+}
+
 func TestChannelNotAllowed(t *testing.T) {
 	tb := newTestBot(t, func(c *Config) { c.AllowedChannels = []string{"COK"} })
 	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceCommand, Channel: "CNO", User: "U1", Text: "(914) 265-4371 5/20 1:15pm"})

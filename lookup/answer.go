@@ -29,6 +29,13 @@ func ParseAnswer(completion, finishReason string) (Answer, error) {
 	return nil, fmt.Errorf("not JSON: %w", err)
 }
 
+// maxAnswerStarts bounds the '{' tried as the object's start, so that a completion
+// of many braces costs linear time, not quadratic.
+const maxAnswerStarts = 8
+
+// parseAnswerObject finds the answer object: words before it may hold braces of
+// their own ("Sure {as asked}: {…}"), so each '{' is tried in turn, up to
+// maxAnswerStarts; when none decodes, the first one's error is the answer's.
 func parseAnswerObject(completion string) (Answer, error) {
 	text := answerFenced(completion)
 	start := strings.IndexByte(text, '{')
@@ -38,6 +45,26 @@ func parseAnswerObject(completion string) (Answer, error) {
 		}
 		return nil, errors.New("no JSON object in the answer")
 	}
+	var first error
+	for range maxAnswerStarts {
+		a, err := decodeAnswerAt(text, start)
+		if err == nil {
+			return a, nil
+		}
+		if first == nil {
+			first = err
+		}
+		next := strings.IndexByte(text[start+1:], '{')
+		if next < 0 {
+			break
+		}
+		start += 1 + next
+	}
+	return nil, first
+}
+
+// decodeAnswerAt decodes the object opening at text[start].
+func decodeAnswerAt(text string, start int) (Answer, error) {
 	end, ok := answerObjectEnd(text, start)
 	if !ok {
 		return nil, errors.New("the JSON object is not closed")

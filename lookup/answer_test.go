@@ -26,6 +26,8 @@ func TestParseAnswer(t *testing.T) {
 		{name: "words around", completion: "Here is the analysis: {\"call_state\":\"voicemail\",\"confidence\":0.93} Hope this helps {x}.", want: voicemail},
 		{name: "braces inside strings", completion: `{"note":"a } and a \" and {","n":{"x":[1,{"y":2}]}}`,
 			want: lookup.Answer{"note": `a } and a " and {`, "n": map[string]any{"x": []any{json.Number("1"), map[string]any{"y": json.Number("2")}}}}},
+		{name: "braces in the words before", completion: "Sure {as asked}: {\"call_state\":\"voicemail\",\"confidence\":0.93}", finish: "stop", want: voicemail},
+		{name: "an unclosed brace in the words before", completion: "Note: { see below. {\"call_state\":\"voicemail\",\"confidence\":0.93}", finish: "stop", want: voicemail},
 		{name: "first of two objects", completion: `{"a":1} {"b":2}`, want: lookup.Answer{"a": json.Number("1")}},
 		{name: "cut off with length", completion: `{"call_state":"voicemail","summary":"The caller asked ab`, finish: "length", wantErr: "truncated: finish reason length"},
 		{name: "cut off without length", completion: `{"call_state":"voicemail","summary":"The caller asked ab`, finish: "stop", wantErr: "not JSON: the JSON object is not closed"},

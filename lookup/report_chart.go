@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,30 +73,76 @@ func constant(n int, v float64) []float64 {
 }
 
 // hourLabels labels every step-th local hour (step grows with the window) and
-// leaves the others blank, so labels stay evenly spaced; the first label and
-// each midnight carry the date.
+// leaves the others blank, so labels stay evenly spaced. The first hour is
+// labelled too when it is off that grid only if its label leaves room before the
+// next one (see firstLabelFits); the first label shown and each midnight carry
+// the date.
 func hourLabels(hours []time.Time, zone *time.Location) []string {
-	step := 1
-	for _, s := range []struct{ upTo, step int }{{12, 1}, {30, 2}, {48, 3}, {96, 6}, {120, 12}} {
-		if len(hours) > s.upTo {
-			step = 24
-			continue
-		}
-		step = s.step
-		break
-	}
+	step := labelStep(len(hours))
 	labels := make([]string, len(hours))
-	for i, h := range hours {
-		local := h.In(zone)
+	dated := false
+	label := func(i int, local time.Time) {
 		switch {
-		case local.Hour()%step != 0 && i != 0:
-		case i == 0 || local.Hour() == 0:
-			labels[i] = local.Format("Jan 2 15:04")
+		case !dated || local.Hour() == 0:
+			labels[i], dated = local.Format("Jan 2 15:04"), true
 		default:
 			labels[i] = local.Format("15:04")
 		}
 	}
+	for i, h := range hours {
+		local := h.In(zone)
+		switch {
+		case local.Hour()%step == 0:
+			label(i, local)
+		case i == 0 && firstLabelFits(hours, zone, step):
+			label(i, local)
+		}
+	}
 	return labels
+}
+
+// labelStep is how many hours apart the x axis labels of n hours are.
+func labelStep(n int) int {
+	for _, s := range []struct{ upTo, step int }{{12, 1}, {30, 2}, {48, 3}, {96, 6}, {120, 12}} {
+		if n <= s.upTo {
+			return s.step
+		}
+	}
+	return 24
+}
+
+// Geometry of the x axis, to tell whether two labels collide: the width the
+// hours share, and what one character of an 11pt label takes (measured on the
+// rendered charts).
+const (
+	chartPlotWidth = ChartWidth - 110
+	labelCharWidth = 7.5
+	labelGap       = 10
+)
+
+// firstLabelFits reports whether a dated label on the first hour, which is off
+// the grid of every step-th hour, clears the next label: the labels are centred
+// on their hours, so the hours between them must span half of both labels and
+// a gap. It never fits closer than step/2 hours.
+func firstLabelFits(hours []time.Time, zone *time.Location, step int) bool {
+	next := -1
+	for i, h := range hours {
+		if h.In(zone).Hour()%step == 0 {
+			next = i
+			break
+		}
+	}
+	if next < 0 {
+		return true
+	}
+	first := hours[0].In(zone).Format("Jan 2 15:04")
+	second := hours[next].In(zone).Format("15:04")
+	if hours[next].In(zone).Hour() == 0 {
+		second = hours[next].In(zone).Format("Jan 2 15:04")
+	}
+	need := float64(len(first)+len(second))*labelCharWidth/2 + labelGap
+	perHour := float64(chartPlotWidth) / float64(len(hours))
+	return 2*next >= step && float64(next)*perHour >= need
 }
 
 func (c chartSpec) render(r *Report) ([]byte, error) {
@@ -183,6 +231,58 @@ func nullSeries(n int) []float64 {
 
 func percentAxis(f float64) string { return fmt.Sprintf("%.0f%%", f) }
 
+// valueAxis is a y axis from 0 that holds high: a round step (1, 2 or 5 times
+// a power of ten) about a sixth of high, the top the first step at or
+// above it, and labels with the decimals the step needs (at least min), so
+// neighbouring labels always read differently, however small the values.
+func valueAxis(high float64, minDecimals int, format func(decimals int, v float64) string) (top float64, labels int, label func(float64) string) {
+	if !(high > 0) || math.IsInf(high, 0) {
+		high = 1
+	}
+	raw := high / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw*(1-1e-9) {
+			step = m * mag
+			break
+		}
+	}
+	n := math.Ceil(high/step - 1e-9)
+	decimals := max(minDecimals, stepDecimals(step))
+	return n * step, int(n) + 1, func(v float64) string { return format(decimals, v) }
+}
+
+// stepDecimals is how many decimals write step exactly (0.02 → 2, 20 → 0).
+func stepDecimals(step float64) int {
+	for d := 0; d < 12; d++ {
+		scaled := step * math.Pow(10, float64(d))
+		if math.Abs(scaled-math.Round(scaled)) < 1e-6*scaled {
+			return d
+		}
+	}
+	return 12
+}
+
+func usdLabel(decimals int, v float64) string { return "$" + strconv.FormatFloat(v, 'f', decimals, 64) }
+
+func percentLabel(decimals int, v float64) string {
+	return strconv.FormatFloat(v, 'f', decimals, 64) + "%"
+}
+
+// seriesMax is the largest value of the series, nulls left out.
+func seriesMax(values [][]float64) float64 {
+	top := 0.0
+	for _, vs := range values {
+		for _, v := range vs {
+			if v != charts.GetNullValue() && v > top {
+				top = v
+			}
+		}
+	}
+	return top
+}
+
 func cacheChart(r *Report) chartSpec {
 	hours := chartHours(r)
 	index := hourIndex(hours)
@@ -217,7 +317,7 @@ func finishChart(r *Report) chartSpec {
 	hours := chartHours(r)
 	index := hourIndex(hours)
 	c := chartSpec{title: "Share of truncated (length) and filtered (content-filter) answers per hour", yTitle: "share of the stage's rows (%)",
-		hours: hours, format: percentAxis}
+		hours: hours}
 	if r.thresholds.lengthMax > 0 {
 		c.threshold = &chartThreshold{fmt.Sprintf("spike above %s", percent(r.thresholds.lengthMax)), r.thresholds.lengthMax * 100}
 	}
@@ -237,14 +337,19 @@ func finishChart(r *Report) chartSpec {
 			}
 		}
 	}
+	high := seriesMax(c.values)
+	if c.threshold != nil {
+		high = max(high, c.threshold.value)
+	}
+	top, labels, format := valueAxis(high, 0, percentLabel)
+	c.yMax, c.yLabels, c.format = &top, labels, format
 	return c
 }
 
 func costChart(r *Report) chartSpec {
 	hours := chartHours(r)
 	index := hourIndex(hours)
-	c := chartSpec{title: "Cost per hour (sum of costUsd)", yTitle: "cost (USD)", hours: hours,
-		format: func(f float64) string { return fmt.Sprintf("$%.2f", f) }}
+	c := chartSpec{title: "Cost per hour (sum of costUsd)", yTitle: "cost (USD)", hours: hours}
 	byModel := map[string][]float64{}
 	for _, p := range r.Cost.Series {
 		if byModel[p.Model] == nil {
@@ -264,6 +369,8 @@ func costChart(r *Report) chartSpec {
 		}
 	}
 	c.names, c.values = append(c.names, "all models"), append(c.values, all)
+	top, labels, format := valueAxis(seriesMax(c.values), 2, usdLabel)
+	c.yMax, c.yLabels, c.format = &top, labels, format
 	return c
 }
 

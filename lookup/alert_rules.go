@@ -73,16 +73,17 @@ func CacheCollapseAlert(hours []CachePoint, lastFull time.Time, min float64, zon
 	}
 	worst := slices.MaxFunc(low, func(a, b AlertHour) int { return cmp.Compare(a.Value, b.Value) })
 	from, to := want[0], lastFull.Add(time.Hour)
+	names := namesFor(from, to, zone)
 	var each []string
 	for _, h := range low {
-		each = append(each, hourLabel(h.Bucket, zoneOr(zone))+" "+percent(h.Value))
+		each = append(each, names.hour(h.Bucket).en+" "+percent(h.Value))
 	}
 	return Alert{Rule: RuleCacheCollapse, Level: LevelWarning, Value: worst.Value, Threshold: min,
 		From: from.UTC(), To: to.UTC(), Report: ReportCache, Hours: low,
 		Message: fmt.Sprintf("The cache hit rate was below %s in each of the last 2 full hours, %s (%s). "+
 			"Check lambda/ai-analysis-processor/src/core/stages/prompts.ts for a ${...} interpolation in the prompt prefix "+
 			"and run the cache invariant test (runbook scenario 3).",
-			percent(min), spanLabel(from, to, zoneOr(zone)), strings.Join(each, ", ")),
+			percent(min), names.span(from, to).en, strings.Join(each, ", ")),
 	}, true
 }
 
@@ -128,7 +129,7 @@ func CostSpikeAlert(hours []CostPoint, lastFull time.Time, k float64, zone *time
 		From: from.UTC(), To: to.UTC(), Report: ReportCost,
 		Message: fmt.Sprintf("AI spend in %s was %s, %.1f× the median hourly cost of the 24 hours before (%s); the threshold is %g× (%s). "+
 			"Look for long inputs or cache misses in the cost report (runbook scenario 2).",
-			spanLabel(from, to, zoneOr(zone)), usd(last), last/med, usd(med), k, usd(threshold)),
+			namesFor(from, to, zone).span(from, to).en, usd(last), last/med, usd(med), k, usd(threshold)),
 	}, true
 }
 
@@ -165,7 +166,7 @@ func LengthSpikeAlerts(f *FinishReport, lastFull time.Time, max float64, zone *t
 			From: from, To: to, Report: ReportFinish, Rows: rows,
 			Message: fmt.Sprintf("%s: %s of %d rows finished \"length\" in %s (above %s): the output was truncated. "+
 				"%s's maxTokens is %d; look for an unusually long transcript first, then raise it in a PR (runbook scenario 5).",
-				stage, percent(share), rows, spanLabel(from, to, zoneOr(zone)), percent(max), lambda, tokens),
+				stage, percent(share), rows, namesFor(from, to, zone).span(from, to).en, percent(max), lambda, tokens),
 		})
 	}
 	return out

@@ -1,6 +1,7 @@
 package lookup_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -275,5 +276,27 @@ func TestAlertDetailsQuery(t *testing.T) {
 	}
 	if _, ok := (lookup.Alert{Rule: lookup.RuleBackendFailures}).DetailsQuery(rpZone); ok {
 		t.Error("backend_failures has no report")
+	}
+}
+
+// TestAlertHoursAcrossMidnight: an alert's span names only clocks within one day
+// and both days when it crosses midnight.
+func TestAlertHoursAcrossMidnight(t *testing.T) {
+	low := func(lastFull time.Time) []lookup.CachePoint {
+		return []lookup.CachePoint{{Bucket: lastFull.Add(-time.Hour), InputTokens: 1000, CacheRatio: f(0.2)},
+			{Bucket: lastFull, InputTokens: 1000, CacheRatio: f(0.3)}}
+	}
+	midnight := time.Date(2026, 5, 22, 4, 0, 0, 0, time.UTC) // 00:00 EDT
+	for _, tt := range []struct {
+		lastFull time.Time
+		want     string
+	}{
+		{alLastFull, "in each of the last 2 full hours, 10:00–12:00 EDT (10:00 EDT 20%, 11:00 EDT 30%)"},
+		{midnight, "in each of the last 2 full hours, Thu May 21 23:00–Fri May 22 01:00 EDT (Thu May 21 23:00 EDT 20%, Fri May 22 00:00 EDT 30%)"},
+	} {
+		a, ok := lookup.CacheCollapseAlert(low(tt.lastFull), tt.lastFull, 0.5, rpZone)
+		if !ok || !strings.Contains(a.Message, tt.want) {
+			t.Errorf("fired %v: %s\nwant %q", ok, a.Message, tt.want)
+		}
 	}
 }

@@ -56,12 +56,13 @@ func (cacheKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []Regi
 	}
 	c.Overall.CacheRatio = ratio(c.Overall.CacheReadTokens, c.Overall.InputTokens)
 	r.Cache = c
-	r.Warnings = append(r.Warnings, cacheWarnings(c.Hours, e.cfg.CacheMin, q.Zone)...)
+	r.Warnings = append(r.Warnings, cacheWarnings(c.Hours, e.cfg.CacheMin, namesFor(q.From, q.To, q.Zone))...)
 }
 
 // cacheWarnings names each run of at least two consecutive hours whose hit rate
-// (all models) is below min (runbook scenario 3).
-func cacheWarnings(hours []CachePoint, min float64, zone *time.Location) []ReportWarning {
+// (all models) is below min (runbook scenario 3), its hours named as the
+// report's window needs.
+func cacheWarnings(hours []CachePoint, min float64, window hourNames) []ReportWarning {
 	if min <= 0 {
 		return nil
 	}
@@ -78,19 +79,21 @@ func cacheWarnings(hours []CachePoint, min float64, zone *time.Location) []Repor
 		if len(run) < cacheCollapseHours {
 			continue
 		}
-		var each []string
-		for _, h := range run {
-			each = append(each, hourLabel(h, zone)+" "+percent(rates[h]))
-		}
 		from, to := run[0], run[len(run)-1].Add(time.Hour)
+		span, own := window.span(from, to), namesFor(from, to, window.zone)
+		var each, eachZH []string
+		for _, h := range run {
+			each = append(each, own.hour(h).en+" "+percent(rates[h]))
+			eachZH = append(eachZH, own.hour(h).zh+" "+percent(rates[h]))
+		}
 		en := fmt.Sprintf("The cache hit rate was below %s for %d consecutive hours, %s (%s). Check lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
 			"for a ${...} interpolation in the prompt prefix, and run `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`: "+
 			"it should fail; if it passes, the change got around the cache invariant test (runbook scenario 3).",
-			percent(min), len(run), spanLabel(from, to, zone), strings.Join(each, ", "))
+			percent(min), len(run), span.en, strings.Join(each, ", "))
 		zh := fmt.Sprintf("缓存命中率连续 %d 个小时低于 %s，%s（%s）。请检查 lambda/ai-analysis-processor/src/core/stages/prompts.ts "+
 			"的提示词前缀里有没有人加 ${...} 插值，并运行 `cd lambda/ai-analysis-processor && npm test tests/unit/prompts-cache-invariant.test.ts`："+
 			"测试应该失败；如果通过了，说明改动绕过了缓存 invariant test（runbook 场景 3）。",
-			len(run), percent(min), spanLabel(from, to, zone), strings.Join(each, "、"))
+			len(run), percent(min), span.zh, strings.Join(eachZH, "、"))
 		out = append(out, ReportWarning{Code: WarnCacheCollapse, From: &from, To: &to, Message: en, zh: zh})
 	}
 	return out

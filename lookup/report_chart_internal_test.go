@@ -132,3 +132,40 @@ func TestCostChartAxisReadsSmallCosts(t *testing.T) {
 		t.Errorf("labels %q, want %q", got, want)
 	}
 }
+
+// TestHourNames: hours carry their day whenever the span they are named in
+// covers more than one local day, in English and Chinese alike.
+func TestHourNames(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(d, h int) time.Time { return time.Date(2026, 5, d, h, 0, 0, 0, ny) }
+	tests := []struct {
+		name           string
+		window         [2]time.Time
+		from, to       time.Time
+		wantEN, wantZH string
+		hourEN, hourZH string
+	}{
+		{"a 7d window", [2]time.Time{at(15, 12), at(22, 12)}, at(21, 15), at(21, 17),
+			"Thu May 21 15:00–17:00 EDT", "5月21日 周四 15:00–17:00 EDT", "Thu May 21 15:00 EDT", "5月21日 周四 15:00 EDT"},
+		{"a window within today", [2]time.Time{at(22, 0), at(22, 12)}, at(22, 2), at(22, 5),
+			"02:00–05:00 EDT", "02:00–05:00 EDT", "02:00 EDT", "02:00 EDT"},
+		{"yesterday, up to midnight", [2]time.Time{at(21, 0), at(22, 0)}, at(21, 22), at(22, 0),
+			"22:00–00:00 EDT", "22:00–00:00 EDT", "22:00 EDT", "22:00 EDT"},
+		{"a span across midnight", [2]time.Time{at(21, 12), at(22, 12)}, at(21, 23), at(22, 1),
+			"Thu May 21 23:00–Fri May 22 01:00 EDT", "5月21日 周四 23:00–5月22日 周五 01:00 EDT", "Thu May 21 23:00 EDT", "5月21日 周四 23:00 EDT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := namesFor(tt.window[0], tt.window[1], ny)
+			if got := n.span(tt.from, tt.to); got.en != tt.wantEN || got.zh != tt.wantZH {
+				t.Errorf("span %q / %q, want %q / %q", got.en, got.zh, tt.wantEN, tt.wantZH)
+			}
+			if got := n.hour(tt.from); got.en != tt.hourEN || got.zh != tt.hourZH {
+				t.Errorf("hour %q / %q, want %q / %q", got.en, got.zh, tt.hourEN, tt.hourZH)
+			}
+		})
+	}
+}

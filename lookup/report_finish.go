@@ -61,7 +61,7 @@ func (finishKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []Reg
 		return cmp.Or(compareStages(a.Stage, b.Stage), cmp.Compare(b.Count, a.Count), strings.Compare(a.FinishReason, b.FinishReason))
 	})
 	r.Finish = f
-	r.Warnings = append(r.Warnings, finishWarnings(f, e.cfg.LengthMax, q.Zone)...)
+	r.Warnings = append(r.Warnings, finishWarnings(f, e.cfg.LengthMax, namesFor(q.From, q.To, q.Zone))...)
 }
 
 func compareFinishKeys(a, b finishKey) int {
@@ -112,8 +112,9 @@ func (f *FinishReport) Stages() []string {
 
 // finishWarnings names, per stage and reason, each run of hours in which the
 // stage had at least 20 rows and the reason's share was above max (runbook
-// scenario 5 and the dashboard patrol).
-func finishWarnings(f *FinishReport, max float64, zone *time.Location) []ReportWarning {
+// scenario 5 and the dashboard patrol), its hours named as the report's window
+// needs.
+func finishWarnings(f *FinishReport, max float64, window hourNames) []ReportWarning {
 	if max <= 0 {
 		return nil
 	}
@@ -130,7 +131,7 @@ func finishWarnings(f *FinishReport, max float64, zone *time.Location) []ReportW
 				}
 			}
 			for _, run := range runs(spiked) {
-				out = append(out, spikeWarning(reason, stage, run, shares, max, zone))
+				out = append(out, spikeWarning(reason, stage, run, shares, max, window))
 			}
 		}
 	}
@@ -147,19 +148,20 @@ func finishBuckets(f *FinishReport) []time.Time {
 	return out
 }
 
-func spikeWarning(reason, stage string, run []time.Time, shares map[time.Time][2]float64, max float64, zone *time.Location) ReportWarning {
+func spikeWarning(reason, stage string, run []time.Time, shares map[time.Time][2]float64, max float64, window hourNames) ReportWarning {
+	from, to := run[0], run[len(run)-1].Add(time.Hour)
+	span, own := window.span(from, to), namesFor(from, to, window.zone)
 	var each, eachZH []string
 	for _, h := range run {
 		s := shares[h]
-		each = append(each, fmt.Sprintf("%s %s of %d", hourLabel(h, zone), percent(s[0]), int64(s[1])))
-		eachZH = append(eachZH, fmt.Sprintf("%s %d 行中 %s", hourLabel(h, zone), int64(s[1]), percent(s[0])))
+		each = append(each, fmt.Sprintf("%s %s of %d", own.hour(h).en, percent(s[0]), int64(s[1])))
+		eachZH = append(eachZH, fmt.Sprintf("%s %d 行中 %s", own.hour(h).zh, int64(s[1]), percent(s[0])))
 	}
-	from, to := run[0], run[len(run)-1].Add(time.Hour)
 	w := ReportWarning{Code: WarnLengthSpike, Stage: stage, From: &from, To: &to}
 	head := sentence{
 		fmt.Sprintf("%s: more than %s of the rows finished %q in %s (%s)", stage, percent(max), reason,
-			spanLabel(from, to, zone), strings.Join(each, "; ")),
-		fmt.Sprintf("%s：%s 内超过 %s 的行以 %q 结束（%s）", stage, spanLabel(from, to, zone), percent(max), reason,
+			span.en, strings.Join(each, "; ")),
+		fmt.Sprintf("%s：%s 内超过 %s 的行以 %q 结束（%s）", stage, span.zh, percent(max), reason,
 			strings.Join(eachZH, "；")),
 	}
 	if reason == FinishContentFilter {

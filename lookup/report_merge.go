@@ -73,19 +73,52 @@ func ratio(a, b int64) *float64 {
 	return ptr(float64(a) / float64(b))
 }
 
-// hourLabel is an hour start in zone, "14:00 EDT".
-func hourLabel(t time.Time, zone *time.Location) string {
-	return t.In(zone).Format("15:04 MST")
+// hourNames names the hours of a span in a zone as reports' sentences do: the
+// clock alone ("15:00 EDT") when the span lies within one local day, else with
+// the day ("Thu May 21 15:00 EDT", "5月21日 周四 15:00 EDT"), so an hour is never
+// ambiguous over a multi-day window.
+type hourNames struct {
+	zone *time.Location
+	days bool
 }
 
-// spanLabel names the hours [from, to) in zone: "14:00–16:00 EDT", with the day
-// when the span starts on another day than it ends.
-func spanLabel(from, to time.Time, zone *time.Location) string {
-	f, t := from.In(zone), to.In(zone)
-	if f.YearDay() != t.YearDay() || f.Year() != t.Year() {
-		return f.Format("Mon 15:04") + "–" + t.Format("Mon 15:04 MST")
+// namesFor names hours within [from, to) in zone.
+func namesFor(from, to time.Time, zone *time.Location) hourNames {
+	zone = zoneOr(zone)
+	return hourNames{zone: zone, days: !sameLocalDay(from, to, zone)}
+}
+
+// sameLocalDay reports whether [from, to) lies within one day in zone (a span
+// that ends at midnight ends on the day it started).
+func sameLocalDay(from, to time.Time, zone *time.Location) bool {
+	f, l := from.In(zone), to.Add(-time.Nanosecond).In(zone)
+	return !to.After(from) || f.YearDay() == l.YearDay() && f.Year() == l.Year()
+}
+
+// hour names the hour starting at t: "15:00 EDT", or "Thu May 21 15:00 EDT".
+func (n hourNames) hour(t time.Time) sentence {
+	local := t.In(n.zone)
+	clock := local.Format("15:04 MST")
+	if !n.days {
+		return sentence{clock, clock}
 	}
-	return f.Format("15:04") + "–" + t.Format("15:04 MST")
+	return sentence{DayLabel(local, "en") + " " + clock, DayLabel(local, "zh") + " " + clock}
+}
+
+// span names the hours [from, to): "15:00–17:00 EDT", with the day in front when
+// the names carry days ("Thu May 21 15:00–17:00 EDT"), and the end's day too
+// when the span crosses midnight ("Thu May 21 23:00–Fri May 22 01:00 EDT").
+func (n hourNames) span(from, to time.Time) sentence {
+	f, t := from.In(n.zone), to.In(n.zone)
+	clocks := f.Format("15:04") + "–" + t.Format("15:04 MST")
+	switch {
+	case !sameLocalDay(from, to, n.zone):
+		return sentence{DayLabel(f, "en") + " " + f.Format("15:04") + "–" + DayLabel(t, "en") + " " + t.Format("15:04 MST"),
+			DayLabel(f, "zh") + " " + f.Format("15:04") + "–" + DayLabel(t, "zh") + " " + t.Format("15:04 MST")}
+	case n.days:
+		return sentence{DayLabel(f, "en") + " " + clocks, DayLabel(f, "zh") + " " + clocks}
+	}
+	return sentence{clocks, clocks}
 }
 
 // percent writes a share as "34%" (one decimal below 10%).

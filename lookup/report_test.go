@@ -789,3 +789,38 @@ func TestReportKindsHaveExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestReportWarningsNameTheDay: over a window of more than one local day a
+// warning's hours carry their day, in English and Chinese ("in 15:00–17:00 EDT"
+// of a 7d report did not say which day); within one day they need none.
+func TestReportWarningsNameTheDay(t *testing.T) {
+	e := lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+	tests := []struct {
+		words, code  string
+		en, zh, notE string
+	}{
+		{"finish 7d", lookup.WarnLengthSpike, "in Thu May 21 15:00–17:00 EDT (15:00 EDT 25% of 36", "5月21日 周四 15:00–17:00 EDT 内", ""},
+		{"cache 3d", lookup.WarnCacheCollapse, "3 consecutive hours, Fri May 22 02:00–05:00 EDT (02:00 EDT 14%", "5月22日 周五 02:00–05:00 EDT", ""},
+		{"cache since midnight", lookup.WarnCacheCollapse, "3 consecutive hours, 02:00–05:00 EDT (02:00 EDT 14%", "，02:00–05:00 EDT（", "Fri"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.words, func(t *testing.T) {
+			q, err := lookup.ParseReportQuery(tt.words, lookup.ReportParseOptions{Now: lookup.SandboxNow, Zone: rpZone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := e.Report(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(r.Warnings, func(w lookup.ReportWarning) bool { return w.Code == tt.code })
+			if i < 0 {
+				t.Fatalf("no %s in %v", tt.code, reportWarningCodes(r))
+			}
+			w := r.Warnings[i]
+			if !strings.Contains(w.Message, tt.en) || !strings.Contains(w.Text("zh"), tt.zh) || tt.notE != "" && strings.Contains(w.Message, tt.notE) {
+				t.Errorf("%s:\n en %s\n zh %s\nwant %q and %q", tt.code, w.Message, w.Text("zh"), tt.en, tt.zh)
+			}
+		})
+	}
+}

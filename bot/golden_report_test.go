@@ -73,6 +73,16 @@ func goldenReportReplies(t *testing.T, lang string) map[string]Reply {
 			out["report_error"] = r.reportError(q, errors.New("report cost: context deadline exceeded"))
 		}
 	}
+	q, err := lookup.ParseReportQuery("cost 2h env test", goldenReportOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := lookup.NewSandboxReports(lookup.ReportConfig{CacheMin: lookup.DefaultCacheMin, LengthMax: lookup.DefaultLengthMax})
+	if rep, err := e.Report(context.Background(), q); rep != nil && errors.Is(err, lookup.ErrNoLogGroup) {
+		out["report_no_log_group"] = r.report(rep, q)
+	} else {
+		t.Fatalf("cost 2h env test: %v, want %v", err, lookup.ErrNoLogGroup)
+	}
 	out["report_help"] = r.reportHelp(nil)
 	for name, words := range map[string]string{"report_did_you_mean": "cahce 24h", "report_too_long": "cost 9d", "report_bad_window": "cost banana"} {
 		_, err := lookup.ParseReportQuery(words, goldenReportOptions(t))

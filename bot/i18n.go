@@ -178,6 +178,7 @@ var texts = map[string][2]string{
 	"rp_scanned":            {"Data scanned: %s (%s at $0.005/GB)", "扫描数据量：%s（按 $0.005/GB 计 %s）"},
 	"rp_more_sessions":      {"…and %d more sessions: trace one with `/trace session s-…`.", "…还有 %d 个会话：用 `/trace session s-…` 追踪。"},
 	"rp_failed":             {"The %s (%s) failed in every region:", "%s（%s）在所有区域都失败了："},
+	"rp_unanswered":         {"The %s (%s) could not be answered: no region searched anything.", "%s（%s）无法回答：没有任何区域进行了查询。"},
 	"rp_no_regions":         {"No region is configured (TRACEBOT_REGIONS).", "未配置区域（TRACEBOT_REGIONS）。"},
 	"rp_error":              {"The %s (%s) failed: %s", "%s（%s）失败：%s"},
 	"rp_help_head":          {"What I can answer", "我能回答的问题"},

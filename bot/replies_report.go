@@ -307,10 +307,12 @@ func shortSHA(s string) string {
 func (r replies) reportWarnings(rep *lookup.Report) string {
 	lines := make([]string, 0, len(rep.Warnings))
 	for _, w := range rep.Warnings {
-		lines = append(lines, "⚠️ **"+w.Code+"** — "+w.Text(r.lang))
+		lines = append(lines, r.warningLine(w))
 	}
 	return strings.Join(lines, "\n")
 }
+
+func (r replies) warningLine(w lookup.ReportWarning) string { return "⚠️ **" + w.Code + "** — " + w.Text(r.lang) }
 
 // reportErrors names each region that failed, with its one-line cause, under a
 // title ("" when none failed).
@@ -370,12 +372,25 @@ func (r replies) sessionButtons(sessions []string) []Block {
 	return blocks
 }
 
-// reportFailed is the answer when no region could answer: every cause.
+// reportFailed is the answer when no region could answer: every cause, a region
+// without any log group among them, and the warning that says what to check.
 func (r replies) reportFailed(rep *lookup.Report, q lookup.ReportQuery) Reply {
 	head := r.t("rp_failed", r.reportTitle(rep.Kind), r.reportWindow(q))
+	lines := failedRegions(rep)
+	for _, reg := range rep.Regions {
+		if reg.State == lookup.RegionNoGroup {
+			head = r.t("rp_unanswered", r.reportTitle(rep.Kind), r.reportWindow(q))
+			lines = append(lines, "✗ "+reg.Region+": "+r.t("rp_r_no_group"))
+		}
+	}
 	blocks := []Block{textBlock(head)}
-	if lines := failedRegions(rep); len(lines) > 0 {
+	if len(lines) > 0 {
 		blocks = append(blocks, textBlock(strings.Join(lines, "\n")))
+	}
+	for _, w := range rep.Warnings {
+		if w.Code == lookup.WarnNoLogGroup {
+			blocks = append(blocks, textBlock(r.warningLine(w)))
+		}
 	}
 	if len(rep.Regions) == 0 {
 		blocks = append(blocks, textBlock(r.t("rp_no_regions")))

@@ -329,3 +329,27 @@ func TestRefusalsReadWrappedErrors(t *testing.T) {
 		})
 	}
 }
+
+// A report whose env has no log group in any region says so in the thread, with
+// what to check, instead of showing zeros; it posts no chart.
+func TestReportNoLogGroupSaysWhatToCheck(t *testing.T) {
+	tb, ir, reg := newReportBot(t)
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceMention, Channel: "C1", Thread: "1.1", User: "U1", Text: "cost 2h env test"})
+	tb.drain(t)
+	posts, _, _ := tb.rec.snapshot()
+	if len(posts) != 1 {
+		t.Fatalf("want the progress message, got %d posts", len(posts))
+	}
+	res := replyText(tb.rec.lastUpdate(posts[0].ref.ID))
+	for _, want := range []string{"could not be answered", "✗ us-east-1: no log group", "**no_log_group**", `env "test"`, "TRACEBOT_LOG_GROUPS"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("reply lacks %q:\n%s", want, res)
+		}
+	}
+	if strings.Contains(res, "**Total**") || len(ir.posted()) != 0 {
+		t.Errorf("a report that searched nothing shows numbers or a chart:\n%s", res)
+	}
+	if n := reportCount(t, reg, "cost", "failed"); n != 1 {
+		t.Errorf("reports{cost,failed} = %v", n)
+	}
+}

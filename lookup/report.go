@@ -29,6 +29,9 @@ const (
 	WarnContentFilterSpike = "content_filter_spike"
 	WarnProviderSwitching  = "provider_switching"
 	WarnCodeDiffers        = "code_differs"
+	// WarnNoLogGroup: no region has any of the env's log groups, so nothing was
+	// searched (the report is then not answered).
+	WarnNoLogGroup = "no_log_group"
 )
 
 // ReportQuery asks for one report, fully resolved: ParseReportQuery builds it from
@@ -284,10 +287,12 @@ func (r *Report) ZoneName() string {
 	return r.Zone.String()
 }
 
-// Answered reports whether at least one region could answer.
+// Answered reports whether at least one region could answer: it searched its
+// log groups (and found rows or nothing) or, for deploys, read its functions. A
+// region without any of the log groups searched nothing and answers nothing.
 func (r *Report) Answered() bool {
 	for _, reg := range r.Regions {
-		if reg.State != RegionFailed {
+		if reg.State != RegionFailed && reg.State != RegionNoGroup {
 			return true
 		}
 	}

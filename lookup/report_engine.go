@@ -207,12 +207,48 @@ func (e *ReportEngine) run(ctx context.Context, q ReportQuery, answered func(Rep
 			}
 		}
 		kind.merge(e, q, r, ok)
+		if w, ok := noLogGroupWarning(r, cwOr(q.Env, e.cfg.Env)); ok {
+			r.Warnings = append(r.Warnings, w)
+		}
 	}
 	r.ScanCostUSD = float64(r.BytesScanned) / (1 << 30) * scanPricePerGB
 	if !r.Answered() {
 		return r, fmt.Errorf("report %s: no region could answer: %w", q.Kind, r.firstCause())
 	}
 	return r, nil
+}
+
+// ErrNoLogGroup is the cause of a report no region could answer because none of
+// them has any of the configured log groups for the env.
+var ErrNoLogGroup = errors.New("no region has any of the env's log groups (TRACEBOT_LOG_GROUPS)")
+
+// noLogGroupWarning says plainly that nothing was searched when no region that
+// answered has a log group for env: a wrong env or TRACEBOT_LOG_GROUPS pattern,
+// not a quiet period.
+func noLogGroupWarning(r *Report, env string) (ReportWarning, bool) {
+	var regions, missing []string
+	for _, reg := range r.Regions {
+		switch reg.State {
+		case RegionRows, RegionEmpty:
+			return ReportWarning{}, false
+		case RegionNoGroup:
+			regions = append(regions, reg.Region)
+			missing = append(missing, reg.Missing...)
+		}
+	}
+	if len(regions) == 0 {
+		return ReportWarning{}, false
+	}
+	example := ""
+	if len(missing) > 0 {
+		example = " (" + missing[0] + ")"
+	}
+	msg := say("Nothing was searched: none of the log groups for env %q exists in %s%s, so this is no quiet period. "+
+		"Check the env (TRACEBOT_ENV, --env or “env test”) and the patterns of TRACEBOT_LOG_GROUPS; `tracebot check` shows which groups exist.",
+		"什么都没有查询：env %[1]q 的日志组在 %[2]s 都不存在%[3]s，这不是没有流量。"+
+			"请检查 env（TRACEBOT_ENV、--env 或 “env test”）和 TRACEBOT_LOG_GROUPS 的模式；`tracebot check` 会列出哪些日志组存在。",
+		env, strings.Join(regions, ", "), example)
+	return ReportWarning{Code: WarnNoLogGroup, Message: msg.en, zh: msg.zh}, true
 }
 
 // reportRegion is what region answer a contributes to a report.
@@ -225,6 +261,11 @@ func (r *Report) firstCause() error {
 	for _, reg := range r.Regions {
 		if reg.Err != nil {
 			return reg.Err
+		}
+	}
+	for _, w := range r.Warnings {
+		if w.Code == WarnNoLogGroup {
+			return ErrNoLogGroup
 		}
 	}
 	if len(r.Regions) == 0 {

@@ -824,3 +824,39 @@ func TestReportWarningsNameTheDay(t *testing.T) {
 		})
 	}
 }
+
+// TestReportNoLogGroupIsNotAnswered: an env (or a TRACEBOT_LOG_GROUPS pattern)
+// that names no group in any region searched nothing; the report says so as a
+// warning and is not answered, instead of a quiet "$0 over 0 rows". One region
+// with its groups answers as usual.
+func TestReportNoLogGroupIsNotAnswered(t *testing.T) {
+	w := newReportWorld(t, rpNoisy)
+	q := rpQuery(t, "cost 2h env test")
+	r, err := w.engine(nil).Report(context.Background(), q)
+	if !errors.Is(err, lookup.ErrNoLogGroup) || r == nil || r.Answered() {
+		t.Fatalf("err %v, answered %v: want ErrNoLogGroup and no answer", err, r != nil && r.Answered())
+	}
+	if diff := gocmp.Diff([]string{lookup.WarnNoLogGroup + "/"}, reportWarningCodes(r)); diff != "" {
+		t.Fatalf("warnings (-want +got):\n%s", diff)
+	}
+	wn := r.Warnings[0]
+	for _, want := range []string{`env "test"`, "us-east-1, us-west-2, us-east-2", "/aws/lambda/call-analytics-test-", "TRACEBOT_LOG_GROUPS", "TRACEBOT_ENV"} {
+		if !strings.Contains(wn.Message, want) {
+			t.Errorf("warning lacks %q: %s", want, wn.Message)
+		}
+	}
+	if zh := wn.Text("zh"); !strings.Contains(zh, "日志组") || !strings.Contains(zh, "TRACEBOT_LOG_GROUPS") || !strings.Contains(zh, `"test"`) {
+		t.Errorf("zh warning %s", zh)
+	}
+	if n := len(w.srv.Queries()); n != 0 {
+		t.Errorf("%d queries ran", n)
+	}
+
+	// Only us-east-2 has the test env's groups: the report is answered, no warning.
+	w = newReportWorld(t, rpNoisy)
+	w.srv.SetLogGroups(cwEast2, "/aws/lambda/call-analytics-test-ai-analysis-processor-us-east-2")
+	r, err = w.engine(nil).Report(context.Background(), q)
+	if err != nil || !r.Answered() || len(r.Warnings) != 0 {
+		t.Errorf("one region with groups: err %v, answered %v, warnings %v", err, r.Answered(), reportWarningCodes(r))
+	}
+}

@@ -24,10 +24,19 @@ func renderReport(r *lookup.Report) string {
 	}
 	b.WriteString(reportHeading(r, zone) + "\n\n")
 	if !r.Answered() {
-		b.WriteString("Failed in every region: nothing to show.\n")
+		head := "Failed in every region: nothing to show.\n"
+		var lines strings.Builder
 		for _, reg := range r.Regions {
-			b.WriteString("  ✗ " + reg.Error + "\n")
+			switch reg.State {
+			case lookup.RegionFailed:
+				lines.WriteString("  ✗ " + reg.Error + "\n")
+			case lookup.RegionNoGroup:
+				head = "No region could answer: nothing to show.\n"
+				lines.WriteString("  ✗ " + reg.Region + ": no log group\n")
+			}
 		}
+		b.WriteString(head + lines.String())
+		renderReportWarnings(&b, r.Warnings)
 		return b.String()
 	}
 	switch {
@@ -42,18 +51,23 @@ func renderReport(r *lookup.Report) string {
 	case r.Deploys != nil:
 		renderDeploys(&b, r.Deploys, zone)
 	}
-	if len(r.Warnings) > 0 {
-		b.WriteString("\nWarnings:\n")
-		for _, w := range r.Warnings {
-			stage := ""
-			if w.Stage != "" {
-				stage = " (" + w.Stage + ")"
-			}
-			fmt.Fprintf(&b, "  ! %s%s: %s\n", w.Code, stage, w.Message)
-		}
-	}
+	renderReportWarnings(&b, r.Warnings)
 	b.WriteString("\n" + renderRegions(r))
 	return b.String()
+}
+
+func renderReportWarnings(b *strings.Builder, warnings []lookup.ReportWarning) {
+	if len(warnings) == 0 {
+		return
+	}
+	b.WriteString("\nWarnings:\n")
+	for _, w := range warnings {
+		stage := ""
+		if w.Stage != "" {
+			stage = " (" + w.Stage + ")"
+		}
+		fmt.Fprintf(b, "  ! %s%s: %s\n", w.Code, stage, w.Message)
+	}
 }
 
 var reportTitles = map[lookup.ReportKind]string{

@@ -312,7 +312,9 @@ func (r replies) reportWarnings(rep *lookup.Report) string {
 	return strings.Join(lines, "\n")
 }
 
-func (r replies) warningLine(w lookup.ReportWarning) string { return "⚠️ **" + w.Code + "** — " + w.Text(r.lang) }
+func (r replies) warningLine(w lookup.ReportWarning) string {
+	return "⚠️ **" + w.Code + "** — " + w.Text(r.lang)
+}
 
 // reportErrors names each region that failed, with its one-line cause, under a
 // title ("" when none failed).

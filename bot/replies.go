@@ -8,6 +8,7 @@ import (
 
 	"github.com/callytics/tracebot/bot/state"
 	"github.com/callytics/tracebot/lookup"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // replies builds Reply models in one language. It holds no state beyond settings.
@@ -426,11 +427,13 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
+// pct is a ratio as a whole percent (numfmt.Percent: a small share reads "<1%",
+// never "0%"), or a dash.
 func pct(r *float64) string {
 	if r == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%.0f%%", *r*100)
+	return numfmt.Percent(r)
 }
 
 func money(c float64) string { return fmt.Sprintf("$%.6f", c) }

@@ -4,9 +4,10 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // Helpers shared by the kinds' merges: reading stats result fields, hour buckets,
@@ -121,14 +122,9 @@ func (n hourNames) span(from, to time.Time) sentence {
 	return sentence{clocks, clocks}
 }
 
-// percent writes a share as "34%" (one decimal below 10%).
-func percent(f float64) string {
-	p := f * 100
-	if p < 10 && p != math.Trunc(p) {
-		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	}
-	return strconv.FormatFloat(math.Round(p), 'f', 0, 64) + "%"
-}
+// percent writes a share as sentences do (numfmt.Share): "34%", one decimal
+// below 10%, never "0%" for a share that is not zero.
+func percent(f float64) string { return numfmt.Share(f) }
 
 // runs splits ascending hour buckets into runs of consecutive hours.
 func runs(hours []time.Time) [][]time.Time {

@@ -26,3 +26,15 @@ func TestReportCommandNoLogGroup(t *testing.T) {
 		t.Errorf("--json: exit %d, warnings %v", r.code, warnings)
 	}
 }
+
+// TestReportCommandSmallShares: a finish reason that is rare is not zero: its
+// share reads "<1%" ("triage length 3 0%" before), and the rest ">99%".
+func TestReportCommandSmallShares(t *testing.T) {
+	t.Setenv("TRACEBOT_NOW", "")
+	r := runCLI(t, "report", "--sandbox", "finish")
+	for _, want := range []string{"triage    length          3     <1%", "triage    stop            861   >99%"} {
+		if r.code != exitOK || !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
+}

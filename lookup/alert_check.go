@@ -203,7 +203,7 @@ func (c *AlertChecker) costRules(ctx context.Context, res *AlertCheck, rules []A
 			spend := 0.0
 			for _, h := range rep.Cost.Hours {
 				if !h.Bucket.Before(dayStart.Truncate(time.Hour)) {
-					spend += h.CostUSD
+					spend = addUSD(spend, h.CostUSD)
 				}
 			}
 			if a, ok := BudgetAlert(BudgetSpend{SpendUSD: spend, BudgetUSD: c.cfg.DailyBudget, DayStart: dayStart,

@@ -54,15 +54,15 @@ func (costKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []Regio
 				series[k] = p
 			}
 			lines, cost, in := statInt(row, "lines"), statFloat(row, "cost_usd"), statInt(row, "input_tokens")
-			p.Rows, p.CostUSD, p.InputTokens = p.Rows+lines, p.CostUSD+cost, p.InputTokens+in
+			p.Rows, p.CostUSD, p.InputTokens = p.Rows+lines, addUSD(p.CostUSD, cost), p.InputTokens+in
 			h := hours[bucket]
 			if h == nil {
 				h = &CostPoint{Bucket: bucket}
 				hours[bucket] = h
 			}
-			h.Rows, h.CostUSD, h.InputTokens = h.Rows+lines, h.CostUSD+cost, h.InputTokens+in
+			h.Rows, h.CostUSD, h.InputTokens = h.Rows+lines, addUSD(h.CostUSD, cost), h.InputTokens+in
 			c.Rows += lines
-			c.TotalCostUSD += cost
+			c.TotalCostUSD = addUSD(c.TotalCostUSD, cost)
 			inputTokens += in
 			inputLines += statInt(row, "input_lines")
 		}

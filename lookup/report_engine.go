@@ -211,7 +211,7 @@ func (e *ReportEngine) run(ctx context.Context, q ReportQuery, answered func(Rep
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
-	r.ScanCostUSD = float64(r.BytesScanned) / (1 << 30) * scanPricePerGB
+	r.ScanCostUSD = roundUSD(float64(r.BytesScanned) / (1 << 30) * scanPricePerGB)
 	if !r.Answered() {
 		return r, fmt.Errorf("report %s: no region could answer: %w", q.Kind, r.firstCause())
 	}

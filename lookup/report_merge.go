@@ -66,6 +66,18 @@ func compareStages(a, b string) int {
 	return cmp.Or(cmp.Compare(stageRank(a), stageRank(b)), strings.Compare(a, b))
 }
 
+// Money is added in whole nano-dollars (1e-9 USD, the precision traces total
+// costs at): Insights' float sums, and their sums across regions, then carry no
+// float noise into a report ("total_cost_usd": 2.8842960000000026). A sum of
+// rows' costs is exactly the sum of the rows' costs rounded to nano-dollars.
+func nanoUSD(f float64) int64 { return int64(math.Round(f * 1e9)) }
+
+// addUSD is a + b to the nano-dollar.
+func addUSD(a, b float64) float64 { return float64(nanoUSD(a)+nanoUSD(b)) / 1e9 }
+
+// roundUSD is f to the nano-dollar.
+func roundUSD(f float64) float64 { return float64(nanoUSD(f)) / 1e9 }
+
 // ratio is a/b, nil when b is 0.
 func ratio(a, b int64) *float64 {
 	if b == 0 {

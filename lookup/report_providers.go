@@ -48,7 +48,7 @@ func (providersKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []
 			}
 			n := statInt(row, "requests")
 			m.Requests += n
-			m.CostUSD += statFloat(row, "cost_usd")
+			m.CostUSD = addUSD(m.CostUSD, statFloat(row, "cost_usd"))
 			perModel[k[0]] += n
 		}
 		for _, row := range a.Results[1] {

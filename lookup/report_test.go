@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +107,13 @@ func reportJSON(t *testing.T, r *lookup.Report) map[string]any {
 
 var approx = cmpopts.EquateApprox(0, 1e-9)
 
+// nanoUSD sums costs as reports do, in whole nano-dollars: a report's money
+// equals the rows' exactly, with no float noise either way.
+type nanoUSD int64
+
+func (n *nanoUSD) add(usd float64) { *n += nanoUSD(math.Round(usd * 1e9)) }
+func (n nanoUSD) usd() float64     { return float64(n) / 1e9 }
+
 // The fields of SPEC §12 every kind has, and each kind's own.
 var (
 	rpCommonFields = []string{"kind", "from", "to", "zone", "regions", "bytes_scanned", "warnings"}
@@ -169,10 +179,10 @@ func TestReportCostMatchesRows(t *testing.T) {
 	rows := w.inWindow(q, cwWest2)
 
 	var want []lookup.TrafficRow
-	var total float64
+	var total nanoUSD
 	var input int64
 	for _, row := range rows {
-		total += *row.CostUSD
+		total.add(*row.CostUSD)
 		input += row.InputTokens
 		want = append(want, row)
 	}
@@ -196,8 +206,8 @@ func TestReportCostMatchesRows(t *testing.T) {
 	if r.Cost.Top[0].CostUSD != *want[0].CostUSD || r.Cost.Top[0].InputTokens != want[0].InputTokens {
 		t.Errorf("top row %+v, want %+v", r.Cost.Top[0], want[0])
 	}
-	if !gocmp.Equal(r.Cost.TotalCostUSD, total, approx) || r.Cost.Rows != int64(len(rows)) {
-		t.Errorf("total %v over %d rows, want %v over %d", r.Cost.TotalCostUSD, r.Cost.Rows, total, len(rows))
+	if r.Cost.TotalCostUSD != total.usd() || r.Cost.Rows != int64(len(rows)) {
+		t.Errorf("total %v over %d rows, want %v over %d", r.Cost.TotalCostUSD, r.Cost.Rows, total.usd(), len(rows))
 	}
 	mean := float64(input) / float64(len(rows))
 	if !gocmp.Equal(r.Cost.MeanInputTokens, mean, approx) {
@@ -369,13 +379,16 @@ func TestReportProvidersMatchesRows(t *testing.T) {
 	}
 	assertSpecFields(t, reportJSON(t, r), "providers")
 	requests, perModel := map[[2]string]int64{}, map[string]int64{}
-	cost := map[[2]string]float64{}
+	cost := map[[2]string]*nanoUSD{}
 	providers := map[string]map[string]bool{}
 	for _, row := range w.inWindow(q, cwWest2) {
 		k := [2]string{row.Model, row.Provider}
 		requests[k]++
 		perModel[row.Model]++
-		cost[k] += *row.CostUSD
+		if cost[k] == nil {
+			cost[k] = new(nanoUSD)
+		}
+		cost[k].add(*row.CostUSD)
 		if providers[row.SessionID] == nil {
 			providers[row.SessionID] = map[string]bool{}
 		}
@@ -386,8 +399,8 @@ func TestReportProvidersMatchesRows(t *testing.T) {
 	}
 	for _, m := range r.Providers.Mix {
 		k := [2]string{m.Model, m.Provider}
-		if m.Requests != requests[k] || !gocmp.Equal(m.Share, float64(requests[k])/float64(perModel[m.Model]), approx) || !gocmp.Equal(m.CostUSD, cost[k], approx) {
-			t.Errorf("mix %+v, want %d requests of %d, $%v", m, requests[k], perModel[m.Model], cost[k])
+		if m.Requests != requests[k] || !gocmp.Equal(m.Share, float64(requests[k])/float64(perModel[m.Model]), approx) || m.CostUSD != cost[k].usd() {
+			t.Errorf("mix %+v, want %d requests of %d, $%v", m, requests[k], perModel[m.Model], cost[k].usd())
 		}
 	}
 	var switched int64
@@ -858,5 +871,38 @@ func TestReportNoLogGroupIsNotAnswered(t *testing.T) {
 	r, err = w.engine(nil).Report(context.Background(), q)
 	if err != nil || !r.Answered() || len(r.Warnings) != 0 {
 		t.Errorf("one region with groups: err %v, answered %v, warnings %v", err, r.Answered(), reportWarningCodes(r))
+	}
+}
+
+// TestReportMoneyHasNoFloatNoise: every amount in `report --json` is a whole
+// number of nano-dollars, however Insights' float sums and the merge add up
+// ("total_cost_usd": 2.8842960000000026 before).
+func TestReportMoneyHasNoFloatNoise(t *testing.T) {
+	e := lookup.NewSandboxReports(lookup.ReportConfig{})
+	amount := regexp.MustCompile(`"(?:total_cost_usd|cost_usd|scan_cost_usd)":(-?[0-9.e+-]+)`)
+	kolkata := mustZone("Asia/Kolkata")
+	for _, words := range []string{"cost since midnight", "cost 24h", "providers 24h"} {
+		q, err := lookup.ParseReportQuery(words, lookup.ReportParseOptions{Now: lookup.SandboxNow, Zone: kolkata})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.Report(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := amount.FindAllSubmatch(b, -1)
+		if len(found) < 3 {
+			t.Fatalf("%s: %d amounts in %s", words, len(found), b)
+		}
+		for _, m := range found {
+			v, err := strconv.ParseFloat(string(m[1]), 64)
+			if err != nil || v != math.Round(v*1e9)/1e9 {
+				t.Errorf("%s: %s is not a whole number of nano-dollars", words, m[0])
+			}
+		}
 	}
 }

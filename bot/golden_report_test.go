@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func goldenReportReplies(t *testing.T, lang string) map[string]Reply {
 	} else {
 		t.Fatalf("cost 2h env test: %v, want %v", err, lookup.ErrNoLogGroup)
 	}
+	out["report_chart_failed"] = r.chartNotPosted(fmt.Errorf("post chart: %w", errors.New("slack files.getUploadURLExternal: missing_scope")))
 	out["report_help"] = r.reportHelp(nil)
 	for name, words := range map[string]string{"report_did_you_mean": "cahce 24h", "report_too_long": "cost 9d", "report_bad_window": "cost banana"} {
 		_, err := lookup.ParseReportQuery(words, goldenReportOptions(t))

@@ -197,6 +197,7 @@ var texts = map[string][2]string{
 	"rp_chart_cache":        {"Cache hit rate per hour per model", "每小时各模型的缓存命中率"},
 	"rp_chart_finish":       {"Share of length and content-filter finishes per hour per stage", "每小时各阶段 length 与 content-filter 结束的占比"},
 	"rp_chart_alt":          {"Line chart: %s; hours in %s.", "折线图：%s；时间按 %s。"},
+	"rp_chart_failed":       {"Chart not posted: %s", "图表未能发出：%s"},
 	"sample_short":          {"sample data", "示例数据"},
 	"reports_off":           {"Reports across calls are not configured here.", "此处未启用跨通话报告。"},
 	"b_trace_session":       {"Trace %s", "追踪 %s"},

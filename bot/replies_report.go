@@ -476,3 +476,10 @@ func (r replies) chartImage(rep *lookup.Report, png []byte) Image {
 	return Image{PNG: png, Filename: fmt.Sprintf("tracebot-%s-%s.png", rep.Kind, window), Title: title,
 		AltText: r.t("rp_chart_alt", title, reportZone(rep.Zone).String())}
 }
+
+// chartNotPosted is the line in the thread when a report's chart could not be
+// posted: the one-line cause, no more.
+func (r replies) chartNotPosted(err error) Reply {
+	s := r.t("rp_chart_failed", lookup.ErrorLine(err))
+	return r.reply(s, contextBlock(s))
+}

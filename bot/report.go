@@ -112,11 +112,23 @@ func (b *Bot) report(ctx context.Context, p Poster, m Message, thread Ref, q loo
 	}
 	b.update(ctx, p, msg, b.replies.report(r, q))
 	if r.Answered() {
-		if err := b.postChart(ctx, p, msg.ThreadRef(), r); err != nil {
-			b.log.Warn("report chart not posted; the text answer stands", "kind", q.Kind, "channel", thread.Channel, "err", err)
-		}
+		b.chart(ctx, p, m, msg.ThreadRef(), r)
 	}
 	return nil
+}
+
+// chart posts r's chart in thread; when that fails, the text answer stands and
+// one short line in the thread says the chart was not posted and why (its
+// one-line cause; the full error is logged).
+func (b *Bot) chart(ctx context.Context, p Poster, m Message, thread Ref, r *lookup.Report) {
+	err := b.postChart(ctx, p, thread, r)
+	if err == nil {
+		return
+	}
+	b.log.Warn("report chart not posted; the text answer stands", "kind", r.Kind, "channel", thread.Channel, "err", err)
+	if _, perr := p.Post(ctx, thread, b.replies.chartNotPosted(err), sendKey(m.DeliveryID, "report-chart")); perr != nil {
+		b.log.Warn("could not say the chart was not posted", "kind", r.Kind, "channel", thread.Channel, "err", perr)
+	}
 }
 
 // reportOutcome is the metric's outcome: answered, partial (a region failed),

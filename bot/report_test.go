@@ -158,22 +158,30 @@ func TestReportHelpAndRefusals(t *testing.T) {
 	}
 }
 
-// A report whose chart cannot be posted still answers in text; a kind without a
-// chart posts none; a bot without a reporter says reports are off.
+// A report whose chart cannot be posted still answers in text, and one line in
+// its thread says the chart was not posted and why (it was only logged); a kind
+// without a chart posts none; a bot without a reporter says reports are off.
 func TestReportChartFailureAndNoChart(t *testing.T) {
 	tb, ir, _ := newReportBot(t)
-	ir.fail = errors.New("slack files.completeUploadExternal: not_in_channel")
+	ir.fail = fmt.Errorf("slack files.completeUploadExternal: %w", errors.New("not_in_channel\n\tmore detail"))
 	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: "D1", Thread: "1.1", User: "U1", Text: "finish 24h"})
 	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceDM, Channel: "D1", Thread: "1.2", User: "U1", Text: "providers 24h"})
 	tb.drain(t)
 	posts, _, _ := tb.rec.snapshot()
-	if len(posts) != 2 {
-		t.Fatalf("want one progress message per report, got %d", len(posts))
-	}
+	byThread := map[string][]string{}
 	for _, p := range posts {
+		byThread[p.to.Thread] = append(byThread[p.to.Thread], p.reply.Text)
+	}
+	if len(posts) != 3 || len(byThread["1.1"]) != 2 || len(byThread["1.2"]) != 1 {
+		t.Fatalf("want a progress message per report and one line for the chart that failed, got %q", byThread)
+	}
+	for _, p := range posts[:2] {
 		if res := replyText(tb.rec.lastUpdate(p.ref.ID)); !strings.Contains(res, "Data scanned") {
 			t.Errorf("report in %s has no answer:\n%s", p.to.Thread, res)
 		}
+	}
+	if want := "Chart not posted: slack files.completeUploadExternal: not_in_channel more detail"; byThread["1.1"][1] != want {
+		t.Errorf("chart failure line %q, want %q", byThread["1.1"][1], want)
 	}
 	if len(ir.posted()) != 0 {
 		t.Errorf("images posted: %+v", ir.posted())

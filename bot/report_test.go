@@ -361,3 +361,28 @@ func TestReportNoLogGroupSaysWhatToCheck(t *testing.T) {
 		t.Errorf("reports{cost,failed} = %v", n)
 	}
 }
+
+// TestReportRouting: Slack's bold around a kind is still the report, and a
+// pasted report whose first word only looks like a kind ("Lost…", "Post…") is
+// a trace that asks for the phone number, not "did you mean cost 2h".
+func TestReportRouting(t *testing.T) {
+	tb, _, reg := newReportBot(t)
+	tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceMention, Channel: "C1", Thread: "1.1", User: "U1", Text: "*cost* 2h"})
+	tb.drain(t)
+	if n := reportCount(t, reg, "cost", "answered"); n != 1 {
+		t.Errorf("*cost* 2h: reports{cost,answered} = %v, want 1", n)
+	}
+	for _, text := range []string{"Lost the analysis of a call yesterday around 3pm", "Post call summary is empty for the customer who called at 2pm"} {
+		tb.HandleMessage(context.Background(), Message{Platform: Slack, Source: SourceMention, Channel: "C1", Thread: "1.2", User: "U2", Text: text})
+	}
+	tb.drain(t)
+	_, _, privates := tb.rec.snapshot()
+	if len(privates) != 2 {
+		t.Fatalf("want two private answers, got %d", len(privates))
+	}
+	for _, p := range privates {
+		if got := replyText(p); strings.Contains(got, "Did you mean") || !strings.Contains(got, "phone number") {
+			t.Errorf("a pasted report was answered as a report:\n%s", got)
+		}
+	}
+}

@@ -23,7 +23,7 @@ type ReportParseOptions struct {
 // CodeWindowTooLong, saying why, for a window over MaxRange.
 func ParseReportQuery(text string, opt ReportParseOptions) (ReportQuery, error) {
 	opt = opt.withDefaults()
-	words := strings.Fields(strings.ToLower(strings.TrimSpace(text)))
+	words := reportWords(text)
 	if len(words) == 0 {
 		return ReportQuery{}, errorSay(CodeNotUnderstood, say("Which report? Try %s.", "哪个报告？试试 %s。", reportExampleList()))
 	}
@@ -56,11 +56,14 @@ func (o ReportParseOptions) withDefaults() ReportParseOptions {
 	return o
 }
 
-// IsReportRequest reports whether text asks for a report or for help (its first
-// word is a report kind, "help", or a near miss of one) rather than a trace: a
-// text with a phone number, a session id or a generation id is always a trace.
+// IsReportRequest reports whether text asks for a report or for help rather
+// than a trace: its first word is a report kind or "help" (chat emphasis such as
+// Slack's *bold*, _italic_ or ~strike~ aside), or a near miss of one followed by
+// nothing but a window and an env ("cahce 24h"), so that a pasted report
+// starting "Lost…" or "Most…" is still traced. A text with a phone number, a
+// session id or a generation id is always a trace.
 func IsReportRequest(text string) bool {
-	words := strings.Fields(strings.ToLower(text))
+	words := reportWords(text)
 	if len(words) == 0 {
 		return false
 	}
@@ -72,7 +75,34 @@ func IsReportRequest(text string) bool {
 		return true
 	}
 	_, near := nearestKind(words[0])
-	return near
+	return near && readsAsWindow(words[1:])
+}
+
+// reportWords are text's words in lower case, without the emphasis markup chat
+// wraps words in (*cost* 2h, _cache_, ~finish~).
+func reportWords(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(strings.ToLower(text)) {
+		if w = strings.Trim(w, "*_~"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// readsAsWindow reports whether words are what may follow a report kind:
+// nothing, an env, a window (one too long included: it is still a window).
+func readsAsWindow(words []string) bool {
+	q := ReportQuery{Kind: ReportCost}
+	rest, err := q.readEnv(words)
+	switch {
+	case err != nil:
+		return false
+	case len(rest) == 0:
+		return true
+	}
+	err = q.readWindow(strings.Join(rest, " "), ReportParseOptions{}.withDefaults())
+	return err == nil || ErrorCode(err) == CodeWindowTooLong
 }
 
 // reportKindWords are the words each kind answers to.

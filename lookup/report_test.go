@@ -723,6 +723,8 @@ func TestParseReportQuery(t *testing.T) {
 		{"deploys", lookup.ReportDeploys, time.Time{}, time.Time{}, ""},
 		{"deploys env=pre", lookup.ReportDeploys, time.Time{}, time.Time{}, "pre"},
 		{"help", lookup.ReportHelp, time.Time{}, time.Time{}, ""},
+		{"*cost* 2h", lookup.ReportCost, now.Add(-2 * time.Hour), now, ""},
+		{"_cache_ *24h*", lookup.ReportCache, now.Add(-24 * time.Hour), now, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -775,6 +777,17 @@ func TestIsReportRequest(t *testing.T) {
 		{"deploys", true},
 		{"help", true},
 		{"cahce 24h", true},
+		{"cahce 24h env test", true},
+		{"cots", true},
+		{"cots 30d", true},
+		{"*cost* 2h", true},
+		{"_cache_ 24h", true},
+		{"~finish~ since 9am", true},
+		{"*cost 2h*", true},
+		{"Lost the analysis of a call yesterday around 3pm", false},
+		{"Post call summary is empty for the customer who called at 2pm", false},
+		{"Most of the transcript is missing", false},
+		{"Cots are fine but the coaching failed", false},
 		{"(914) 265-4371 5/20 1:15pm", false},
 		{"cost (914) 265-4371 5/20 1:15pm", false},
 		{"cache s-abc123def456", false},

@@ -65,9 +65,12 @@ func (q *Query) run(rows []*row, limit int) ([][]Field, int) {
 func (e *evaluation) apply(c command) {
 	switch c := c.(type) {
 	case fieldsCmd:
-		for _, n := range c.names {
-			if !slices.Contains(e.fields, n) {
-				e.fields = append(e.fields, n)
+		for _, it := range c.items {
+			if !slices.Contains(e.fields, it.name) {
+				e.fields = append(e.fields, it.name)
+			}
+			if it.expr != nil {
+				e.compute(it)
 			}
 		}
 	case displayCmd:
@@ -92,6 +95,18 @@ func (e *evaluation) apply(c command) {
 	case limitCmd:
 		if len(e.rows) > c.n {
 			e.rows = e.rows[:c.n]
+		}
+	}
+}
+
+// compute sets the computed field on every row, or takes it away where its
+// value is null.
+func (e *evaluation) compute(it fieldItem) {
+	for _, r := range e.rows {
+		if v, ok := it.expr.eval(r); ok {
+			r.f[it.name] = v
+		} else {
+			delete(r.f, it.name)
 		}
 	}
 }

@@ -298,6 +298,11 @@ func TestMalformedQueries(t *testing.T) {
 		"limit many",
 		"fields a b",
 		"fields a | dedup a",
+		"fields median(x) as m",
+		"fields log(x, 2) as l",
+		"fields floor() as f",
+		"fields (x + 1 as y",
+		"fields x + as y",
 	} {
 		t.Run(q, func(t *testing.T) {
 			_, err := Parse(q)
@@ -331,5 +336,48 @@ func TestTraceQuery(t *testing.T) {
 		if len(res.Rows) != tt.want {
 			t.Errorf("%s: %d rows, want %d", tt.literal, len(res.Rows), tt.want)
 		}
+	}
+}
+
+// TestComputedFields: fields computes arithmetic and Insights' numeric functions
+// (log is the natural logarithm); a value is null, and absent from the row,
+// when a field it reads is absent or the arithmetic has no real answer.
+func TestComputedFields(t *testing.T) {
+	tests := []struct {
+		name, fields string
+		want         []string // the computed field of each row by @timestamp ("-": absent)
+	}{
+		{"log bucket", "floor(log(inputTokens) * 100) as x", []string{"460", "570", "690", "529", "391"}},
+		{"natural log", "log(inputTokens) as x", []string{"4.605170185988092", "5.703782474656201", "6.907755278982137", "5.298317366548036", "3.912023005428146"}},
+		{"precedence", "2 + 3 * 4 ^ 2 - 1 as x", []string{"49", "49", "49", "49", "49"}},
+		{"power is right-associative", "2 ^ 3 ^ 2 as x", []string{"512", "512", "512", "512", "512"}},
+		{"parentheses and minus", "-(inputTokens - 1) / 3 as x", []string{"-33", "-99.66666666666667", "-333", "-66.33333333333333", "-16.333333333333332"}},
+		{"a negative number after a field subtracts", "inputTokens -1 as x", []string{"99", "299", "999", "199", "49"}},
+		{"an absent field is null", "cacheReadTokens * 2 as x", []string{"180", "0", "1000", "-", "-"}},
+		{"log of zero is null", "log(cacheReadTokens) as x", []string{"4.499809670330265", "-", "6.214608098422191", "-", "-"}},
+		{"coalesce", "coalesce(floor(log(cacheReadTokens)), -1) as x", []string{"4", "-1", "6", "-1", "-1"}},
+		{"greatest and least skip nulls", "greatest(cacheReadTokens, 95) - least(costUsd, 1) as x", []string{"94.5", "94", "499", "94.75", "94"}},
+		{"abs ceil sqrt and modulo", "abs(ceil(sqrt(inputTokens)) % 7 - 10) as x", []string{"7", "6", "6", "9", "9"}},
+		{"division by zero is null", "inputTokens / (costUsd - costUsd) as x", []string{"-", "-", "-", "-", "-"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, "fields "+tt.fields+" | sort @timestamp asc")
+			if diff := cmp.Diff(tt.want, column(res.Rows, "x")); diff != "" {
+				t.Errorf("values (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A computed field groups like any other; rows where it is null form one
+	// group, which shows without the field (and sorts last).
+	res := run(t, "fields floor(log(cacheReadTokens)) as b | stats count(*) as n, count(inputTokens) as with_input by b | sort b asc")
+	want := [][]Field{{{"b", "4"}, {"n", "1"}, {"with_input", "1"}}, {{"b", "6"}, {"n", "1"}, {"with_input", "1"}}, {{"n", "3"}, {"with_input", "3"}}}
+	if diff := cmp.Diff(want, res.Rows); diff != "" {
+		t.Errorf("grouped by a computed field (-want +got):\n%s", diff)
+	}
+	// Without an alias a computed field is named as written.
+	res = run(t, `fields floor(inputTokens / 7) | filter telephonySessionId = "s-2"`)
+	if got := column(res.Rows, "floor(inputTokens/7)"); !cmp.Equal(got, []string{"28"}) {
+		t.Errorf("unnamed computed field: %v", res.Rows)
 	}
 }

@@ -1,6 +1,7 @@
 // Package insights evaluates CloudWatch Logs Insights queries over log events held
 // in memory. It implements the part of the query language tracebot sends (fields,
-// filter, stats with bin and by, sort, limit, display) with Insights' result shape,
+// with computed fields of arithmetic and the numeric functions of expr.go; filter,
+// stats with bin and by, sort, limit, display) with Insights' result shape,
 // statistics and 10,000-row cap, and refuses anything else the way Insights does,
 // with a syntax error. Two users share it: the wire-level fake of lookuptest, which
 // the real SDK client talks to in tests, and the in-process sample world behind
@@ -32,7 +33,7 @@ const (
 	tokNumber                  // 12, 0.5
 	tokPeriod                  // 1h, 5m: a number with a unit, as bin() takes
 	tokRegex                   // /…/ after like or =~
-	tokPunct                   // | , ( ) [ ] * = != < > <= >= =~
+	tokPunct                   // | , ( ) [ ] * = != < > <= >= =~ + - / % ^
 )
 
 type token struct {
@@ -134,7 +135,7 @@ func lexNumber(s string) (token, int) {
 }
 
 func lexPunct(s string) (string, bool) {
-	for _, p := range []string{"!=", "<=", ">=", "=~", "|", ",", "(", ")", "[", "]", "*", "=", "<", ">"} {
+	for _, p := range []string{"!=", "<=", ">=", "=~", "|", ",", "(", ")", "[", "]", "*", "=", "<", ">", "+", "-", "/", "%", "^"} {
 		if strings.HasPrefix(s, p) {
 			return p, true
 		}

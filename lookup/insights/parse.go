@@ -14,7 +14,14 @@ type Query struct {
 
 type command interface{ name() string }
 
-type fieldsCmd struct{ names []string }
+type fieldsCmd struct{ items []fieldItem }
+
+// fieldItem is one field of a fields command: a field by name, or a computed
+// one (expr set) named by its alias, else by the expression as written.
+type fieldItem struct {
+	name string
+	expr expr
+}
 type displayCmd struct{ names []string }
 type filterCmd struct{ cond cond }
 type sortCmd struct{ keys []sortKey }
@@ -145,9 +152,9 @@ func (p *parser) command() (command, error) {
 	var err error
 	switch strings.ToLower(p.head.text) {
 	case "fields":
-		var names []string
-		names, err = p.fieldList()
-		c = fieldsCmd{names}
+		var items []fieldItem
+		items, err = p.fieldItems()
+		c = fieldsCmd{items}
 	case "display":
 		var names []string
 		names, err = p.fieldList()
@@ -194,6 +201,41 @@ func (p *parser) fieldList() ([]string, error) {
 			return names, nil
 		}
 	}
+}
+
+// fieldItems reads the fields of a fields command: names, or expressions with
+// an optional alias.
+func (p *parser) fieldItems() ([]fieldItem, error) {
+	var out []fieldItem
+	for {
+		start := p.i
+		x, err := p.exprSum()
+		if err != nil {
+			return nil, err
+		}
+		it := fieldItem{expr: x}
+		if f, plain := x.(fieldExpr); plain {
+			it = fieldItem{name: f.name}
+		} else {
+			it.name = p.written(start)
+		}
+		if err := p.alias(&it.name); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+		if !p.accept(tokPunct, ",") {
+			return out, nil
+		}
+	}
+}
+
+// written is the text of the tokens from start to the current one, as a label.
+func (p *parser) written(start int) string {
+	var b strings.Builder
+	for _, t := range p.toks[start:p.i] {
+		b.WriteString(t.text)
+	}
+	return b.String()
 }
 
 var keywords = map[string]bool{"and": true, "or": true, "not": true, "like": true, "in": true, "as": true, "by": true, "asc": true, "desc": true}

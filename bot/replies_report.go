@@ -176,7 +176,7 @@ func (r replies) reportBody(rep *lookup.Report, zone *time.Location) []Block {
 func (r replies) costBody(rep *lookup.Report, zone *time.Location) []Block {
 	c := rep.Cost
 	blocks := []Block{textBlock(r.t("rp_cost_total", numfmt.USD(c.TotalCostUSD), numfmt.Count(c.Rows),
-		numfmt.Count(int64(c.MeanInputTokens+0.5))))}
+		numfmt.Count(int64(c.MedianInputTokens+0.5))))}
 	if len(c.Top) == 0 {
 		return append(blocks, textBlock(r.t("rp_cost_none")))
 	}

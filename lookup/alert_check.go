@@ -175,7 +175,7 @@ func (c *AlertChecker) Check(ctx context.Context, now time.Time, in AlertInputs)
 	return res
 }
 
-// costRules evaluates budget and cost_spike from one cost report over
+// costRules evaluates budget and cost_spike from one spend report (cost per hour) over
 // [min(local midnight, last full hour - 24h), now). In a zone whose midnight is
 // not on a UTC hour (hourly buckets are UTC) today's spend needs a report of its
 // own from midnight.
@@ -183,10 +183,10 @@ func (c *AlertChecker) costRules(ctx context.Context, res *AlertCheck, rules []A
 	local := now.In(c.cfg.Zone)
 	dayStart := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, c.cfg.Zone).UTC()
 	from := minTime(dayStart, lastFull.Add(-costSpikeHours*time.Hour))
-	r, err := c.report(ctx, ReportCost, from, now)
+	r, err := c.report(ctx, ReportSpend, from, now)
 	today, todayErr := r, err
 	if aligned := dayStart.Truncate(time.Hour).Equal(dayStart); !aligned && slices.Contains(rules, RuleBudget) {
-		today, todayErr = c.report(ctx, ReportCost, dayStart, now)
+		today, todayErr = c.report(ctx, ReportSpend, dayStart, now)
 	}
 	for _, rule := range rules {
 		rep, rerr := r, err
@@ -195,13 +195,13 @@ func (c *AlertChecker) costRules(ctx context.Context, res *AlertCheck, rules []A
 		}
 		res.record([]AlertRule{rule}, rep, rerr, func() {
 			if rule == RuleCostSpike {
-				if a, ok := CostSpikeAlert(rep.Cost.Hours, lastFull, c.cfg.CostSpike, c.cfg.Zone); ok {
+				if a, ok := CostSpikeAlert(rep.Spend.Hours, lastFull, c.cfg.CostSpike, c.cfg.Zone); ok {
 					res.Alerts = append(res.Alerts, a)
 				}
 				return
 			}
 			spend := 0.0
-			for _, h := range rep.Cost.Hours {
+			for _, h := range rep.Spend.Hours {
 				if !h.Bucket.Before(dayStart.Truncate(time.Hour)) {
 					spend = addUSD(spend, h.CostUSD)
 				}

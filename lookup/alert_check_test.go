@@ -109,8 +109,8 @@ func TestAlertCheckFiresWhatHolds(t *testing.T) {
 			if diff := gocmp.Diff(want, got.Evaluated); diff != "" || len(got.Errors) > 0 {
 				t.Errorf("evaluated (-want +got):\n%s\nerrors %v", diff, got.Errors)
 			}
-			if n := len(w.srv.Queries()); n != 3*4 {
-				t.Errorf("%d Insights queries, want 4 per region (cost: 2, cache: 1, finish: 1)", n)
+			if n := len(w.srv.Queries()); n != 3*3 {
+				t.Errorf("%d Insights queries, want 3 per region (spend, cache, finish: 1 each)", n)
 			}
 		})
 	}
@@ -139,8 +139,8 @@ func TestAlertCheckNumbers(t *testing.T) {
 	if !budget.From.Equal(acDayStart) || !budget.To.Equal(acNow) || budget.Day != "2026-05-21" {
 		t.Errorf("budget window %s–%s day %s", budget.From, budget.To, budget.Day)
 	}
-	if got.ReportOf(lookup.RuleCostSpike) == nil || got.ReportOf(lookup.RuleCostSpike).Cost == nil {
-		t.Error("the cost report is not kept for the chart")
+	if got.ReportOf(lookup.RuleCostSpike) == nil || got.ReportOf(lookup.RuleCostSpike).Spend == nil {
+		t.Error("the spend report is not kept for the chart")
 	}
 	if diff := gocmp.Diff([]lookup.RuleSkip{{Rule: lookup.RuleBackendFailures, Reason: "needs the bot's trace records: set TRACEBOT_SSM_STATE_DATABASE_URL"}}, got.NotEvaluated); diff != "" {
 		t.Errorf("not evaluated (-want +got):\n%s", diff)
@@ -185,7 +185,7 @@ func TestAlertCheckErrorsAreTheRegionsLines(t *testing.T) {
 			var want []lookup.RuleError
 			for _, rule := range []lookup.AlertRule{lookup.RuleBudget, lookup.RuleCacheCollapse, lookup.RuleCostSpike, lookup.RuleLengthSpike} {
 				kind := map[lookup.AlertRule]string{lookup.RuleCacheCollapse: "cache", lookup.RuleLengthSpike: "finish"}[rule]
-				want = append(want, lookup.RuleError{Rule: rule, Message: "report " + cmp.Or(kind, "cost") + ": " + tt.want})
+				want = append(want, lookup.RuleError{Rule: rule, Message: "report " + cmp.Or(kind, "spend") + ": " + tt.want})
 			}
 			if diff := gocmp.Diff(want, got.Errors, cmpopts.IgnoreFields(lookup.RuleError{}, "Err")); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)
@@ -262,7 +262,7 @@ type windowRecorder struct{ longest time.Duration }
 
 func (w *windowRecorder) Report(_ context.Context, q lookup.ReportQuery) (*lookup.Report, error) {
 	w.longest = max(w.longest, q.To.Sub(q.From))
-	return &lookup.Report{Kind: q.Kind, From: q.From, To: q.To, Cost: &lookup.CostReport{}, Cache: &lookup.CacheReport{},
+	return &lookup.Report{Kind: q.Kind, From: q.From, To: q.To, Spend: &lookup.SpendReport{}, Cache: &lookup.CacheReport{},
 		Finish: &lookup.FinishReport{}}, nil
 }
 

@@ -90,14 +90,14 @@ func CacheCollapseAlert(hours []CachePoint, lastFull time.Time, min float64, zon
 // costSpikeHours is how many hours before the last full hour make its baseline.
 const costSpikeHours = 24
 
-// AlertReportRange is the longest report window one alert check asks for: the cost
+// AlertReportRange is the longest report window one alert check asks for: the spend
 // report over today (up to 24 hours) and the costSpikeHours+1 hours before now.
 // TRACEBOT_REPORT_MAX_RANGE must be at least this when alerts are on.
 const AlertReportRange = (24 + costSpikeHours + 1) * time.Hour
 
 // CostSpikeAlert fires when the cost of the hour starting at lastFull is above
 // k × the median hourly cost of the 24 hours before it. hours must hold every
-// hour of that span (CostReport.Hours is zero-filled); with fewer, or a median of
+// hour of that span (SpendReport.Hours is zero-filled); with fewer, or a median of
 // 0 (no baseline), it does not fire.
 func CostSpikeAlert(hours []CostPoint, lastFull time.Time, k float64, zone *time.Location) (Alert, bool) {
 	if k <= 0 {

@@ -17,6 +17,10 @@ const (
 	ReportFinish    ReportKind = "finish"    // finish reasons per hour and stage
 	ReportProviders ReportKind = "providers" // provider mix per model; sessions that switched
 	ReportDeploys   ReportKind = "deploys"   // each Lambda's code in each region
+	// ReportSpend is cost per hour and model, with a chart: what the budget and
+	// cost_spike alerts read. It is not asked for by words (ParseReportQuery
+	// does not know it), only by a ReportQuery.
+	ReportSpend ReportKind = "spend"
 	// ReportHelp is not a report: the text asked for the list of kinds.
 	ReportHelp ReportKind = "help"
 )
@@ -74,6 +78,7 @@ type Report struct {
 	Sandbox      bool     // built from --sandbox sample data
 
 	Cost      *CostReport
+	Spend     *SpendReport
 	Cache     *CacheReport
 	Finish    *FinishReport
 	Providers *ProvidersReport
@@ -107,12 +112,26 @@ type ReportWarning struct {
 
 // CostReport answers `cost`: the most expensive rows and the totals.
 type CostReport struct {
-	Top             []CostRow   `json:"top"` // most expensive first, at most 20
-	TotalCostUSD    float64     `json:"total_cost_usd"`
-	Rows            int64       `json:"rows"`
-	MeanInputTokens float64     `json:"mean_input_tokens"` // Σ inputTokens ÷ rows that logged them
-	Series          []CostPoint `json:"series"`            // per hour and model
-	Hours           []CostPoint `json:"hours"`             // per hour, all models, every hour of the window
+	Top          []CostRow `json:"top"` // most expensive first, at most 20
+	TotalCostUSD float64   `json:"total_cost_usd"`
+	Rows         int64     `json:"rows"`
+	// InputRows are the rows that logged inputTokens: the median and the mean
+	// are over them.
+	InputRows int64 `json:"input_rows"`
+	// MedianInputTokens is the median of those rows' input tokens, read from
+	// 1%-wide logarithmic buckets: within 0.5% of the exact median (see
+	// medianFromBuckets). 0 when no row logged inputTokens.
+	MedianInputTokens float64 `json:"median_input_tokens"`
+	MeanInputTokens   float64 `json:"mean_input_tokens"` // Σ inputTokens ÷ InputRows, exact
+}
+
+// SpendReport answers ReportSpend: cost per hour (and model), every hour of the
+// window in Hours, zero where nothing was logged.
+type SpendReport struct {
+	TotalCostUSD float64     `json:"total_cost_usd"`
+	Rows         int64       `json:"rows"`
+	Series       []CostPoint `json:"series"` // per hour and model
+	Hours        []CostPoint `json:"hours"`  // per hour, all models, every hour of the window
 }
 
 // CostRow is one ai_usage row of the top list.
@@ -133,11 +152,10 @@ type CostRow struct {
 
 // CostPoint is the cost of one hour (and model, in Series).
 type CostPoint struct {
-	Bucket      time.Time `json:"bucket"`
-	Model       string    `json:"model,omitempty"`
-	Rows        int64     `json:"rows"`
-	CostUSD     float64   `json:"cost_usd"`
-	InputTokens int64     `json:"input_tokens"`
+	Bucket  time.Time `json:"bucket"`
+	Model   string    `json:"model,omitempty"`
+	Rows    int64     `json:"rows"`
+	CostUSD float64   `json:"cost_usd"`
 }
 
 // CacheReport answers `cache`: token-weighted hit rates, Σ cacheReadTokens ÷
@@ -257,6 +275,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	switch {
 	case r.Cost != nil:
 		kind = r.Cost
+	case r.Spend != nil:
+		kind = r.Spend
 	case r.Cache != nil:
 		kind = r.Cache
 	case r.Finish != nil:

@@ -21,7 +21,7 @@ type cacheKind struct{}
 func (cacheKind) queries() []string { return []string{cacheQuery} }
 
 func (cacheKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []RegionAnswer) {
-	series := map[costKey]*CachePoint{}
+	series := map[hourModel]*CachePoint{}
 	hours := map[time.Time]*CachePoint{}
 	c := &CacheReport{Series: []CachePoint{}, Hours: []CachePoint{}}
 	for _, a := range answers {
@@ -31,7 +31,7 @@ func (cacheKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []Regi
 				continue
 			}
 			in, read := statInt(row, "input_tokens"), statInt(row, "cache_read_tokens")
-			k := costKey{bucket, row["model"]}
+			k := hourModel{bucket, row["model"]}
 			if series[k] == nil {
 				series[k] = &CachePoint{Bucket: bucket, Model: cwOr(k.model, "unknown")}
 			}
@@ -44,7 +44,7 @@ func (cacheKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []Regi
 			}
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(series), compareCostKeys) {
+	for _, k := range slices.SortedFunc(maps.Keys(series), compareHourModels) {
 		p := series[k]
 		p.CacheRatio = ratio(p.CacheReadTokens, p.InputTokens)
 		c.Series = append(c.Series, *p)

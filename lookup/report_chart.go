@@ -19,14 +19,16 @@ const (
 	ChartHeight = 600
 )
 
-// ErrNoChart is returned for a report kind that has no chart (providers, deploys).
+// ErrNoChart is returned for a report kind that has no chart (cost, providers,
+// deploys).
 var ErrNoChart = errors.New("report: this kind has no chart")
 
 // ReportChart renders the report's chart as a PNG: cache hit rate per hour (one
 // line per model, and all models), the share of length and content-filter
-// finishes per hour (one line per stage), or cost per hour (one line per model).
-// Hours are labelled in the report's zone; every text in the image is ASCII.
-// Kinds without a chart return ErrNoChart.
+// finishes per hour (one line per stage), or the spend's cost per hour (one line
+// per model, and all models). Hours are labelled in the report's zone; every
+// text in the image is ASCII. Kinds without a chart (cost, providers, deploys)
+// return ErrNoChart.
 func ReportChart(r *Report) ([]byte, error) {
 	var c chartSpec
 	switch {
@@ -34,8 +36,8 @@ func ReportChart(r *Report) ([]byte, error) {
 		c = cacheChart(r)
 	case r.Finish != nil:
 		c = finishChart(r)
-	case r.Cost != nil:
-		c = costChart(r)
+	case r.Spend != nil:
+		c = spendChart(r)
 	default:
 		return nil, ErrNoChart
 	}
@@ -346,12 +348,12 @@ func finishChart(r *Report) chartSpec {
 	return c
 }
 
-func costChart(r *Report) chartSpec {
+func spendChart(r *Report) chartSpec {
 	hours := chartHours(r)
 	index := hourIndex(hours)
 	c := chartSpec{title: "Cost per hour (sum of costUsd)", yTitle: "cost (USD)", hours: hours}
 	byModel := map[string][]float64{}
-	for _, p := range r.Cost.Series {
+	for _, p := range r.Spend.Series {
 		if byModel[p.Model] == nil {
 			byModel[p.Model] = make([]float64, len(hours))
 		}
@@ -363,7 +365,7 @@ func costChart(r *Report) chartSpec {
 		c.names, c.values = append(c.names, cwOr(m, "unknown")), append(c.values, byModel[m])
 	}
 	all := make([]float64, len(hours))
-	for _, p := range r.Cost.Hours {
+	for _, p := range r.Spend.Hours {
 		if i, ok := index[p.Bucket]; ok {
 			all[i] = p.CostUSD
 		}

@@ -110,17 +110,17 @@ func TestHourLabels(t *testing.T) {
 	}
 }
 
-// TestCostChartAxisReadsSmallCosts: a window whose hourly cost stays under half
+// TestSpendChartAxisReadsSmallCosts: a window whose hourly cost stays under half
 // a cent gets y labels that differ ("$0.00" on every label before).
-func TestCostChartAxisReadsSmallCosts(t *testing.T) {
+func TestSpendChartAxisReadsSmallCosts(t *testing.T) {
 	from := time.Date(2026, 5, 22, 14, 0, 0, 0, time.UTC)
-	r := &Report{Kind: ReportCost, From: from, To: from.Add(3 * time.Hour), Zone: time.UTC, Cost: &CostReport{}}
+	r := &Report{Kind: ReportSpend, From: from, To: from.Add(3 * time.Hour), Zone: time.UTC, Spend: &SpendReport{}}
 	for i, cost := range []float64{0.0011, 0.0042, 0.0027} {
 		h := from.Add(time.Duration(i) * time.Hour)
-		r.Cost.Series = append(r.Cost.Series, CostPoint{Bucket: h, Model: "m", CostUSD: cost})
-		r.Cost.Hours = append(r.Cost.Hours, CostPoint{Bucket: h, CostUSD: cost})
+		r.Spend.Series = append(r.Spend.Series, CostPoint{Bucket: h, Model: "m", CostUSD: cost})
+		r.Spend.Hours = append(r.Spend.Hours, CostPoint{Bucket: h, CostUSD: cost})
 	}
-	c := costChart(r)
+	c := spendChart(r)
 	if c.yMax == nil || c.yLabels < 2 || c.format == nil {
 		t.Fatalf("the axis is left to the library (max %v, %d labels): its labels are not known to differ", c.yMax, c.yLabels)
 	}

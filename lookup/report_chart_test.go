@@ -6,7 +6,9 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-analyze/charts"
 
@@ -23,13 +25,20 @@ func TestReportChartStructure(t *testing.T) {
 	}{
 		{"cache 24h", 5},  // three models, all models, the collapse threshold
 		{"finish 24h", 6}, // four stages' length, contacts' content-filter, the threshold
-		{"cost 24h", 4},   // three models, all models
+		{"spend 24h", 4},  // three models, all models (the alerts' cost per hour)
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			q, err := lookup.ParseReportQuery(tt.text, lookup.ReportParseOptions{Now: lookup.SandboxNow})
+			words, spend := strings.CutPrefix(tt.text, "spend ")
+			if spend {
+				words = "cost " + words
+			}
+			q, err := lookup.ParseReportQuery(words, lookup.ReportParseOptions{Now: lookup.SandboxNow})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if spend {
+				q.Kind = lookup.ReportSpend
 			}
 			r, err := e.Report(context.Background(), q)
 			if err != nil {
@@ -49,12 +58,15 @@ func TestReportChartStructure(t *testing.T) {
 			assertDrawn(t, img, tt.series)
 		})
 	}
-	r, err := e.Report(context.Background(), lookup.ReportQuery{Kind: lookup.ReportDeploys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lookup.ReportChart(r); !errors.Is(err, lookup.ErrNoChart) {
-		t.Errorf("deploys chart: %v, want ErrNoChart", err)
+	for _, q := range []lookup.ReportQuery{{Kind: lookup.ReportDeploys},
+		{Kind: lookup.ReportCost, From: lookup.SandboxNow.Add(-2 * time.Hour), To: lookup.SandboxNow}} {
+		r, err := e.Report(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lookup.ReportChart(r); !errors.Is(err, lookup.ErrNoChart) {
+			t.Errorf("%s chart: %v, want ErrNoChart", q.Kind, err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package lookup
 import (
 	"cmp"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -12,17 +13,31 @@ import (
 
 // The cost report's two queries per region: the region's most expensive rows
 // (the merged top 20 is among the regions' top 20s, so it is exact), and the
-// totals per hour and model, which also give the mean input tokens exactly.
+// totals by input size: rows, cost and input tokens per 1%-wide logarithmic
+// bucket of inputTokens, floor(ln(inputTokens) × 100). Totals are the sums over
+// the buckets; the buckets of every region add up to the window's histogram,
+// whose median is within 0.5% of the exact one. Rows without inputTokens (or
+// with 0, whose log is null) fall in bucket -1, counted by input_lines only when
+// they logged inputTokens. The rows are bounded, however busy the window: 1,451
+// buckets from 1 to 2 million tokens and bucket -1, against Insights'
+// 10,000-row page.
 const (
 	costTopQuery = `fields @timestamp, @log, telephonySessionId, service, openrouterId, provider, model, inputTokens, outputTokens, cacheReadTokens, cacheReadRatio, costUsd
 | filter @message like /ai_usage/ and ispresent(costUsd)
 | sort costUsd desc
 | limit 20`
 	costTotalsQuery = `filter @message like /ai_usage/
-| stats count(*) as lines, sum(costUsd) as cost_usd, sum(inputTokens) as input_tokens, count(inputTokens) as input_lines by bin(1h), model`
+| fields coalesce(floor(log(inputTokens) * 100), -1) as input_bucket
+| stats count(*) as lines, sum(costUsd) as cost_usd, count(inputTokens) as input_lines, sum(inputTokens) as input_tokens by input_bucket`
 )
 
-// longInputFactor: a row is long when its input tokens exceed this × the mean.
+// Input buckets: bucket b holds token counts in [e^(b/100), e^((b+1)/100)).
+const (
+	inputBucketsPerE = 100
+	noInputBucket    = -1 // no inputTokens, or a count whose log is null (0)
+)
+
+// longInputFactor: a row is long when its input tokens exceed this × the median.
 const longInputFactor = 3
 
 type costKind struct{}
@@ -30,65 +45,69 @@ type costKind struct{}
 func (costKind) queries() []string { return []string{costTopQuery, costTotalsQuery} }
 
 func (costKind) merge(e *ReportEngine, q ReportQuery, r *Report, answers []RegionAnswer) {
-	c := &CostReport{Top: []CostRow{}, Series: []CostPoint{}}
-	var inputLines int64
+	c := &CostReport{Top: []CostRow{}}
+	buckets := map[int64]int64{} // bucket → rows that logged inputTokens
 	var inputTokens int64
-	series := map[costKey]*CostPoint{}
-	hours := map[time.Time]*CostPoint{}
-	for _, h := range reportHours(q.From, q.To) {
-		hours[h] = &CostPoint{Bucket: h}
-	}
 	for _, a := range answers {
 		for _, row := range a.Results[0] {
 			c.Top = append(c.Top, costRow(a.Region, row, e.cfg.GenerationLink))
 		}
 		for _, row := range a.Results[1] {
-			bucket, ok := statBucket(row)
-			if !ok {
-				continue
-			}
-			k := costKey{bucket, row["model"]}
-			p := series[k]
-			if p == nil {
-				p = &CostPoint{Bucket: bucket, Model: k.model}
-				series[k] = p
-			}
-			lines, cost, in := statInt(row, "lines"), statFloat(row, "cost_usd"), statInt(row, "input_tokens")
-			p.Rows, p.CostUSD, p.InputTokens = p.Rows+lines, addUSD(p.CostUSD, cost), p.InputTokens+in
-			h := hours[bucket]
-			if h == nil {
-				h = &CostPoint{Bucket: bucket}
-				hours[bucket] = h
-			}
-			h.Rows, h.CostUSD, h.InputTokens = h.Rows+lines, addUSD(h.CostUSD, cost), h.InputTokens+in
-			c.Rows += lines
-			c.TotalCostUSD = addUSD(c.TotalCostUSD, cost)
-			inputTokens += in
-			inputLines += statInt(row, "input_lines")
+			c.Rows += statInt(row, "lines")
+			c.TotalCostUSD = addUSD(c.TotalCostUSD, statFloat(row, "cost_usd"))
+			n := statInt(row, "input_lines")
+			c.InputRows += n
+			inputTokens += statInt(row, "input_tokens")
+			buckets[inputBucket(row)] += n
 		}
 	}
 	slices.SortFunc(c.Top, compareCostRows)
 	c.Top = c.Top[:min(len(c.Top), ReportTopRows)]
-	for _, k := range slices.SortedFunc(maps.Keys(series), compareCostKeys) {
-		c.Series = append(c.Series, *series[k])
-	}
-	for _, h := range slices.SortedFunc(maps.Keys(hours), time.Time.Compare) {
-		c.Hours = append(c.Hours, *hours[h])
-	}
-	if inputLines > 0 {
-		c.MeanInputTokens = float64(inputTokens) / float64(inputLines)
+	if c.InputRows > 0 {
+		c.MeanInputTokens = float64(inputTokens) / float64(c.InputRows)
+		c.MedianInputTokens = medianFromBuckets(buckets)
 	}
 	r.Cost = c
 	r.Warnings = append(r.Warnings, costWarnings(c, q.Zone)...)
 }
 
-type costKey struct {
-	bucket time.Time
-	model  string
+// inputBucket reads a totals row's input_bucket: noInputBucket when it is
+// absent or not a whole number (Insights printing a log it could not take).
+func inputBucket(row map[string]string) int64 {
+	f, ok := cwFloat(row["input_bucket"])
+	if !ok || f != math.Trunc(f) || f < noInputBucket || math.IsInf(f, 0) {
+		return noInputBucket
+	}
+	return int64(f)
 }
 
-func compareCostKeys(a, b costKey) int {
-	return cmp.Or(a.bucket.Compare(b.bucket), strings.Compare(a.model, b.model))
+// medianFromBuckets is the median of the counts' values (the mean of the two
+// middle ones for an even count), each value read as its bucket's geometric
+// midpoint e^((b+½)/100), and noInputBucket's as 0. Every value of bucket b lies
+// within a factor e^0.005 of that midpoint, so the result is within 0.5% of the
+// exact median.
+func medianFromBuckets(counts map[int64]int64) float64 {
+	var n int64
+	for _, c := range counts {
+		n += c
+	}
+	if n == 0 {
+		return 0
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	at := func(rank int64) float64 { // the value of the rank-th (1-based) smallest
+		for _, b := range keys {
+			if rank <= counts[b] {
+				if b == noInputBucket {
+					return 0
+				}
+				return math.Exp((float64(b) + 0.5) / inputBucketsPerE)
+			}
+			rank -= counts[b]
+		}
+		return 0
+	}
+	return (at((n+1)/2) + at(n/2+1)) / 2
 }
 
 // compareCostRows orders the most expensive first; ties by time, newest first,
@@ -120,7 +139,7 @@ func costRow(region string, fields map[string]string, link string) CostRow {
 func costWarnings(c *CostReport, zone *time.Location) []ReportWarning {
 	var long, miss []CostRow
 	for _, row := range c.Top {
-		if c.MeanInputTokens > 0 && float64(row.InputTokens) > longInputFactor*c.MeanInputTokens {
+		if c.MedianInputTokens > 0 && float64(row.InputTokens) > longInputFactor*c.MedianInputTokens {
 			long = append(long, row)
 		}
 		if row.CacheRatio == nil || *row.CacheRatio == 0 {
@@ -131,11 +150,11 @@ func costWarnings(c *CostReport, zone *time.Location) []ReportWarning {
 	for _, rows := range byStage(long) {
 		biggest := slices.MaxFunc(rows, func(a, b CostRow) int { return cmp.Compare(a.InputTokens, b.InputTokens) })
 		out = append(out, costWarning(WarnLongInput, rows, say(
-			"%s: %d of the %d most expensive rows had more than %d× the window's mean input tokens (mean %s; largest %s in %s at %s). "+
+			"%s: %d of the %d most expensive rows had more than %d× the window's median input tokens (median ≈%s; largest %s in %s at %s). "+
 				"A transcript that was not split? Compare it with transcribe-processor's output (runbook scenario 2).",
-			"%[1]s：最贵的 %[3]d 行中有 %[2]d 行的输入 token 超过时间段平均值的 %[4]d 倍（平均 %[5]s；最大 %[6]s，%[7]s，%[8]s）。"+
+			"%[1]s：最贵的 %[3]d 行中有 %[2]d 行的输入 token 超过时间段中位数的 %[4]d 倍（中位数约 %[5]s；最大 %[6]s，%[7]s，%[8]s）。"+
 				"转写是不是漏切了？请对照 transcribe-processor 的输出（runbook 场景 2）。",
-			rows[0].Stage, len(rows), len(c.Top), longInputFactor, numfmt.Count(int64(c.MeanInputTokens+0.5)),
+			rows[0].Stage, len(rows), len(c.Top), longInputFactor, numfmt.Count(int64(c.MedianInputTokens+0.5)),
 			numfmt.Count(biggest.InputTokens), biggest.SessionID, biggest.Timestamp.In(zone).Format("Jan 2 15:04 MST"))))
 	}
 	for _, rows := range byStage(miss) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -301,9 +302,14 @@ var ReportKinds = []ReportKindInfo{
 	{ReportDeploys, 0, "deploys", "each Lambda's code (CodeSha256) in each region", nil},
 }
 
+// internalReportKinds are run for the alerts, never asked for by words.
+var internalReportKinds = []ReportKindInfo{
+	{ReportSpend, 0, "", "cost per hour and model (the budget and cost_spike alerts)", spendKind{}},
+}
+
 var reportKindsByName = func() map[ReportKind]ReportKindInfo {
 	m := map[ReportKind]ReportKindInfo{}
-	for _, k := range ReportKinds {
+	for _, k := range append(slices.Clone(ReportKinds), internalReportKinds...) {
 		m[k.Kind] = k
 	}
 	return m

@@ -51,6 +51,16 @@ func reportHours(from, to time.Time) []time.Time {
 	return out
 }
 
+// hourModel keys a series point: an hour bucket and a model.
+type hourModel struct {
+	bucket time.Time
+	model  string
+}
+
+func compareHourModels(a, b hourModel) int {
+	return cmp.Or(a.bucket.Compare(b.bucket), strings.Compare(a.model, b.model))
+}
+
 // stageRank orders stages as the pipeline runs them, then contacts, then the rest.
 func stageRank(stage string) int {
 	if i := slices.Index(pipelineStages, stage); i >= 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/callytics/tracebot/lookup"
 	"github.com/callytics/tracebot/lookup/insights"
 	"github.com/callytics/tracebot/lookup/lookuptest"
+	"github.com/callytics/tracebot/lookup/numfmt"
 )
 
 // The report tests' day: traffic from rpStart for 24 hours, "now" at its end.
@@ -167,23 +168,60 @@ func reportWarningCodes(r *lookup.Report) []string {
 
 func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
+// rpOddRows are ai_usage lines the generator never writes, for us-east-1 inside
+// the cost 2h window: three without inputTokens (they count in the totals, not
+// in the median) and one that logged 0 input tokens (a value of 0 in the median).
+func rpOddRows(q lookup.ReportQuery) (events []insights.Event, costs []float64, inputs []int64) {
+	for i, f := range []map[string]string{
+		{"costUsd": "0.0000113"}, {"costUsd": "0.0000021", "outputTokens": "12"}, {},
+		{"costUsd": "0.0000007", "inputTokens": "0", "cacheReadTokens": "0"},
+	} {
+		f["@message"], f["model"], f["service"] = "INFO ai_usage", lookup.ModelQwen, "contacts-analyzer"
+		events = append(events, insights.Event{Timestamp: q.From.Add(time.Duration(10+i) * time.Minute), Fields: f})
+		if c, err := strconv.ParseFloat(f["costUsd"], 64); err == nil {
+			costs = append(costs, c)
+		}
+		if n, err := strconv.ParseInt(f["inputTokens"], 10, 64); err == nil {
+			inputs = append(inputs, n)
+		}
+	}
+	return events, costs, inputs
+}
+
+// medianOf is the exact median of values (the mean of the middle two for an
+// even count).
+func medianOf(values []int64) float64 {
+	s := slices.Sorted(slices.Values(values))
+	return float64(s[(len(s)-1)/2]+s[len(s)/2]) / 2
+}
+
+// medianPrecision is how far the report's median may be from the exact one: a
+// value of a 1%-wide logarithmic bucket is within e^0.005 of its midpoint.
+var medianPrecision = math.Exp(0.005) - 1
+
 func TestReportCostMatchesRows(t *testing.T) {
 	w := newReportWorld(t, rpNoisy)
 	w.srv.Fail(cwWest2, lookuptest.LogsStartQuery, "AccessDeniedException", 0)
 	q := rpQuery(t, "cost 2h")
+	odd, oddCosts, oddInputs := rpOddRows(q)
+	w.srv.AddEvents(cwEast1, cwContactsGroup(cwEast1), odd...)
 	r, err := w.engine(nil).Report(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertSpecFields(t, reportJSON(t, r), "cost")
+	m := reportJSON(t, r)
+	assertSpecFields(t, m, "cost")
 	rows := w.inWindow(q, cwWest2)
 
 	var want []lookup.TrafficRow
 	var total nanoUSD
-	var input int64
+	inputs := slices.Clone(oddInputs)
+	for _, c := range oddCosts {
+		total.add(c)
+	}
 	for _, row := range rows {
 		total.add(*row.CostUSD)
-		input += row.InputTokens
+		inputs = append(inputs, row.InputTokens)
 		want = append(want, row)
 	}
 	slices.SortFunc(want, func(a, b lookup.TrafficRow) int {
@@ -206,16 +244,27 @@ func TestReportCostMatchesRows(t *testing.T) {
 	if r.Cost.Top[0].CostUSD != *want[0].CostUSD || r.Cost.Top[0].InputTokens != want[0].InputTokens {
 		t.Errorf("top row %+v, want %+v", r.Cost.Top[0], want[0])
 	}
-	if r.Cost.TotalCostUSD != total.usd() || r.Cost.Rows != int64(len(rows)) {
-		t.Errorf("total %v over %d rows, want %v over %d", r.Cost.TotalCostUSD, r.Cost.Rows, total.usd(), len(rows))
+	if n := int64(len(rows) + len(odd)); r.Cost.TotalCostUSD != total.usd() || r.Cost.Rows != n {
+		t.Errorf("total %v over %d rows, want %v over %d", r.Cost.TotalCostUSD, r.Cost.Rows, total.usd(), n)
 	}
-	mean := float64(input) / float64(len(rows))
-	if !gocmp.Equal(r.Cost.MeanInputTokens, mean, approx) {
-		t.Errorf("mean input %v, want %v", r.Cost.MeanInputTokens, mean)
+	var sum int64
+	for _, n := range inputs {
+		sum += n
+	}
+	mean, median := float64(sum)/float64(len(inputs)), medianOf(inputs)
+	if r.Cost.InputRows != int64(len(inputs)) || !gocmp.Equal(r.Cost.MeanInputTokens, mean, approx) || m["median_input_tokens"] == nil {
+		t.Errorf("mean input %v over %d rows, want %v over %d", r.Cost.MeanInputTokens, r.Cost.InputRows, mean, len(inputs))
+	}
+	if got := r.Cost.MedianInputTokens; math.Abs(got-median) > medianPrecision*median {
+		t.Errorf("median input %v, want %v within %.2f%%", got, median, 100*medianPrecision)
 	}
 	var wantLong, wantMiss int
 	for _, row := range want {
-		if float64(row.InputTokens) > 3*mean {
+		threshold := 3 * median
+		if math.Abs(float64(row.InputTokens)-threshold) <= medianPrecision*threshold {
+			t.Fatalf("a top row has %d input tokens, within the median's precision of 3× the median (%v): the test day cannot tell", row.InputTokens, median)
+		}
+		if float64(row.InputTokens) > threshold {
 			wantLong++
 		}
 		if *row.CacheReadTokens == 0 {
@@ -233,7 +282,63 @@ func TestReportCostMatchesRows(t *testing.T) {
 			t.Errorf("warning %+v", wn)
 		}
 	}
+	long := fmt.Sprintf("classify: %d of the 20 most expensive rows had more than 3× the window's median input tokens (median ≈%s;",
+		wantLong, numfmt.Count(int64(r.Cost.MedianInputTokens+0.5)))
+	if !strings.Contains(r.Warnings[0].Message, long) {
+		t.Errorf("long_input %q, want %q", r.Warnings[0].Message, long)
+	}
 	assertRegions(t, r, cwWest2, "us-west-2: AccessDenied on logs:StartQuery")
+}
+
+// TestReportLongInputIsAgainstTheMedian: many long rows raise the mean, not the
+// median (SPEC §12 says median). Here 70 rows without a cost (never in the top
+// 20) logged 40,000 input tokens each: 3× their window's mean is above every
+// top row, 3× its median is not, and the long classify transcripts among the
+// top rows are still flagged.
+func TestReportLongInputIsAgainstTheMedian(t *testing.T) {
+	w := newReportWorld(t, rpNoisy)
+	q := rpQuery(t, "cost 2h")
+	var bulk []insights.Event
+	for i := range 70 {
+		bulk = append(bulk, insights.Event{Timestamp: q.From.Add(time.Duration(i) * time.Minute), Fields: map[string]string{
+			"@message": "INFO ai_usage", "model": lookup.ModelQwen, "service": "contacts-analyzer", "inputTokens": "40000"}})
+	}
+	w.srv.AddEvents(cwEast1, cwContactsGroup(cwEast1), bulk...)
+	r, err := w.engine(nil).Report(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := []int64{}
+	for _, row := range w.inWindow(q, "") {
+		inputs = append(inputs, row.InputTokens)
+	}
+	for range bulk {
+		inputs = append(inputs, 40000)
+	}
+	var sum int64
+	for _, n := range inputs {
+		sum += n
+	}
+	mean, median := float64(sum)/float64(len(inputs)), medianOf(inputs)
+	var overMedian, overMean int
+	for _, row := range r.Cost.Top {
+		if float64(row.InputTokens) > 3*median {
+			overMedian++
+		}
+		if float64(row.InputTokens) > 3*mean {
+			overMean++
+		}
+	}
+	if overMedian == 0 || overMean != 0 {
+		t.Fatalf("top rows over 3× the median %v: %d, over 3× the mean %v: %d; the test wants some and none", median, overMedian, mean, overMean)
+	}
+	want := fmt.Sprintf("classify: %d of the 20 most expensive rows had more than 3× the window's median input tokens", overMedian)
+	if i := slices.IndexFunc(r.Warnings, func(w lookup.ReportWarning) bool { return w.Code == lookup.WarnLongInput }); i < 0 || !strings.Contains(r.Warnings[i].Message, want) {
+		t.Errorf("warnings %v, want long_input saying %q", reportWarningCodes(r), want)
+	}
+	if math.Abs(r.Cost.MedianInputTokens-median) > medianPrecision*median {
+		t.Errorf("median %v, want %v within %.2f%%", r.Cost.MedianInputTokens, median, 100*medianPrecision)
+	}
 }
 
 // assertRegions checks that failed is named with its cause and the others answered.
@@ -918,4 +1023,102 @@ func TestReportMoneyHasNoFloatNoise(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReportCostBucketsAreBounded: the cost totals come back as at most one row
+// per 1%-wide bucket of input tokens, however many rows and sizes a window has:
+// every size from 1 to 2 million tokens is at most 1,451 rows (and one for rows
+// without input tokens), far under Insights' 10,000-row page, and the median is still within the buckets' precision.
+func TestReportCostBucketsAreBounded(t *testing.T) {
+	w := newReportWorld(t, lookup.TrafficConfig{Seed: 5, Start: rpStart, Hours: 1})
+	q := rpQuery(t, "cost 7d")
+	var events []insights.Event
+	var inputs []int64
+	for n, at := int64(1), q.From; n <= 2_000_000; n = max(n+1, n*1003/1000) {
+		for range 3 { // three rows of each size
+			events = append(events, insights.Event{Timestamp: at, Fields: map[string]string{
+				"@message": "INFO ai_usage", "model": lookup.ModelQwen, "inputTokens": strconv.FormatInt(n, 10), "costUsd": "0.000001"}})
+			inputs = append(inputs, n)
+			at = at.Add(time.Second)
+		}
+	}
+	w.srv.AddEvents(cwEast1, cwAIGroup(cwEast1), events...)
+	before := len(w.srv.Queries())
+	r, err := w.engine(nil).Report(context.Background(), q)
+	if err != nil || r.Regions[0].State != lookup.RegionRows {
+		t.Fatalf("err %v, us-east-1 %+v", err, r.Regions[0])
+	}
+	buckets := map[int]bool{}
+	for _, row := range w.inWindow(q, "") {
+		inputs = append(inputs, row.InputTokens)
+		if row.Region == cwEast1 {
+			buckets[int(math.Floor(math.Log(float64(row.InputTokens))*100))] = true
+		}
+	}
+	for _, e := range events {
+		n, _ := strconv.ParseFloat(e.Fields["inputTokens"], 64)
+		buckets[int(math.Floor(math.Log(n)*100))] = true
+	}
+	for _, lq := range w.srv.Queries()[before:] {
+		if lq.Region == cwEast1 && strings.Contains(lq.Query, "input_bucket") && (lq.Rows != len(buckets) || lq.Rows > 1451) {
+			t.Errorf("the totals came back in %d rows, want one per bucket used (%d), at most 1,451", lq.Rows, len(buckets))
+		}
+	}
+	median := medianOf(inputs)
+	if got := r.Cost.MedianInputTokens; math.Abs(got-median) > medianPrecision*median || r.Cost.InputRows != int64(len(inputs)) {
+		t.Errorf("median %v of %d rows, want %v of %d within %.2f%%", got, r.Cost.InputRows, median, len(inputs), 100*medianPrecision)
+	}
+}
+
+// TestReportSpendMatchesRows: the alerts' cost per hour and model is the rows'
+// own, to the nano-dollar, with every hour of the window (zero where nothing ran).
+func TestReportSpendMatchesRows(t *testing.T) {
+	w := newReportWorld(t, rpNoisy)
+	w.srv.Fail(cwWest2, lookuptest.LogsStartQuery, "AccessDeniedException", 0)
+	q := lookup.ReportQuery{Kind: lookup.ReportSpend, From: rpNow.Add(-30 * time.Hour), To: rpNow, Zone: rpZone}
+	r, err := w.engine(nil).Report(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		hour  time.Time
+		model string
+	}
+	cost, rows := map[key]*nanoUSD{}, map[key]int64{}
+	var total nanoUSD
+	for _, row := range w.inWindow(q, cwWest2) {
+		for _, k := range []key{{hourOf(row.Timestamp), row.Model}, {hourOf(row.Timestamp), ""}} {
+			if cost[k] == nil {
+				cost[k] = new(nanoUSD)
+			}
+			cost[k].add(*row.CostUSD)
+			rows[k]++
+		}
+		total.add(*row.CostUSD)
+	}
+	var want []lookup.CostPoint
+	for _, k := range slices.SortedFunc(maps.Keys(cost), func(a, b key) int { return cmp.Or(a.hour.Compare(b.hour), strings.Compare(a.model, b.model)) }) {
+		if k.model != "" {
+			want = append(want, lookup.CostPoint{Bucket: k.hour, Model: k.model, Rows: rows[k], CostUSD: cost[k].usd()})
+		}
+	}
+	if diff := gocmp.Diff(want, r.Spend.Series); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
+	}
+	if len(r.Spend.Hours) != 30 || r.Spend.TotalCostUSD != total.usd() {
+		t.Errorf("%d hours, total %v; want 30 and %v", len(r.Spend.Hours), r.Spend.TotalCostUSD, total.usd())
+	}
+	for _, h := range r.Spend.Hours {
+		k := key{h.Bucket, ""}
+		if c := cost[k]; c == nil && (h.CostUSD != 0 || h.Rows != 0) || c != nil && (h.CostUSD != c.usd() || h.Rows != rows[k]) {
+			t.Errorf("hour %v: %+v", h.Bucket, h)
+		}
+	}
+	if m := reportJSON(t, r); m["kind"] != "spend" || m["hours"] == nil || m["series"] == nil {
+		t.Errorf("spend --json: %v", m)
+	}
+	if _, err := lookup.ParseReportQuery("spend 24h", lookup.ReportParseOptions{Now: rpNow}); err == nil {
+		t.Error("spend is asked for by words; it is the alerts' own")
+	}
+	assertRegions(t, r, cwWest2, "us-west-2: AccessDenied on logs:StartQuery")
 }

@@ -72,7 +72,7 @@ func TestReportEachKindInADirectMessage(t *testing.T) {
 		chart bool
 	}{
 		{"/trace cost 2h", []string{"**Total** $0.2373 over 288 rows", "Session: `s-b5e2b18475c7`", "**long_input**", "**cache_miss**",
-			"Data scanned:", "[Trace s-b5e2b18475c7]"}, true},
+			"Data scanned:", "[Trace s-b5e2b18475c7]"}, false},
 		{"cache 24h", []string{"Overall **80%**", "**cache_collapse**", "prompts-cache-invariant.test.ts"}, true},
 		{"finish 24h", []string{"coaching — Finish reason: length", "**length_spike**", "**content_filter_spike**"}, true},
 		{"providers 24h", []string{"used more than one provider", "**provider_switching**", "[Trace s-02c1e6a05e23]"}, false},
@@ -101,8 +101,8 @@ func TestReportEachKindInADirectMessage(t *testing.T) {
 			t.Errorf("%s has no chart, but %d replies were sent", c.words, len(sent))
 		}
 	}
-	if n := len(h.fake.Images()); n != 3 {
-		t.Errorf("%d images uploaded, want cost, cache and finish", n)
+	if n := len(h.fake.Images()); n != 2 {
+		t.Errorf("%d images uploaded, want cache and finish", n)
 	}
 	if n := bottest.Counter(t, reg, "tracebot_reports_total", "outcome", "answered"); n != 5 {
 		t.Errorf("reports answered = %v, want 5", n)
@@ -150,8 +150,9 @@ func TestReportInAGroupAndRefusals(t *testing.T) {
 	}
 }
 
-// A failing region is named and the rest still answers (chart included); a
-// cost row's Trace button traces that session in the report's thread.
+// A failing region is named and the rest still answers (a chart included, for a
+// kind that has one); a cost row's Trace button traces that session in the
+// report's thread.
 func TestReportFailingRegionAndTraceButton(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{reports: true})
@@ -164,10 +165,15 @@ func TestReportFailingRegionAndTraceButton(t *testing.T) {
 			t.Errorf("the card lacks %q:\n%s", want, result.Text())
 		}
 	}
-	if len(sent) != 2 {
-		t.Fatalf("%d replies, want the result and the chart", len(sent))
+	if len(sent) != 1 {
+		t.Fatalf("%d replies, want the result (cost has no chart)", len(sent))
 	}
-	h.chartReply(t, sent[1], ev.ChatID)
+	finish := h.dm("ou_alice", "finish 24h")
+	if got := h.askReport(t, finish); len(got) != 2 {
+		t.Errorf("finish with a failed region: %d replies, want the result and the chart", len(got))
+	} else {
+		h.chartReply(t, got[1], finish.ChatID)
+	}
 
 	v := findButton(t, result, bot.ActTraceCall)
 	if v.SessionID == "" {

@@ -58,7 +58,7 @@ func TestReportSlashCommandsEachKind(t *testing.T) {
 		chart       bool
 	}{
 		{"cost 2h", "cost", []string{"Cost: the most expensive AI calls", "*Total* $0.2373 over 288 rows", "`s-b5e2b18475c7`",
-			"gen-1779465015-ZF2nNMCCfRjJ", "*long_input*", "*cache_miss*", "Data scanned:", `"a":"trace_call"`}, true},
+			"gen-1779465015-ZF2nNMCCfRjJ", "*long_input*", "*cache_miss*", "Data scanned:", `"a":"trace_call"`}, false},
 		{"cache 24h", "cache", []string{"Overall *80%*", "The 3 worst hours", "*cache_collapse*", "prompts-cache-invariant.test.ts"}, true},
 		{"finish 24h", "finish", []string{"Finish reasons per stage", "coaching · length", "*length_spike*", "maxTokens is 4096",
 			"*content_filter_spike*"}, true},
@@ -87,8 +87,8 @@ func TestReportSlashCommandsEachKind(t *testing.T) {
 	}
 	h.shutdown()
 	files := h.fake.Files()
-	if len(files) != 3 {
-		t.Errorf("%d charts shared, want cost, cache and finish", len(files))
+	if len(files) != 2 {
+		t.Errorf("%d charts shared, want cache and finish", len(files))
 	}
 	if bad := h.failedCalls(); len(bad) > 0 {
 		t.Errorf("Slack refused calls: %+v", bad)
@@ -99,7 +99,7 @@ func TestReportSlashCommandsEachKind(t *testing.T) {
 }
 
 // The same words in a mention, a DM and the message shortcut answer in that
-// message's thread, chart included.
+// message's thread, chart included (cost has none).
 func TestReportMentionDMAndShortcut(t *testing.T) {
 	h := newHarness(t, harnessOpts{reports: true})
 	mention := h.fake.AddMessage(testChannel, testUser, "<@"+slackfake.DefaultBotUserID+"> cache 24h", "")
@@ -116,8 +116,10 @@ func TestReportMentionDMAndShortcut(t *testing.T) {
 	h.interact(slackfake.Shortcut{CallbackID: "trace_report", User: testUser, Channel: testChannel, Message: report,
 		TriggerID: h.fake.NewTriggerID(), ResponseURL: h.fake.NewResponseURL()}.Payload())
 	h.waitResult(testChannel, report.TS, "*Total* $0.2373")
-	h.chartIn(testChannel, report.TS)
 	h.shutdown()
+	if n := len(h.fake.Files()); n != 2 {
+		t.Errorf("%d charts shared, want the mention's and the DM's", n)
+	}
 	for _, m := range h.fake.Messages(testChannel) {
 		if m.BotID != "" && m.ThreadTS == "" {
 			t.Errorf("a mention or shortcut must not post a root message: %+v", m.Text)

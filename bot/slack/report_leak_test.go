@@ -68,7 +68,7 @@ func TestReportsLeakNoSecretNorCustomerContent(t *testing.T) {
 			}
 		}
 	}
-	if len(h.fake.Files()) != 3 || !bytes.Contains(h.fake.Files()[0].Content, []byte("PNG")) {
+	if len(h.fake.Files()) != 2 || !bytes.Contains(h.fake.Files()[0].Content, []byte("PNG")) {
 		t.Error("the scenario did not upload the charts it checks")
 	}
 }

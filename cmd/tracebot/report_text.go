@@ -93,7 +93,8 @@ func reportHeading(r *lookup.Report, zone *time.Location) string {
 func table(b *strings.Builder) *tabwriter.Writer { return tabwriter.NewWriter(b, 0, 0, 2, ' ', 0) }
 
 func renderCost(b *strings.Builder, c *lookup.CostReport, zone *time.Location) {
-	fmt.Fprintf(b, "Total %s over %s rows; mean input %s tokens per row.\n\n", numfmt.USD(c.TotalCostUSD), numfmt.Count(c.Rows), numfmt.Count(int64(c.MeanInputTokens+0.5)))
+	fmt.Fprintf(b, "Total %s over %s rows; median input ≈%s tokens per row (mean %s).\n\n", numfmt.USD(c.TotalCostUSD), numfmt.Count(c.Rows),
+		numfmt.Count(int64(c.MedianInputTokens+0.5)), numfmt.Count(int64(c.MeanInputTokens+0.5)))
 	if len(c.Top) == 0 {
 		b.WriteString("No ai_usage rows with a cost in this window.\n")
 		return

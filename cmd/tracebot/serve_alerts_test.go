@@ -262,8 +262,8 @@ func TestTwoReplicasPostEachAlertOnce(t *testing.T) {
 		t.Errorf("resolutions: slack %d, lark %d; want 1 each", s, l)
 	}
 	c.assertMutedEpisode(t)
-	if n := len(c.sharedCharts()); n != 5 {
-		t.Errorf("%d charts shared in the Slack alert threads, want 5 (the alerts' 4 and the Details report's)", n)
+	if n := len(c.sharedCharts()); n != 4 {
+		t.Errorf("%d charts shared in the Slack alert threads, want 4 (the alerts'; the Details cost report has none)", n)
 	}
 	assertAlertMetrics(t, a, b)
 }

@@ -82,7 +82,7 @@ func renderStages(b *strings.Builder, t *lookup.Trace) {
 			gen = "(no generation id)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", s.Stage, orDash(s.Model), orDash(s.Provider),
-			s.InputTokens, s.OutputTokens, pct(s.CacheRatio), cost(s.CostUSD), orDash(s.FinishReason), gen)
+			s.InputTokens, s.OutputTokens, pct(s.CacheRatio), cost(s.Cost()), orDash(s.FinishReason), gen)
 	}
 	tw.Flush()
 	fmt.Fprintf(b, "Total: $%.6f, cache %s (token-weighted)", t.TotalCostUSD, pct(t.CacheRatio))

@@ -250,14 +250,23 @@ func checkVerdict(ctx context.Context, c *checker, a *app, region string, dbUp b
 	c.ok("verdict", on+"; read "+path+" (the newest call's analysis)")
 }
 
+// newestPathTimeout bounds check's search for an analysis to read.
+var newestPathTimeout = 5 * time.Second
+
 // analysisToProbe is the newest call's s3_analysis_path, or why there is none to
 // read.
 func analysisToProbe(ctx context.Context, a *app, dbUp bool) (path, why string) {
 	if !dbUp {
 		return "", "the calls database is down, so no call's analysis to read"
 	}
-	path, err := a.pg.NewestAnalysisPath(ctx)
+	// Bounded: calls may have no index on created_at alone, and check must not
+	// keep a big table's scan running.
+	qctx, cancel := context.WithTimeout(ctx, newestPathTimeout)
+	defer cancel()
+	path, err := a.pg.NewestAnalysisPath(qctx)
 	switch {
+	case err != nil && qctx.Err() != nil:
+		return "", fmt.Sprintf("finding the newest call's analysis took over %s", newestPathTimeout)
 	case err != nil:
 		return "", "the calls database could not be read: " + err.Error()
 	case path == "":

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/callytics/tracebot/lookup/lookuptest"
 	"github.com/callytics/tracebot/lookup/pgtest"
@@ -148,6 +152,24 @@ func TestCheckReadsTheNewestAnalysis(t *testing.T) {
 		verdict(t, "✗", "S3 NoSuchBucket on "+elsewhere)
 		t.Setenv("TRACEBOT_ANALYSIS_BUCKETS", "callytics-prod-analysis")
 		verdict(t, "?", "S3 read not verified", "bucket callytics-gone-analysis, not in TRACEBOT_ANALYSIS_BUCKETS")
+	})
+	t.Run("calls table busy", func(t *testing.T) { // the newest-path query is bounded
+		conn, err := pgx.Connect(t.Context(), e.world.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		tx, err := conn.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(context.Background())
+		if _, err := tx.Exec(t.Context(), "LOCK TABLE calls IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		defer func(d time.Duration) { newestPathTimeout = d }(newestPathTimeout)
+		newestPathTimeout = 300 * time.Millisecond
+		verdict(t, "?", "S3 read not verified: finding the newest call's analysis took over 300ms")
 	})
 	t.Run("no call has an analysis", func(t *testing.T) {
 		dsn := sharedPG.NewDatabase(t)

@@ -112,6 +112,15 @@ var parseCases = []parseCase{
 	{name: "full width plus colon nbsp", text: "＋1\u00a0914\u00a0265\u00a04371 5/20 １３：１５", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "smart quotes and em dash", text: "“(914) 265—4371” — 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "html entities", text: "914-265-4371 &lt;5/20 1:15pm&gt; &amp; more", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic date", text: "(914) 265-4371 _5/20_ 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic time", text: "(914) 265-4371 5/20 _1pm_", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "italic date and time", text: "(914) 265-4371 _5/20 1:15pm_", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic number", text: "_(914) 265-4371_ 5/20 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "italic chinese time", text: "9142654371 _5月20日 下午1:15_", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "underscores inside ids are kept", text: "_s-abc_def123_ and gen-1779299695-aB_cD 5/20 1pm",
+		want: with(around("", "America/New_York", ZoneSourceDefault, "2026-05-20T17:00:00Z", 2*time.Hour), func(o *parseOutcome) {
+			o.Session, o.Gens = "s-abc_def123", []string{"gen-1779299695-aB_cD"}
+		})},
 
 	// Dates and times, English.
 	{name: "month name around", text: "914-265-4371 May 20 around 1pm", want: ny914("2026-05-20T17:00:00Z")},

@@ -126,8 +126,8 @@ var (
 )
 
 // parsePrepareText normalizes characters, replaces Slack markup by what it shows,
-// drops links and e-mail addresses (keeping the ids a link carries) and unescapes
-// Slack's HTML entities.
+// drops links and e-mail addresses (keeping the ids a link carries), unescapes
+// Slack's HTML entities and drops emphasis underscores.
 func parsePrepareText(text string) string {
 	s := parseNormalizeChars(text)
 	s = parseSlackRe.ReplaceAllStringFunc(s, func(m string) string {
@@ -135,7 +135,42 @@ func parsePrepareText(text string) string {
 	})
 	s = parseURLRe.ReplaceAllStringFunc(s, parseLinkIDs)
 	s = parseEmailRe.ReplaceAllString(s, " ")
-	return parseEntities.Replace(s)
+	return parseDropEmphasis(parseEntities.Replace(s))
+}
+
+// parseDropEmphasis turns the underscores of Slack italics ("_5/20 1:15pm_") into
+// spaces: a run of underscores at the start or the end of a word, that is, not
+// between two letters, digits or dashes. Underscores inside a token (s-abc_def,
+// gen-…_x) are kept. The text keeps its byte length.
+func parseDropEmphasis(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	b := []byte(s)
+	inWord := func(i int) bool {
+		if i < 0 || i >= len(b) {
+			return false
+		}
+		c := b[i]
+		return parseIsAlnum(c) || c == '-' || c >= 0x80
+	}
+	for i := 0; i < len(b); {
+		if b[i] != '_' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] == '_' {
+			j++
+		}
+		if !inWord(i-1) || !inWord(j) {
+			for k := i; k < j; k++ {
+				b[k] = ' '
+			}
+		}
+		i = j
+	}
+	return string(b)
 }
 
 // parseSlackReplacement returns the plain text for the inside of one <…> markup.

@@ -230,6 +230,23 @@ var parseCases = []parseCase{
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "test" })},
 	{name: "env pre", text: "914-265-4371 5/20 1:15pm env: pre",
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "pre" })},
+	{name: "environment production", text: "914-265-4371 5/20 1:15pm environment production",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "prod" })},
+	{name: "环境 test", text: "914-265-4371 5月20日 下午1:15 环境 test",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "test" })},
+	{name: "env staging is refused", text: "914-265-4371 5/20 1pm env staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env=dev is refused", text: "env=dev 914-265-4371 5/20 1pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env preprod is refused", text: "914-265-4371 5/20 1pm env preprod",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "environment: staging is refused", text: "914-265-4371 5/20 1pm environment: staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "环境 staging is refused", text: "914-265-4371 5月20日 下午1点 环境 staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env in a sentence is not an env", text: "the env is fine, 914-265-4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "environment in a sentence is not an env", text: "noisy environment at the store 914-265-4371 5/20 1:15pm",
+		want: ny914("2026-05-20T17:15:00Z")},
 
 	// Ids.
 	{name: "session id only", text: "session s-abc123def456",
@@ -488,6 +505,7 @@ func TestParseReportErrorMessages(t *testing.T) {
 		{"914-265-4371 13pm", "13pm"},
 		{"nothing here", "phone number"},
 		{strings.Repeat("9", parseMaxTextBytes+1), "too long"},
+		{"914-265-4371 5/20 1pm env staging", "“staging” is not an env: want test, pre or prod."},
 	}
 	for _, tc := range tests {
 		_, err := ParseReport(tc.text, ParseOptions{Now: parseTestNow})

@@ -158,6 +158,13 @@ var parseCases = []parseCase{
 	{name: "凌晨2点", text: "凌晨2点 914-265-4371", want: ny914("2026-05-22T06:00:00Z")},
 	{name: "下午 1 点多 time only", text: "下午 1 点多 914-265-4371", want: ny914("2026-05-21T17:00:00Z")},
 	{name: "昨晚 numerals", text: "昨晚八点半 914-265-4371", want: ny914("2026-05-22T00:30:00Z")},
+	{name: "三点 numerals alone", text: "+19142654371 三点", want: ny914("2026-05-22T07:00:00Z")},
+	{name: "两点 numerals alone", text: "+19142654371 两点", want: ny914("2026-05-22T06:00:00Z")},
+	{name: "十点 numerals alone", text: "+19142654371 十点", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "date and 十点", text: "+19142654371 5月20日 十点", want: ny914("2026-05-20T14:00:00Z")},
+	{name: "下午三时", text: "+19142654371 5月20日 下午三时", want: ny914("2026-05-20T19:00:00Z")},
+	{name: "一点 alone is a little", text: "+19142654371 5月20日 有一点问题 下午1:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "一时 alone is a while", text: "+19142654371 5月20日 一时没接 下午1:15", want: ny914("2026-05-20T17:15:00Z")},
 
 	// Zones.
 	{name: "winter is EST", text: "914-265-4371 1/20 1:15pm", want: ny914("2026-01-20T18:15:00Z")},

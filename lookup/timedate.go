@@ -284,9 +284,9 @@ func (r *parsedReport) readCNClock(sc *parseScan, m parseMatch) bool {
 	if !ok {
 		return false
 	}
-	if !parseIsDigit(hourText[0]) {
-		// 一点 ("a little"), 一时 ("for a while"): Chinese numerals count only with a
-		// period word, a minute part or 点钟.
+	if hourText == "一" {
+		// 一点 ("a little"), 一时 ("for a while"): 一 counts only with a period word,
+		// a minute part or 点钟. Other numerals are hours (三点, 十点, 两点半).
 		if unit == "时" || unit == "時" || (m.group(1) == "" && minText == "" && unit != "点钟" && unit != "點鐘") {
 			return false
 		}

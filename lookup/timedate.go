@@ -105,7 +105,7 @@ func (r *parsedReport) readDates(sc *parseScan) {
 			return true
 		}
 		rw := timeRelWords[word]
-		rw.pos = m.start()
+		rw.pos, rw.text = m.start(), strings.TrimSpace(m.text())
 		r.setRel(rw)
 		return true
 	}
@@ -137,7 +137,7 @@ func (r *parsedReport) addDate(pos int, text string, year, month, day int) {
 		r.problem(missingDate, say("“%s” is not a real date.", "“%s” 不是真实存在的日期。", text))
 		return
 	}
-	r.setDate(timeDate{pos: pos, year: year, month: month, day: day})
+	r.setDate(timeDate{pos: pos, year: year, month: month, day: day, text: text})
 }
 
 // timeYear reads a 2- or 4-digit year; "" is 0 (no year).
@@ -218,7 +218,7 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		if strings.EqualFold(m.group(1), "midnight") {
 			hour = 0
 		}
-		r.setClock(timeClock{pos: m.start(), hour: hour})
+		r.setClock(timeClock{pos: m.start(), hour: hour, text: m.text()})
 		r.readZoneAfter(sc, m.end())
 		return true
 	})
@@ -226,9 +226,12 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 
 // futureDay records the problem of a day after today ("tomorrow", "next Wednesday",
 // "下周三"): a call cannot have happened then.
-func (r *parsedReport) futureDay(m parseMatch) {
+func (r *parsedReport) futureDay(m parseMatch) { r.future(strings.TrimSpace(m.text())) }
+
+// future records the problem of a day or time written as text that is after now.
+func (r *parsedReport) future(text string) {
 	r.problem(missingPast, say("“%s” is in the future: give the day the call was, like yesterday or 5/20.",
-		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", strings.TrimSpace(m.text())))
+		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", text))
 }
 
 // timeClockSuffix reads the letters written right after a clock time without am/pm
@@ -270,7 +273,7 @@ func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour
 		return
 	}
 	explicit := period != "" || ampm != ""
-	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11})
+	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11, text: text})
 	r.readZoneAfter(sc, m.end())
 }
 

@@ -95,6 +95,9 @@ func ParseReport(text string, opt ParseOptions) (Request, error) {
 			// little ahead (clocks differ) still has its window start before now.
 			rep.future(rep.when.writtenDay())
 		}
+		if alt, ok := rep.alsoSaw(req, opt.Now, window, opt.NoTimeLookback); ok {
+			req.Warnings = append(req.Warnings, otherTimeWarning(alt))
+		}
 	}
 	if err := rep.failure(req); err != nil {
 		return Request{}, err
@@ -132,6 +135,8 @@ type parsedReport struct {
 	windowText string
 	zones      []timeZoneMatch // explicit zones in the text, in no particular order
 	when       timeSpec
+	days       []timeDayMention // every date and relative day, in no particular order
+	clocks     []timeClock      // every time of day, in no particular order
 	problems   []parseProblem
 }
 

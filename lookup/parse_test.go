@@ -26,6 +26,7 @@ type parseOutcome struct {
 	Env        string
 	Session    string
 	Gens       []string
+	Warnings   []string // Request.Warnings' messages
 }
 
 // parseOutcomeOf summarizes req for comparison.
@@ -38,6 +39,9 @@ func parseOutcomeOf(req Request) parseOutcome {
 	}
 	if req.At != nil {
 		o.At = req.At.Format(time.RFC3339)
+	}
+	for _, w := range req.Warnings {
+		o.Warnings = append(o.Warnings, w.Code+": "+w.Message)
 	}
 	return o
 }
@@ -144,6 +148,31 @@ var parseCases = []parseCase{
 		want: around("+19142654371", "UTC", ZoneSourceText, "2026-05-20T17:15:00Z", 2*time.Hour)},
 	{name: "interpretation round trip", text: "9142654371 Wed May 20 1:15 PM EDT (17:15 UTC), ±2h",
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
+
+	// Another day or time in the text (a pasted thread): the first is searched, the
+	// other outside that search is pointed out.
+	{name: "messy paste names another time", text: "Ticket #4521 opened 5/21 9:02 AM — customer (914) 265-4371 says the 5/20 ~1:15pm call was marked voicemail",
+		want: with(ny914("2026-05-21T13:02:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 1:15 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another day alone", text: "914-265-4371 5/20 1:15pm, ticket opened 5/21",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Thu May 21 EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another time on the same day", text: "914-265-4371 5/20 9am, escalated 4pm",
+		want: with(ny914("2026-05-20T13:00:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 4:00 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "chinese thread names another time", text: "工单 5月21日 上午9点 创建，客户 9142654371 说 5月20日 下午1:15 的电话被标成语音信箱",
+		want: with(ny914("2026-05-21T13:00:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 1:15 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another time inside the window is not pointed out", text: "914-265-4371 5/20 1:15pm, called back 2pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "the same time twice", text: "914-265-4371 5/20 1:15pm (5/20 1:15 PM)", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "the same instant in another zone", text: "914-265-4371 5/20 1:15pm EDT / 10:15am PT",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
+	{name: "another time in the future is not pointed out", text: "914-265-4371 5/20 1pm, will call back today 3pm",
+		want: ny914("2026-05-20T17:00:00Z")},
 
 	// Dates and times, Chinese.
 	{name: "runbook chinese report", text: "2026-05-20 下午 1:15 左右有通电话 (914) 265-4371，你们的 AI 分析说是 voicemail",

@@ -12,12 +12,13 @@ import (
 // read it again and byte offsets stay valid.
 type parseScan struct {
 	buf   []byte
-	lower string // the text before any blanking, lower-cased, for pass gates
+	orig  string // the text before any blanking, at the same offsets
+	lower string // orig lower-cased, for pass gates
 }
 
 // newParseScan returns a scan of text.
 func newParseScan(text string) *parseScan {
-	return &parseScan{buf: []byte(text), lower: strings.ToLower(text)}
+	return &parseScan{buf: []byte(text), orig: text, lower: strings.ToLower(text)}
 }
 
 // parsePass is a pattern and the words it cannot match without. Checking the words

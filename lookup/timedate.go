@@ -218,8 +218,8 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		if strings.EqualFold(m.group(1), "midnight") {
 			hour = 0
 		}
-		r.setClock(timeClock{pos: m.start(), hour: hour, text: m.text()})
 		r.readZoneAfter(sc, m.end())
+		r.setClock(timeClock{pos: m.start(), hour: hour, text: m.text(), zone: r.zoneBeside(sc, m.start(), m.end())})
 		return true
 	})
 }
@@ -273,8 +273,9 @@ func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour
 		return
 	}
 	explicit := period != "" || ampm != ""
-	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11, text: text})
 	r.readZoneAfter(sc, m.end())
+	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11, text: text,
+		zone: r.zoneBeside(sc, m.start(), m.end())})
 }
 
 // readCNClock records a Chinese time: 下午1点15, 10点半, 下午 1 点多, 三点钟.

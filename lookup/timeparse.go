@@ -41,8 +41,16 @@ type timeRel struct {
 type timeClock struct {
 	pos            int
 	hour, min, sec int
-	hintable       bool   // an hour 1..11 a relative word's "pm" may move
-	text           string // as written: "3pm", "下午1点"
+	hintable       bool           // an hour 1..11 a relative word's "pm" may move
+	text           string         // as written: "3pm", "下午1点"
+	zone           *time.Location // a zone written right beside it ("17:15 UTC"), or nil
+}
+
+// timeDayMention is one date or relative day of the text: date or rel is set.
+type timeDayMention struct {
+	pos  int
+	date *timeDate
+	rel  *timeRel
 }
 
 // apply resolves the spec in req.Zone against now and sets At, From, To, Window,
@@ -244,22 +252,25 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 	}
 }
 
-// setDate keeps the earliest date.
+// setDate keeps the earliest date, and every date among the mentions.
 func (r *parsedReport) setDate(d timeDate) {
+	r.days = append(r.days, timeDayMention{pos: d.pos, date: &d})
 	if r.when.date == nil || d.pos < r.when.date.pos {
 		r.when.date = &d
 	}
 }
 
-// setClock keeps the earliest time of day.
+// setClock keeps the earliest time of day, and every one among the mentions.
 func (r *parsedReport) setClock(c timeClock) {
+	r.clocks = append(r.clocks, c)
 	if r.when.clock == nil || c.pos < r.when.clock.pos {
 		r.when.clock = &c
 	}
 }
 
-// setRel keeps the earliest relative day.
+// setRel keeps the earliest relative day, and every one among the mentions.
 func (r *parsedReport) setRel(rel timeRel) {
+	r.days = append(r.days, timeDayMention{pos: rel.pos, rel: &rel})
 	if r.when.rel == nil || rel.pos < r.when.rel.pos {
 		r.when.rel = &rel
 	}

@@ -131,6 +131,22 @@ func (r *parsedReport) readZoneAfter(sc *parseScan, end int) {
 	sc.blank(end, end+idx[1])
 }
 
+// zoneBeside returns the zone written right after the time at start..end ("1:15
+// PM EDT", "(17:15 UTC)", "1:15pmET"), else right before it ("UTC 17:15"), or nil.
+func (r *parsedReport) zoneBeside(sc *parseScan, start, end int) *time.Location {
+	for _, z := range r.zones {
+		if z.pos >= end && strings.TrimLeft(strings.ToLower(sc.orig[end:z.pos]), " \t(apm") == "" {
+			return z.loc
+		}
+	}
+	for _, z := range r.zones {
+		if z.pos < start && !strings.ContainsAny(strings.TrimRight(sc.orig[z.pos:start], " \t("), " \t0123456789") {
+			return z.loc
+		}
+	}
+	return nil
+}
+
 // addNamedZone records the zone a name stands for.
 func (r *parsedReport) addNamedZone(pos int, name string) {
 	iana, ok := timeZoneNames[strings.ToLower(name)]

@@ -25,7 +25,7 @@ func TestTraceWarningsInChinese(t *testing.T) {
 		}
 	}
 	for _, code := range []string{WarnCacheMiss, WarnLength, WarnContentFilter, WarnMissingGenID, WarnProviderChange,
-		WarnCostMismatch, WarnReprocessed, WarnMissingStage, WarnNoUsage, WarnDefaultZone, WarnNotAnalyzed, WarnOtherTime} {
+		WarnCostMismatch, WarnReprocessed, WarnMissingStage, WarnNoUsage, WarnDefaultZone, WarnNotAnalyzed, WarnOtherTime, WarnUnreadDate} {
 		if !seen[code] {
 			t.Errorf("no trace raised %s: the test does not see its Chinese", code)
 		}
@@ -134,8 +134,8 @@ func langTraceWarnings(t *testing.T) []Warning {
 	at := SandboxNow.Add(-time.Hour)
 	zoneless := newTrace(Request{Phone: "+18005550100", At: &at, ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault}, true)
 	out = append(out, zoneless.Warnings...)
-	// A report naming a second time outside the search (parse_test.go's cases).
-	for _, text := range []string{"914-265-4371 5/21 9:02am; the call was 5/20 1:15pm", "914-265-4371 5/20 1:15pm, ticket 5/18"} {
+	// Reports whose days were read with a warning (parse_test.go's cases).
+	for _, text := range []string{"914-265-4371 5/21 9:02am; the call was 5/20 1:15pm", "914-265-4371 5/20 1:15pm, ticket 5/18", "914-265-4371 5-20"} {
 		req, err := ParseReport(text, ParseOptions{Now: SandboxNow})
 		if err != nil {
 			t.Fatalf("%s: %v", text, err)

@@ -98,6 +98,9 @@ func ParseReport(text string, opt ParseOptions) (Request, error) {
 		if alt, ok := rep.alsoSaw(req, opt.Now, window, opt.NoTimeLookback); ok {
 			req.Warnings = append(req.Warnings, otherTimeWarning(alt))
 		}
+		if w, ok := rep.unreadDateWarning(); ok {
+			req.Warnings = append(req.Warnings, w)
+		}
 	}
 	if err := rep.failure(req); err != nil {
 		return Request{}, err
@@ -137,6 +140,7 @@ type parsedReport struct {
 	when       timeSpec
 	days       []timeDayMention // every date and relative day, in no particular order
 	clocks     []timeClock      // every time of day, in no particular order
+	unread     *timeDate        // the first month-day like 5-20 not read as a date (readDashDate)
 	problems   []parseProblem
 }
 

@@ -149,6 +149,40 @@ var parseCases = []parseCase{
 	{name: "interpretation round trip", text: "9142654371 Wed May 20 1:15 PM EDT (17:15 UTC), ±2h",
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
 
+	// Dates with a dash or a dot: with a time or a date word beside them, or a year.
+	{name: "dash date", text: "+19142654371 5-20 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "dash date 24h", text: "+19142654371 05-20 13:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dot date chinese time", text: "+19142654371 5.20 下午1点", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "dot date", text: "+19142654371 5.20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dot date at", text: "+19142654371 5.20 at 1:15 pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "time then dash date", text: "914-265-4371 1:15pm on 5-20", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dash date with a year", text: "914-265-4371 5-20-2026 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "weekday dash date whole day", text: "914-265-4371 Wed 5-20",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-20T04:00:00Z", To: "2026-05-21T04:00:00Z", WholeDay: true}},
+	{name: "dot date with a four-digit year whole day", text: "914-265-4371 5.20.2026",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-20T04:00:00Z", To: "2026-05-21T04:00:00Z", WholeDay: true}},
+	{name: "dash date alone is pointed out", text: "+19142654371 5-20",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Lookback: true,
+			Warnings: []string{"unread_date: “5-20” was not read as a date: if it is the call's day, write 5/20"}}},
+	{name: "dot date far from the time is pointed out", text: "5.20 (914) 265-4371 1:15pm",
+		want: with(ny914("2026-05-21T17:15:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"unread_date: “5.20” was not read as a date: if it is the call's day, write 5/20"}
+		})},
+	{name: "a decimal is not a date", text: "914-265-4371 score 0.93 at 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a price is not a date", text: "914-265-4371 $5.20 refund 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a version is not a date", text: "914-265-4371 app 2.4.1 crashed 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a quantity is not a date", text: "914-265-4371 waited 2.5 hours, 4.5 stars, 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a decimal window is not a date", text: "914-265-4371 5/20 1:15pm ±1.5h",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 90*time.Minute)},
+	{name: "a day-first decimal is not a date", text: "914-265-4371 score 20.5 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "dot date that is not real", text: "914-265-4371 2.30 1pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+	{name: "day-first dot date", text: "914-265-4371 20.05.2026 13:15",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+
 	// Another day or time in the text (a pasted thread): the first is searched, the
 	// other outside that search is pointed out.
 	{name: "messy paste names another time", text: "Ticket #4521 opened 5/21 9:02 AM — customer (914) 265-4371 says the 5/20 ~1:15pm call was marked voicemail",
@@ -575,6 +609,8 @@ func TestParseReportErrorMessages(t *testing.T) {
 		{"914-265-4371 5/20 1pm env staging", "“staging” is not an env: want test, pre or prod."},
 		{"914-265-4371 today 3pm", "“today 3pm” is in the future: give the day the call was"},
 		{"914-265-4371 5/22 3pm", "“5/22 3pm” is in the future"},
+		{"914-265-4371 20.05.2026 13:15", "“20.05.2026” is not a date I can read: write the month first, like 5/20."},
+		{"914-265-4371 2-30 1pm", "“2-30” is not a real date."},
 		{"914-265-4371 今天下午3点", "“今天 下午3点” is in the future"},
 	}
 	for _, tc := range tests {

@@ -6,6 +6,8 @@ import (
 	"time"
 )
 
+// Warnings about how a report's days and times were read (Request.Warnings).
+//
 // A pasted thread often names more than one day or time ("Ticket opened 5/21 9:02
 // AM … says the 5/20 ~1:15pm call …"). The first one is searched, as before; when
 // another one falls outside that search, the request carries a WarnOtherTime
@@ -111,4 +113,16 @@ func otherTimeWarning(alt Request) Warning {
 	}
 	msg := say("also saw %[1]s: if that is the call's time, put it first", "另见 %[2]s：如果那是通话时间，请把它写在最前面", en, zh)
 	return Warning{Code: WarnOtherTime, Message: msg.en, zh: msg.zh}
+}
+
+// unreadDateWarning says that a month-day like "5-20" was not read as the call's
+// day (readDashDate), when the report gives no day at all. ok is false otherwise.
+func (r *parsedReport) unreadDateWarning() (Warning, bool) {
+	w := r.when
+	if r.unread == nil || w.date != nil || w.rel != nil || w.weekday != nil || w.instant != nil || w.ago != nil {
+		return Warning{}, false
+	}
+	msg := say("“%s” was not read as a date: if it is the call's day, write %d/%d", "“%s” 没有当作日期读取：如果那是通话日期，请写成 %d/%d",
+		r.unread.text, r.unread.month, r.unread.day)
+	return Warning{Code: WarnUnreadDate, Message: msg.en, zh: msg.zh}, true
 }

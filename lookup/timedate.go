@@ -23,6 +23,21 @@ var (
 		re:   regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
 		gate: []string{"/"},
 	}
+	// timeMDDashPass is 5-20, 05-20, 5.20, 5-20-2026: read as a date only with a
+	// 4-digit year, a time beside it or a date word before it (timeDateBeside),
+	// since the same shape is a decimal, a version or a range.
+	timeMDDashPass = parsePass{
+		re:   regexp.MustCompile(`\b(\d{1,2})([-.])(\d{1,2})(?:([-.])(\d{4}|\d{2}))?\b`),
+		gate: []string{"-", "."},
+	}
+	// timeClockNextRe is a time of day right after a date: "5.20 1:15pm", "05-20
+	// 13:15", "5-20 at 1pm", "5.20 下午1点", "5.20 三点".
+	timeClockNextRe = regexp.MustCompile(`(?i)^[ \t]*,?[ \t]*(?:(?:at|@|around|about|approx\.?|~)[ \t]*)?(?:\d{1,2}(?::\d{2}|\.\d{2}[ \t]*(?:am|pm|a\.m|p\.m)|[ \t]*(?:am\b|pm\b|a\.m|p\.m|点|點|时|時))|` +
+		timePeriodPat + `|` + timeCNNumPat + `[ \t]*(?:点|點)|noon\b|midday\b|midnight\b)`)
+	// timeBeforeDateRe is a time of day or a date word right before a date: "1:15pm
+	// 5-20", "1pm on 5.20", "on 5-20", "date: 5.20", "Wed 5-20", "周三 5.20".
+	timeBeforeDateRe = regexp.MustCompile(`(?i)(?:\d{1,2}:\d{2}|\d[ \t]*(?:am|pm|a\.m\.?|p\.m\.?)|\bon|\bdated?[ \t]*:?|日期[ \t]*[:：]?|` +
+		`\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?,?|(?:周|週|星期|礼拜|禮拜)[一二三四五六日天])[ \t]*(?:on[ \t]+)?$`)
 	timeDayMonPass = parsePass{
 		re:   regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?` + timeMonthPat + `\b\.?(?:,?\s*(\d{4})\b)?`),
 		gate: timeMonthGate,
@@ -87,6 +102,7 @@ func (r *parsedReport) readDates(sc *parseScan) {
 		r.addDate(m.start(), m.text(), timeYear(m.group(3)), timeAtoi(m.group(1)), timeAtoi(m.group(2)))
 		return true
 	})
+	sc.each(timeMDDashPass, func(m parseMatch) bool { return r.readDashDate(sc, m) })
 	// Month first ("May 20"), the US habit, before day first ("20 May"): in "3 may 20"
 	// the date is May 20.
 	sc.each(timeMonDayPass, func(m parseMatch) bool {
@@ -111,6 +127,64 @@ func (r *parsedReport) readDates(sc *parseScan) {
 	}
 	sc.each(timeRelENPass, rel)
 	sc.each(timeRelCNPass, rel)
+}
+
+// readDashDate reads a month-day written with a dash or a dot (timeMDDashPass). A
+// shape that is part of a longer number (1.2.3, $5.20, 5-10%) or no month and day
+// (0.93, 13-45) is not one. A month-day with nothing saying it is a date is left
+// alone, and the first such one not followed by a word (2.5 hours, 4.5 stars) is
+// kept (unread) for a warning. Day first (20.05.2026, 20-5 1pm; not 20.5, a
+// decimal) is a problem.
+func (r *parsedReport) readDashDate(sc *parseScan, m parseMatch) bool {
+	sep, start, end := m.group(2), m.start(), m.end()
+	if m.group(4) != "" && m.group(4) != sep {
+		return false
+	}
+	if start > 0 && strings.IndexByte("-./:$+#~±", sc.buf[start-1]) >= 0 {
+		return false
+	}
+	if end < len(sc.buf) {
+		next := sc.buf[end]
+		if next == '%' || (strings.IndexByte("-./:", next) >= 0 && end+1 < len(sc.buf) && parseIsDigit(sc.buf[end+1])) {
+			return false
+		}
+	}
+	month, day := timeAtoi(m.group(1)), timeAtoi(m.group(3))
+	if month < 1 || day < 1 || month > 31 || day > 31 || (month > 12 && (day > 12 || (sep == "." && m.group(5) == ""))) {
+		return false // not a month and a day; 20.5 is a decimal
+	}
+	if len(m.group(5)) != 4 && !timeDateBeside(sc, start, end) {
+		if r.unread == nil && month <= 12 && !parseIsLetter(timeFirstAfterSpace(sc.buf[end:])) {
+			r.unread = &timeDate{pos: start, month: month, day: day, text: m.text()}
+		}
+		return false
+	}
+	if month > 12 { // 20.05.2026: day first
+		r.problem(missingDate, say("“%s” is not a date I can read: write the month first, like %d/%d.",
+			"“%s” 不是能读懂的日期：请把月份写在前面，例如 %d/%d。", m.text(), day, month))
+		return true
+	}
+	r.addDate(start, m.text(), timeYear(m.group(5)), month, day)
+	return true
+}
+
+// timeDateBeside reports whether a time or a date word is written right beside
+// orig[start:end].
+func timeDateBeside(sc *parseScan, start, end int) bool {
+	if timeClockNextRe.MatchString(sc.orig[end:]) {
+		return true
+	}
+	return timeBeforeDateRe.MatchString(sc.orig[max(0, start-24):start])
+}
+
+// timeFirstAfterSpace is the first byte of b after spaces and tabs, or 0.
+func timeFirstAfterSpace(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' {
+			return c
+		}
+	}
+	return 0
 }
 
 // addNamedDate records a date written with a month name. A year group outside

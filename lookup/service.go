@@ -308,6 +308,7 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 			defer mu.Unlock()
 			if err != nil {
 				stages[i].GenerationError = errLine(err)
+				stages[i].noGeneration = ErrorCode(err) == CodeNotFound
 				se := StepError{Step: StepGenerations, Message: stages[i].Stage + ": " + errLine(err)}
 				if backendFailure(err) {
 					se.Backend = BackendOpenRouter
@@ -322,6 +323,9 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 		w.fetchContent(ctx, &g, &mu, &stages[i], start)
 	}
 	_ = g.Wait()
+	for i := range stages {
+		stages[i].contentOfMissingGeneration()
+	}
 }
 
 // generationsOnly serves a report that names gen-… ids and nothing else.

@@ -100,6 +100,8 @@ type Stage struct {
 	answer     Answer
 	// contentFailed: reading the stored content failed at OpenRouter itself.
 	contentFailed bool
+	// noGeneration: OpenRouter has no generation of this id (a 404 after retries).
+	noGeneration bool
 }
 
 // Generation returns the OpenRouter record joined to the stage, or nil.
@@ -117,6 +119,15 @@ func (s Stage) Answer() string {
 		return ""
 	}
 	return s.content.Completion()
+}
+
+// Cost is what the stage cost: the log's costUsd, else OpenRouter's total_cost
+// (as Trace.TotalCostUSD counts it), else nil.
+func (s Stage) Cost() *float64 {
+	if s.CostUSD == nil && s.generation != nil {
+		return &s.generation.TotalCost
+	}
+	return s.CostUSD
 }
 
 // CutOff reports whether the stage's answer does not parse because the model

@@ -116,6 +116,7 @@ func newTrace(req Request, sandbox bool) *Trace {
 		t.warn(WarnDefaultZone, "", say("the number has no single time zone; times were read in %s",
 			"这个号码没有唯一的时区；时间按 %s 读取", req.ZoneName))
 	}
+	t.Warnings = append(t.Warnings, req.Warnings...)
 	return t
 }
 

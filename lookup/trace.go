@@ -166,6 +166,10 @@ const (
 	WarnDefaultZone      = "default_zone"
 	WarnNotAnalyzed      = "not_analyzed"
 	WarnGenerationFailed = "generation_unavailable"
+	// Warnings about the report itself (Request.Warnings), which the
+	// interpretation states too.
+	WarnOtherTime  = "other_time"  // the text names another day or time, outside the search
+	WarnUnreadDate = "unread_date" // a month-day like 5-20 was not read as a date
 )
 
 // StepError is a one-line cause of a failed step (or region), without secrets.

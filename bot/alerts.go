@@ -238,6 +238,10 @@ func (a *Alerts) deliverTo(ctx context.Context, ch string, ep state.AlertEpisode
 		// Never tried: muted all along, or the episode ended before this channel
 		// was configured. Nothing to post, nothing to resolve.
 		return true, nil
+	case closed && !al.Resolves() && !alertPost.State.Final():
+		// Not posted yet, and passed: a budget level replaced by a higher one, or
+		// its day over. Only the highest level is posted, so this one never is.
+		return true, nil
 	case alertPost == nil || !alertPost.State.Final():
 		p, err := a.post(ctx, ep, al, ch, state.PostAlert, "", check)
 		if err != nil {

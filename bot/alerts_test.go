@@ -292,6 +292,31 @@ func TestAlertsBudgetLevels(t *testing.T) {
 	}
 }
 
+// TestAlertsBudgetLevelPassedBeforeItsPost: a warning that could not be posted
+// yet is not posted after critical replaced it: only the highest level is
+// posted, and the passed level's episode is settled.
+func TestAlertsBudgetLevelPassedBeforeItsPost(t *testing.T) {
+	h := newAlertHarness(t, firing(budgetAlert(lookup.LevelWarning, "2026-05-22")),
+		firing(budgetAlert(lookup.LevelCritical, "2026-05-22")), firing(budgetAlert(lookup.LevelCritical, "2026-05-22")))
+	h.slackFlaky.n = 1 // the warning's first post is rate limited
+	for range 3 {
+		h.tick(t)
+	}
+	slack, _, _ := h.slack.snapshot()
+	if len(slack) != 1 || !strings.Contains(slack[0].reply.Text, "critical") {
+		t.Errorf("slack posts %q, want critical alone", postLines(h.slack))
+	}
+	if lark, _, _ := h.lark.snapshot(); len(lark) != 2 {
+		t.Errorf("lark posts %q, want warning then critical (each posted in time)", postLines(h.lark))
+	}
+	eps, _ := h.store.UnsettledEpisodes(context.Background())
+	for _, ep := range eps {
+		if ep.Level == string(lookup.LevelWarning) {
+			t.Errorf("the passed warning's episode is left unsettled: %+v", ep)
+		}
+	}
+}
+
 // TestAlertsLeaseOneEvaluatorPerInterval: two replicas on one store; only the
 // lease holder checks, and the other takes over when the holder stops renewing.
 func TestAlertsLeaseOneEvaluatorPerInterval(t *testing.T) {

@@ -201,7 +201,7 @@ func (r replies) stageTable(tr *lookup.Trace) *Table {
 			gen = "[" + shortGen(s.GenerationID) + "](" + s.Link + ")"
 		}
 		tab.Rows = append(tab.Rows, []string{"**" + s.Stage + "**", orDash(s.Model), orDash(s.Provider),
-			fmt.Sprintf("%d/%d", s.InputTokens, s.OutputTokens), pct(s.CacheRatio), moneyPtr(s.CostUSD),
+			fmt.Sprintf("%d/%d", s.InputTokens, s.OutputTokens), pct(s.CacheRatio), moneyPtr(s.Cost()),
 			orDash(s.FinishReason), gen})
 	}
 	return tab

@@ -48,8 +48,11 @@ type AlertInputs struct {
 	// FailuresKnown says whether the bot's trace failures could be read (a state
 	// store is there); without them backend_failures is not evaluated.
 	FailuresKnown bool
-	Failures      []TraceFailure // those after now - BackendFailureWindow suffice
-	OpenBackends  []string       // backends whose backend_failures episode is open
+	// Unknown is why the failures are not known, when it is not for want of a
+	// state store ("": the check says to set TRACEBOT_SSM_STATE_DATABASE_URL).
+	Unknown      string
+	Failures     []TraceFailure // those after now - BackendFailureWindow suffice
+	OpenBackends []string       // backends whose backend_failures episode is open
 }
 
 // AlertCheck is the result of evaluating every rule once. Its JSON form is
@@ -166,7 +169,7 @@ func (c *AlertChecker) Check(ctx context.Context, now time.Time, in AlertInputs)
 	}
 	if !in.FailuresKnown {
 		res.NotEvaluated = append(res.NotEvaluated, RuleSkip{Rule: RuleBackendFailures,
-			Reason: "needs the bot's trace records: set TRACEBOT_SSM_STATE_DATABASE_URL"})
+			Reason: cmp.Or(in.Unknown, "needs the bot's trace records: set TRACEBOT_SSM_STATE_DATABASE_URL")})
 	} else {
 		res.Evaluated = append(res.Evaluated, RuleBackendFailures)
 		res.Alerts = append(res.Alerts, BackendFailureAlerts(in.Failures, now, in.OpenBackends)...)

@@ -200,6 +200,18 @@ func TestAlertCheckErrorsAreTheRegionsLines(t *testing.T) {
 	}
 }
 
+// TestAlertCheckSaysWhyFailuresAreUnknown: AlertInputs.Unknown is the reason
+// backend_failures is not evaluated (the sandbox's), instead of asking for a
+// state database.
+func TestAlertCheckSaysWhyFailuresAreUnknown(t *testing.T) {
+	c := lookup.NewAlertChecker(nil, lookup.AlertConfig{Zone: rpZone}) // every report rule off: no report is read
+	got := c.Check(context.Background(), acNow, lookup.AlertInputs{Unknown: "not in the sandbox"})
+	want := lookup.RuleSkip{Rule: lookup.RuleBackendFailures, Reason: "not in the sandbox"}
+	if n := len(got.NotEvaluated); n == 0 || got.NotEvaluated[n-1] != want {
+		t.Errorf("not evaluated %+v; want %+v last", got.NotEvaluated, want)
+	}
+}
+
 // TestAlertCheckOffRules: thresholds at 0 (and no budget) run no report.
 func TestAlertCheckOffRules(t *testing.T) {
 	w := newReportWorld(t, acTraffic(func(c *lookup.TrafficConfig) { c.CacheCollapse = []int{28, 29} }))

@@ -96,12 +96,9 @@ func ParseS3Path(path string) (bucket, key string, err error) {
 // the SDK's error (a smithy.APIError such as NoSuchKey or AccessDenied, after the
 // client's retries), or ctx's error. None holds the object's content.
 func (a *S3Analysis) ReadAnalysis(ctx context.Context, path string) (map[string]any, error) {
-	bucket, key, err := ParseS3Path(path)
+	bucket, key, err := a.locate(path)
 	if err != nil {
-		return nil, fmt.Errorf("s3: %w", err)
-	}
-	if a.allowed != nil && !a.allowed[bucket] {
-		return nil, fmt.Errorf("s3 %s: %w", path, ErrBucketNotAllowed)
+		return nil, err
 	}
 	body, err := a.get(ctx, bucket, key)
 	if err != nil {
@@ -112,6 +109,48 @@ func (a *S3Analysis) ReadAnalysis(ctx context.Context, path string) (map[string]
 		return nil, fmt.Errorf("s3 %s: %w", path, err)
 	}
 	return obj, nil
+}
+
+// ProbeAnalysis proves the object at path (s3://bucket/key) can be read, as
+// `tracebot check` does with the newest call's analysis: a GetObject of its first
+// byte only (Range bytes=0-0, which s3:GetObject alone allows), the byte
+// discarded. An empty object, which S3 answers with 416 InvalidRange, is
+// readable. Errors are ReadAnalysis's: ErrAnalysisPath, ErrBucketNotAllowed (no
+// request is sent), the SDK's error (NoSuchKey, NoSuchBucket, AccessDenied …,
+// after the client's retries) or ctx's error, all starting "s3 <path>:".
+func (a *S3Analysis) ProbeAnalysis(ctx context.Context, path string) error {
+	bucket, key, err := a.locate(path)
+	if err != nil {
+		return err
+	}
+	out, err := a.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Range: aws.String("bytes=0-0")},
+		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api) && api.ErrorCode() == "InvalidRange":
+		return nil
+	case err != nil:
+		return fmt.Errorf("s3 %s: get object: %w", path, err)
+	case out.Body != nil:
+		_, err = io.Copy(io.Discard, io.LimitReader(out.Body, 1))
+		_ = out.Body.Close()
+		if err != nil {
+			return fmt.Errorf("s3 %s: get object: read body: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// locate splits path into the bucket and key the reader may read.
+func (a *S3Analysis) locate(path string) (bucket, key string, err error) {
+	bucket, key, err = ParseS3Path(path)
+	if err != nil {
+		return "", "", fmt.Errorf("s3: %w", err)
+	}
+	if a.allowed != nil && !a.allowed[bucket] {
+		return "", "", fmt.Errorf("s3 %s: %w", path, ErrBucketNotAllowed)
+	}
+	return bucket, key, nil
 }
 
 // get reads at most MaxBytes of the object, refusing a larger one.

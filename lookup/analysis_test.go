@@ -71,6 +71,60 @@ func TestReadAnalysisOverTheWire(t *testing.T) {
 
 // TestReadAnalysisFailures covers each way the read fails: the error wraps what
 // errors.Is/As need, and AnalysisCause says it in one line.
+// TestProbeAnalysisOverTheWire: the probe asks S3 for the object's first byte
+// only (a ranged GetObject, all that s3:GetObject needs), takes an empty object as
+// readable, and fails as ReadAnalysis does otherwise, sending nothing for a bucket
+// that is not allowed.
+func TestProbeAnalysisOverTheWire(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(*lookuptest.S3Server)
+		buckets   []string
+		wantCause string // "" for no error
+		wantReqs  int
+	}{
+		{name: "readable", setup: func(s *lookuptest.S3Server) { s.PutPath(t, testAnalysisPath, []byte(`{"call_state":"voicemail"}`)) }, wantReqs: 1},
+		{name: "empty object", setup: func(s *lookuptest.S3Server) { s.PutPath(t, testAnalysisPath, nil) }, wantReqs: 1},
+		{name: "no such key", setup: func(s *lookuptest.S3Server) { s.CreateBucket("callytics-prod-analysis") },
+			wantCause: "S3 NoSuchKey on " + testAnalysisPath, wantReqs: 1},
+		{name: "no such bucket", wantCause: "S3 NoSuchBucket on " + testAnalysisPath, wantReqs: 1},
+		{name: "access denied", setup: func(s *lookuptest.S3Server) {
+			s.PutPath(t, testAnalysisPath, []byte(`{}`))
+			s.Deny("callytics-prod-analysis")
+		}, wantCause: "S3 AccessDenied on " + testAnalysisPath, wantReqs: 1},
+		{name: "bucket not allowed", buckets: []string{"other-bucket"},
+			wantCause: "bucket callytics-prod-analysis is not in TRACEBOT_ANALYSIS_BUCKETS (" + testAnalysisPath + " not read)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, client := newS3(t)
+			if tt.setup != nil {
+				tt.setup(srv)
+			}
+			err := lookup.NewS3Analysis(client, lookup.S3AnalysisConfig{Buckets: tt.buckets}).ProbeAnalysis(t.Context(), testAnalysisPath)
+			switch {
+			case tt.wantCause == "" && err != nil:
+				t.Errorf("error %v", err)
+			case tt.wantCause != "" && err == nil:
+				t.Errorf("no error; want %q", tt.wantCause)
+			case err != nil:
+				if got := lookup.AnalysisCause(testAnalysisPath, err); got != tt.wantCause || !strings.HasPrefix(err.Error(), "s3") {
+					t.Errorf("error %q, cause %q; want %q", err, got, tt.wantCause)
+				}
+			}
+			reqs := srv.Requests()
+			if len(reqs) != tt.wantReqs {
+				t.Fatalf("%d requests, want %d", len(reqs), tt.wantReqs)
+			}
+			for _, r := range reqs {
+				if r.Method != "GET" || r.Range != "bytes=0-0" {
+					t.Errorf("request %+v; want a GET of the first byte", r)
+				}
+			}
+		})
+	}
+}
+
 func TestReadAnalysisFailures(t *testing.T) {
 	big := `{"pad":"` + strings.Repeat("x", lookup.AnalysisMaxBytes) + `"}`
 	tests := []struct {

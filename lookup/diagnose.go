@@ -67,11 +67,8 @@ func (t *Trace) totals() {
 	var cost float64
 	var cached, input int64
 	for _, s := range t.Stages {
-		switch {
-		case s.CostUSD != nil:
-			cost += *s.CostUSD
-		case s.generation != nil:
-			cost += s.generation.TotalCost
+		if c := s.Cost(); c != nil {
+			cost += *c
 		}
 		cached += s.CacheReadTokens
 		input += s.InputTokens

@@ -25,7 +25,7 @@ func TestTraceWarningsInChinese(t *testing.T) {
 		}
 	}
 	for _, code := range []string{WarnCacheMiss, WarnLength, WarnContentFilter, WarnMissingGenID, WarnProviderChange,
-		WarnCostMismatch, WarnReprocessed, WarnMissingStage, WarnNoUsage, WarnDefaultZone, WarnNotAnalyzed} {
+		WarnCostMismatch, WarnReprocessed, WarnMissingStage, WarnNoUsage, WarnDefaultZone, WarnNotAnalyzed, WarnOtherTime, WarnUnreadDate} {
 		if !seen[code] {
 			t.Errorf("no trace raised %s: the test does not see its Chinese", code)
 		}
@@ -134,6 +134,14 @@ func langTraceWarnings(t *testing.T) []Warning {
 	at := SandboxNow.Add(-time.Hour)
 	zoneless := newTrace(Request{Phone: "+18005550100", At: &at, ZoneName: "America/New_York", ZoneSource: ZoneSourceDefault}, true)
 	out = append(out, zoneless.Warnings...)
+	// Reports whose days were read with a warning (parse_test.go's cases).
+	for _, text := range []string{"914-265-4371 5/21 9:02am; the call was 5/20 1:15pm", "914-265-4371 5/20 1:15pm, ticket 5/18", "914-265-4371 5-20"} {
+		req, err := ParseReport(text, ParseOptions{Now: SandboxNow})
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		out = append(out, newTrace(req, true).Warnings...)
+	}
 	unanalyzed := &Trace{Call: &Call{StoreID: "store-1"}}
 	unanalyzed.finish()
 	out = append(out, unanalyzed.Warnings...)

@@ -37,6 +37,9 @@ type Request struct {
 	SessionID  string         `json:"session_id,omitempty"`
 	// GenerationIDs start the walk at step 4.
 	GenerationIDs []string `json:"generation_ids,omitempty"`
+	// Warnings are about how the text was read (WarnOtherTime): Interpretation
+	// ends with them and a trace of the request carries them.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Call is one row of the calls table.

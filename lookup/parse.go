@@ -60,7 +60,9 @@ func (o ParseOptions) withDefaults() ParseOptions {
 // Understood / Missing filled in, when the text has no usable phone number and no
 // session or generation id, or when what it has is invalid: a number phonenumbers
 // rejects, a number without an area code, an impossible date ("2/30") or time of day
-// ("25:00", "13pm"), or an unusable window. It never returns any other error.
+// ("25:00", "13pm"), an unusable window, an env other than test, pre or prod, or a
+// day or time after now ("tomorrow", "today 3pm" at noon: the search window would
+// start after now). It never returns any other error.
 func ParseReport(text string, opt ParseOptions) (Request, error) {
 	opt = opt.withDefaults()
 	if len(text) > parseMaxTextBytes {
@@ -88,6 +90,17 @@ func ParseReport(text string, opt ParseOptions) (Request, error) {
 	}
 	if len(rep.problems) == 0 {
 		rep.when.apply(&req, opt.Now, window, opt.NoTimeLookback)
+		if !req.Lookback && req.From.After(opt.Now) {
+			// "today 3pm" at noon: the search would start after now. A time a
+			// little ahead (clocks differ) still has its window start before now.
+			rep.future(rep.when.writtenDay())
+		}
+		if alt, ok := rep.alsoSaw(req, opt.Now, window, opt.NoTimeLookback); ok {
+			req.Warnings = append(req.Warnings, otherTimeWarning(alt))
+		}
+		if w, ok := rep.unreadDateWarning(); ok {
+			req.Warnings = append(req.Warnings, w)
+		}
 	}
 	if err := rep.failure(req); err != nil {
 		return Request{}, err
@@ -125,6 +138,9 @@ type parsedReport struct {
 	windowText string
 	zones      []timeZoneMatch // explicit zones in the text, in no particular order
 	when       timeSpec
+	days       []timeDayMention // every date and relative day, in no particular order
+	clocks     []timeClock      // every time of day, in no particular order
+	unread     *timeDate        // the first month-day like 5-20 not read as a date (readDashDate)
 	problems   []parseProblem
 }
 

@@ -26,6 +26,7 @@ type parseOutcome struct {
 	Env        string
 	Session    string
 	Gens       []string
+	Warnings   []string // Request.Warnings' messages
 }
 
 // parseOutcomeOf summarizes req for comparison.
@@ -38,6 +39,9 @@ func parseOutcomeOf(req Request) parseOutcome {
 	}
 	if req.At != nil {
 		o.At = req.At.Format(time.RFC3339)
+	}
+	for _, w := range req.Warnings {
+		o.Warnings = append(o.Warnings, w.Code+": "+w.Message)
 	}
 	return o
 }
@@ -112,6 +116,15 @@ var parseCases = []parseCase{
 	{name: "full width plus colon nbsp", text: "＋1\u00a0914\u00a0265\u00a04371 5/20 １３：１５", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "smart quotes and em dash", text: "“(914) 265—4371” — 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "html entities", text: "914-265-4371 &lt;5/20 1:15pm&gt; &amp; more", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic date", text: "(914) 265-4371 _5/20_ 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic time", text: "(914) 265-4371 5/20 _1pm_", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "italic date and time", text: "(914) 265-4371 _5/20 1:15pm_", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "italic number", text: "_(914) 265-4371_ 5/20 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "italic chinese time", text: "9142654371 _5月20日 下午1:15_", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "underscores inside ids are kept", text: "_s-abc_def123_ and gen-1779299695-aB_cD 5/20 1pm",
+		want: with(around("", "America/New_York", ZoneSourceDefault, "2026-05-20T17:00:00Z", 2*time.Hour), func(o *parseOutcome) {
+			o.Session, o.Gens = "s-abc_def123", []string{"gen-1779299695-aB_cD"}
+		})},
 
 	// Dates and times, English.
 	{name: "month name around", text: "914-265-4371 May 20 around 1pm", want: ny914("2026-05-20T17:00:00Z")},
@@ -136,6 +149,65 @@ var parseCases = []parseCase{
 	{name: "interpretation round trip", text: "9142654371 Wed May 20 1:15 PM EDT (17:15 UTC), ±2h",
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
 
+	// Dates with a dash or a dot: with a time or a date word beside them, or a year.
+	{name: "dash date", text: "+19142654371 5-20 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "dash date 24h", text: "+19142654371 05-20 13:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dot date chinese time", text: "+19142654371 5.20 下午1点", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "dot date", text: "+19142654371 5.20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dot date at", text: "+19142654371 5.20 at 1:15 pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "time then dash date", text: "914-265-4371 1:15pm on 5-20", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "dash date with a year", text: "914-265-4371 5-20-2026 1pm", want: ny914("2026-05-20T17:00:00Z")},
+	{name: "weekday dash date whole day", text: "914-265-4371 Wed 5-20",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-20T04:00:00Z", To: "2026-05-21T04:00:00Z", WholeDay: true}},
+	{name: "dot date with a four-digit year whole day", text: "914-265-4371 5.20.2026",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-20T04:00:00Z", To: "2026-05-21T04:00:00Z", WholeDay: true}},
+	{name: "dash date alone is pointed out", text: "+19142654371 5-20",
+		want: parseOutcome{Phone: "+19142654371", ZoneName: "America/New_York", ZoneSource: ZoneSourcePhone,
+			From: "2026-05-15T15:00:00Z", To: "2026-05-22T15:00:00Z", Lookback: true,
+			Warnings: []string{"unread_date: “5-20” was not read as a date: if it is the call's day, write 5/20"}}},
+	{name: "dot date far from the time is pointed out", text: "5.20 (914) 265-4371 1:15pm",
+		want: with(ny914("2026-05-21T17:15:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"unread_date: “5.20” was not read as a date: if it is the call's day, write 5/20"}
+		})},
+	{name: "a decimal is not a date", text: "914-265-4371 score 0.93 at 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a price is not a date", text: "914-265-4371 $5.20 refund 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a version is not a date", text: "914-265-4371 app 2.4.1 crashed 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a quantity is not a date", text: "914-265-4371 waited 2.5 hours, 4.5 stars, 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "a decimal window is not a date", text: "914-265-4371 5/20 1:15pm ±1.5h",
+		want: around("+19142654371", "America/New_York", ZoneSourcePhone, "2026-05-20T17:15:00Z", 90*time.Minute)},
+	{name: "a day-first decimal is not a date", text: "914-265-4371 score 20.5 10am", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "dot date that is not real", text: "914-265-4371 2.30 1pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+	{name: "day-first dot date", text: "914-265-4371 20.05.2026 13:15",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a valid date"})},
+
+	// Another day or time in the text (a pasted thread): the first is searched, the
+	// other outside that search is pointed out.
+	{name: "messy paste names another time", text: "Ticket #4521 opened 5/21 9:02 AM — customer (914) 265-4371 says the 5/20 ~1:15pm call was marked voicemail",
+		want: with(ny914("2026-05-21T13:02:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 1:15 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another day alone", text: "914-265-4371 5/20 1:15pm, ticket opened 5/21",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Thu May 21 EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another time on the same day", text: "914-265-4371 5/20 9am, escalated 4pm",
+		want: with(ny914("2026-05-20T13:00:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 4:00 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "chinese thread names another time", text: "工单 5月21日 上午9点 创建，客户 9142654371 说 5月20日 下午1:15 的电话被标成语音信箱",
+		want: with(ny914("2026-05-21T13:00:00Z"), func(o *parseOutcome) {
+			o.Warnings = []string{"other_time: also saw Wed May 20 1:15 PM EDT: if that is the call's time, put it first"}
+		})},
+	{name: "another time inside the window is not pointed out", text: "914-265-4371 5/20 1:15pm, called back 2pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "the same time twice", text: "914-265-4371 5/20 1:15pm (5/20 1:15 PM)", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "the same instant in another zone", text: "914-265-4371 5/20 1:15pm EDT / 10:15am PT",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.ZoneSource = ZoneSourceText })},
+	{name: "another time in the future is not pointed out", text: "914-265-4371 5/20 1pm, will call back today 3pm",
+		want: ny914("2026-05-20T17:00:00Z")},
+
 	// Dates and times, Chinese.
 	{name: "runbook chinese report", text: "2026-05-20 下午 1:15 左右有通电话 (914) 265-4371，你们的 AI 分析说是 voicemail",
 		want: ny914("2026-05-20T17:15:00Z")},
@@ -149,6 +221,13 @@ var parseCases = []parseCase{
 	{name: "凌晨2点", text: "凌晨2点 914-265-4371", want: ny914("2026-05-22T06:00:00Z")},
 	{name: "下午 1 点多 time only", text: "下午 1 点多 914-265-4371", want: ny914("2026-05-21T17:00:00Z")},
 	{name: "昨晚 numerals", text: "昨晚八点半 914-265-4371", want: ny914("2026-05-22T00:30:00Z")},
+	{name: "三点 numerals alone", text: "+19142654371 三点", want: ny914("2026-05-22T07:00:00Z")},
+	{name: "两点 numerals alone", text: "+19142654371 两点", want: ny914("2026-05-22T06:00:00Z")},
+	{name: "十点 numerals alone", text: "+19142654371 十点", want: ny914("2026-05-22T14:00:00Z")},
+	{name: "date and 十点", text: "+19142654371 5月20日 十点", want: ny914("2026-05-20T14:00:00Z")},
+	{name: "下午三时", text: "+19142654371 5月20日 下午三时", want: ny914("2026-05-20T19:00:00Z")},
+	{name: "一点 alone is a little", text: "+19142654371 5月20日 有一点问题 下午1:15", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "一时 alone is a while", text: "+19142654371 5月20日 一时没接 下午1:15", want: ny914("2026-05-20T17:15:00Z")},
 
 	// Zones.
 	{name: "winter is EST", text: "914-265-4371 1/20 1:15pm", want: ny914("2026-01-20T18:15:00Z")},
@@ -161,6 +240,20 @@ var parseCases = []parseCase{
 	{name: "lower case ct after time", text: "914-265-4371 5/20 1:15 pm ct",
 		want: around("+19142654371", "America/Chicago", ZoneSourceText, "2026-05-20T18:15:00Z", 2*time.Hour)},
 	{name: "CT far from a time is not a zone", text: "914-265-4371 store in CT 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "PT before the date", text: "914-265-4371 PT 5/20 1:15pm",
+		want: around("+19142654371", "America/Los_Angeles", ZoneSourceText, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "PT in a sentence", text: "914-265-4371 5/20 1:15pm, customer is in PT",
+		want: around("+19142654371", "America/Los_Angeles", ZoneSourceText, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "tz=PT", text: "914-265-4371 5/20 1:15pm tz=PT",
+		want: around("+19142654371", "America/Los_Angeles", ZoneSourceText, "2026-05-20T20:15:00Z", 2*time.Hour)},
+	{name: "ET alone", text: "(312) 555-1234 ET 5/20 1:15pm",
+		want: around("+13125551234", "America/New_York", ZoneSourceText, "2026-05-20T17:15:00Z", 2*time.Hour)},
+	{name: "tz=ct", text: "914-265-4371 5/20 1:15pm tz=ct",
+		want: around("+19142654371", "America/Chicago", ZoneSourceText, "2026-05-20T18:15:00Z", 2*time.Hour)},
+	{name: "time zone: MT", text: "914-265-4371 time zone: MT 5/20 1:15pm",
+		want: around("+19142654371", "America/Denver", ZoneSourceText, "2026-05-20T19:15:00Z", 2*time.Hour)},
+	{name: "MT far from a time is not a zone", text: "914-265-4371 from MT, 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "lower case pt far from a time is not a zone", text: "914-265-4371 pt says 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "mountain time", text: "914-265-4371 5/20 1:15pm Mountain time",
 		want: around("+19142654371", "America/Denver", ZoneSourceText, "2026-05-20T19:15:00Z", 2*time.Hour)},
 	{name: "utc", text: "914-265-4371 5/20 13:15 UTC",
@@ -221,6 +314,23 @@ var parseCases = []parseCase{
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "test" })},
 	{name: "env pre", text: "914-265-4371 5/20 1:15pm env: pre",
 		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "pre" })},
+	{name: "environment production", text: "914-265-4371 5/20 1:15pm environment production",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "prod" })},
+	{name: "环境 test", text: "914-265-4371 5月20日 下午1:15 环境 test",
+		want: with(ny914("2026-05-20T17:15:00Z"), func(o *parseOutcome) { o.Env = "test" })},
+	{name: "env staging is refused", text: "914-265-4371 5/20 1pm env staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env=dev is refused", text: "env=dev 914-265-4371 5/20 1pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env preprod is refused", text: "914-265-4371 5/20 1pm env preprod",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "environment: staging is refused", text: "914-265-4371 5/20 1pm environment: staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "环境 staging is refused", text: "914-265-4371 5月20日 下午1点 环境 staging",
+		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
+	{name: "env in a sentence is not an env", text: "the env is fine, 914-265-4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "environment in a sentence is not an env", text: "noisy environment at the store 914-265-4371 5/20 1:15pm",
+		want: ny914("2026-05-20T17:15:00Z")},
 
 	// Ids.
 	{name: "session id only", text: "session s-abc123def456",
@@ -318,6 +428,23 @@ var parseCases = []parseCase{
 		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a day on or before today"})},
 	{name: "chinese tomorrow", text: "914-265-4371 明天下午3点",
 		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a day on or before today"})},
+	{name: "later today is not a time to search", text: "+19142654371 today 3pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 3:00 PM EDT"}, []string{"a day on or before today"})},
+	{name: "later on today's date", text: "+19142654371 5/22 3pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 3:00 PM EDT"}, []string{"a day on or before today"})},
+	{name: "chinese later today", text: "+19142654371 今天下午3点",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 3:00 PM EDT"}, []string{"a day on or before today"})},
+	{name: "tonight in the morning", text: "+19142654371 tonight 8:30",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 8:30 PM EDT"}, []string{"a day on or before today"})},
+	{name: "window starting a minute after now", text: "+19142654371 today 1:01pm",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 1:01 PM EDT"}, []string{"a day on or before today"})},
+	{name: "iso later today", text: "+19142654371 2026-05-22T20:00:00Z",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "time: Fri May 22 8:00 PM UTC"}, []string{"a day on or before today"})},
+	{name: "a day with its year after today", text: "+19142654371 5/30/2026",
+		wantErr: notUnderstood([]string{"phone: +19142654371", "date: Sat May 30 EDT (whole day)"}, []string{"a day on or before today"})},
+	{name: "a little after now is searched", text: "+19142654371 today 11:30", want: ny914("2026-05-22T15:30:00Z")},
+	{name: "window starting at now is searched", text: "+19142654371 today 1pm", want: ny914("2026-05-22T17:00:00Z")},
+	{name: "a time alone after now is still yesterday's", text: "+19142654371 3pm", want: ny914("2026-05-21T19:00:00Z")},
 	{name: "next weekday is not a day to search", text: "914-265-4371 next Wednesday 3pm",
 		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"a day on or before today"})},
 	{name: "this coming weekday", text: "914-265-4371 this coming friday",
@@ -479,6 +606,12 @@ func TestParseReportErrorMessages(t *testing.T) {
 		{"914-265-4371 13pm", "13pm"},
 		{"nothing here", "phone number"},
 		{strings.Repeat("9", parseMaxTextBytes+1), "too long"},
+		{"914-265-4371 5/20 1pm env staging", "“staging” is not an env: want test, pre or prod."},
+		{"914-265-4371 today 3pm", "“today 3pm” is in the future: give the day the call was"},
+		{"914-265-4371 5/22 3pm", "“5/22 3pm” is in the future"},
+		{"914-265-4371 20.05.2026 13:15", "“20.05.2026” is not a date I can read: write the month first, like 5/20."},
+		{"914-265-4371 2-30 1pm", "“2-30” is not a real date."},
+		{"914-265-4371 今天下午3点", "“今天 下午3点” is in the future"},
 	}
 	for _, tc := range tests {
 		_, err := ParseReport(tc.text, ParseOptions{Now: parseTestNow})

@@ -12,12 +12,13 @@ import (
 // read it again and byte offsets stay valid.
 type parseScan struct {
 	buf   []byte
-	lower string // the text before any blanking, lower-cased, for pass gates
+	orig  string // the text before any blanking, at the same offsets
+	lower string // orig lower-cased, for pass gates
 }
 
 // newParseScan returns a scan of text.
 func newParseScan(text string) *parseScan {
-	return &parseScan{buf: []byte(text), lower: strings.ToLower(text)}
+	return &parseScan{buf: []byte(text), orig: text, lower: strings.ToLower(text)}
 }
 
 // parsePass is a pattern and the words it cannot match without. Checking the words
@@ -126,8 +127,8 @@ var (
 )
 
 // parsePrepareText normalizes characters, replaces Slack markup by what it shows,
-// drops links and e-mail addresses (keeping the ids a link carries) and unescapes
-// Slack's HTML entities.
+// drops links and e-mail addresses (keeping the ids a link carries), unescapes
+// Slack's HTML entities and drops emphasis underscores.
 func parsePrepareText(text string) string {
 	s := parseNormalizeChars(text)
 	s = parseSlackRe.ReplaceAllStringFunc(s, func(m string) string {
@@ -135,7 +136,42 @@ func parsePrepareText(text string) string {
 	})
 	s = parseURLRe.ReplaceAllStringFunc(s, parseLinkIDs)
 	s = parseEmailRe.ReplaceAllString(s, " ")
-	return parseEntities.Replace(s)
+	return parseDropEmphasis(parseEntities.Replace(s))
+}
+
+// parseDropEmphasis turns the underscores of Slack italics ("_5/20 1:15pm_") into
+// spaces: a run of underscores at the start or the end of a word, that is, not
+// between two letters, digits or dashes. Underscores inside a token (s-abc_def,
+// gen-…_x) are kept. The text keeps its byte length.
+func parseDropEmphasis(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	b := []byte(s)
+	inWord := func(i int) bool {
+		if i < 0 || i >= len(b) {
+			return false
+		}
+		c := b[i]
+		return parseIsAlnum(c) || c == '-' || c >= 0x80
+	}
+	for i := 0; i < len(b); {
+		if b[i] != '_' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] == '_' {
+			j++
+		}
+		if !inWord(i-1) || !inWord(j) {
+			for k := i; k < j; k++ {
+				b[k] = ' '
+			}
+		}
+		i = j
+	}
+	return string(b)
 }
 
 // parseSlackReplacement returns the plain text for the inside of one <…> markup.
@@ -244,8 +280,10 @@ var (
 		re:   regexp.MustCompile(`(?i)\b(?:outbound|outgoing)\b|呼出|去电|去電|打出去`),
 		gate: []string{"outbound", "outgoing", "呼出", "去电", "去電", "打出去"},
 	}
+	// parseEnvPass is "env prod", "env=test", "environment: pre", "环境 prod": the
+	// keyword and the word after it, whatever it is (readEnv judges it).
 	parseEnvPass = parsePass{
-		re:   regexp.MustCompile(`(?i)(?:\benv(?:ironment)?|环境|環境)\s*[:=]?\s*(test|pre|prod)(?:uction)?\b`),
+		re:   regexp.MustCompile(`(?i)(\benv(?:ironment)?\b|环境|環境)[ \t]*([:=]?)[ \t]*([A-Za-z][A-Za-z0-9_-]*)`),
 		gate: []string{"env", "环境", "環境"},
 	}
 	parseWindowPass = parsePass{
@@ -266,10 +304,7 @@ func (r *parsedReport) readOptions(sc *parseScan) {
 		r.direction = DirectionOutbound
 	}
 	sc.each(parseEnvPass, func(m parseMatch) bool {
-		if r.env == "" {
-			r.env = strings.ToLower(m.group(1))
-		}
-		return true
+		return r.readEnv(m.group(1), m.group(2), m.group(3))
 	})
 	sc.each(parseWindowPass, func(m parseMatch) bool {
 		if next := m.end(); next < len(sc.buf) && parseIsLetter(sc.buf[next]) {
@@ -280,6 +315,42 @@ func (r *parsedReport) readOptions(sc *parseScan) {
 		}
 		return true
 	})
+}
+
+// parseEnvProse are words that may follow "env" in a sentence ("the env is
+// fine"): they are not an env someone asked for.
+var parseEnvProse = map[string]bool{"a": true, "an": true, "the": true, "is": true, "was": true, "are": true,
+	"were": true, "and": true, "or": true, "but": true, "on": true, "in": true, "at": true, "of": true, "for": true,
+	"from": true, "to": true, "with": true, "by": true, "as": true, "it": true, "that": true, "this": true,
+	"var": true, "vars": true, "variable": true, "variables": true, "file": true, "config": true}
+
+// readEnv reads the env a keyword names and reports whether the words were one.
+// test, pre and prod (production) are envs; any other word given with ":" or "="
+// ("env=staging"), or after "env" or 环境 ("env staging") is a problem, worded as
+// the report words' answer (notAnEnv), unless it is ordinary English ("env is
+// fine"). After "environment" without ":" or "=" only an env counts: the word is
+// English too.
+func (r *parsedReport) readEnv(keyword, sep, word string) bool {
+	val := strings.ToLower(word)
+	if val == "production" {
+		val = "prod"
+	}
+	switch {
+	case val == "test" || val == "pre" || val == "prod":
+		if r.env == "" {
+			r.env = val
+		}
+		return true
+	case sep == "" && (strings.EqualFold(keyword, "environment") || parseEnvProse[val]):
+		return false
+	}
+	r.problem(say("env test, pre or prod", "env test、pre 或 prod"), notAnEnv(word))
+	return true
+}
+
+// notAnEnv answers a word that is not an env; report words get the same answer.
+func notAnEnv(word string) sentence {
+	return say("“%s” is not an env: want test, pre or prod.", "“%s” 不是 env：只能是 test、pre 或 prod。", word)
 }
 
 // readWindow sets the ± window from a number and its unit.

@@ -53,7 +53,7 @@ func MaskPhone(e164 string) string {
 // ParseReport (full-width digits, unicode dashes, …); nothing else changes.
 func MaskText(s string) string {
 	text := parseNormalizeChars(s)
-	hits := phoneFind(text)
+	hits := phoneFind(parseDropEmphasis(text)) // same offsets: "_(914) 265-4371_" is masked too
 	if len(hits) == 0 {
 		return text
 	}

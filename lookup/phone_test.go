@@ -73,6 +73,7 @@ func TestMaskText(t *testing.T) {
 		{"dates times ids untouched", "2026-05-20 13:15 5/20 gen-1779299823-8nd5Ci0U s-abc123def456",
 			"2026-05-20 13:15 5/20 gen-1779299823-8nd5Ci0U s-abc123def456"},
 		{"full width", "９１４－２６５－４３７１", "+1914***4371"},
+		{"slack italics", "_(914) 265-4371_ and _9142654371_", "_+1914***4371_ and _+1914***4371_"},
 	}
 	for _, tc := range tests {
 		if got := MaskText(tc.in); got != tc.want {

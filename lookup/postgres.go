@@ -133,6 +133,25 @@ func (s *PostgresStore) CallBySession(ctx context.Context, sessionID string) (Ca
 	return c, nil
 }
 
+// newestAnalysisSQL reads the s3_analysis_path of the newest call that has one.
+const newestAnalysisSQL = "SELECT s3_analysis_path\nFROM calls\nWHERE s3_analysis_path <> ''\nORDER BY created_at DESC\nLIMIT 1"
+
+// NewestAnalysisPath returns the s3_analysis_path of the newest call that has
+// one, "" when none has: an object that exists, for `tracebot check` to read. It
+// is one query over calls (a scan of the table where created_at has no index of
+// its own); a database failure is an error as FindCalls returns.
+func (s *PostgresStore) NewestAnalysisPath(ctx context.Context) (string, error) {
+	var path string
+	err := s.pool.QueryRow(ctx, newestAnalysisSQL).Scan(&path)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", s.fail(ctx, "newest analysis path", err)
+	}
+	return path, nil
+}
+
 func validateCallQuery(q CallQuery) error {
 	switch {
 	case q.Phone == "":

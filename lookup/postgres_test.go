@@ -325,6 +325,29 @@ func TestPostgresStoreCallBySession(t *testing.T) {
 	}
 }
 
+// TestPostgresStoreNewestAnalysisPath: the newest call that has an
+// s3_analysis_path gives it, newer calls without one skipped;
+// none at all is "" without an error.
+func TestPostgresStoreNewestAnalysisPath(t *testing.T) {
+	t.Parallel()
+	const newest = "s3://callytics-analysis/prod/s-newest-0521/analysis.json"
+	rows := append([]pgtest.CallRow{
+		{TelephonySessionID: "s-newest-0521", ContactPhone: pgCustomer, CreatedAt: "2026-05-21 09:00:00", S3AnalysisPath: newest},
+		{TelephonySessionID: "s-unanalysed-0522", ContactPhone: pgCustomer, CreatedAt: "2026-05-22 09:00:00"}, // NULL
+		{TelephonySessionID: "s-older-0519", ContactPhone: pgCustomer, CreatedAt: "2026-05-19 09:00:00",
+			S3AnalysisPath: "s3://callytics-analysis/prod/s-older-0519/analysis.json"},
+	}, pgSeedCalls...)
+	store := pgSeededStore(t, time.UTC, rows...)
+	got, err := store.NewestAnalysisPath(t.Context())
+	if err != nil || got != newest {
+		t.Errorf("NewestAnalysisPath = %q, %v; want %q", got, err, newest)
+	}
+	empty := pgSeededStore(t, time.UTC, pgtest.CallRow{TelephonySessionID: "s-unanalysed-0522", CreatedAt: "2026-05-22 09:00:00"})
+	if got, err := empty.NewestAnalysisPath(t.Context()); err != nil || got != "" {
+		t.Errorf("no call with a path: NewestAnalysisPath = %q, %v; want \"\", nil", got, err)
+	}
+}
+
 func TestPostgresStoreInjectionIsInert(t *testing.T) {
 	t.Parallel()
 	store := pgSeededStore(t, time.UTC, pgSeedCalls...)
@@ -575,6 +598,10 @@ func pgStoreOps(store *PostgresStore) map[string]func(context.Context) error {
 		},
 		"CallBySession": func(ctx context.Context) error {
 			_, err := store.CallBySession(ctx, "s-abc123def456")
+			return err
+		},
+		"NewestAnalysisPath": func(ctx context.Context) error {
+			_, err := store.NewestAnalysisPath(ctx)
 			return err
 		},
 	}

@@ -116,6 +116,7 @@ func newTrace(req Request, sandbox bool) *Trace {
 		t.warn(WarnDefaultZone, "", say("the number has no single time zone; times were read in %s",
 			"这个号码没有唯一的时区；时间按 %s 读取", req.ZoneName))
 	}
+	t.Warnings = append(t.Warnings, req.Warnings...)
 	return t
 }
 
@@ -307,6 +308,7 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 			defer mu.Unlock()
 			if err != nil {
 				stages[i].GenerationError = errLine(err)
+				stages[i].noGeneration = ErrorCode(err) == CodeNotFound
 				se := StepError{Step: StepGenerations, Message: stages[i].Stage + ": " + errLine(err)}
 				if backendFailure(err) {
 					se.Backend = BackendOpenRouter
@@ -321,6 +323,9 @@ func (w *walk) fetchGenerations(ctx context.Context) {
 		w.fetchContent(ctx, &g, &mu, &stages[i], start)
 	}
 	_ = g.Wait()
+	for i := range stages {
+		stages[i].contentOfMissingGeneration()
+	}
 }
 
 // generationsOnly serves a report that names gen-… ids and nothing else.

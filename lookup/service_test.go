@@ -292,3 +292,33 @@ func TestEngineersShowOnlySQLThatRan(t *testing.T) {
 		t.Errorf("Postgres trace engineers block = %+v, want its SQL and parameters", tr.Engineers)
 	}
 }
+
+// TestTraceCarriesReportWarnings: a warning about how the report was read (another
+// time outside the search) reaches the trace's warnings, its JSON and its
+// interpretation, in both languages.
+func TestTraceCarriesReportWarnings(t *testing.T) {
+	sb := lookup.NewSandbox(0)
+	svc := lookup.NewService(sb.Calls, sb.Usage, sb.Generations, lookup.ServiceConfig{Sandbox: true})
+	tr := svc.Trace(context.Background(), parse(t, "Ticket #4521 opened 5/21 9:02 AM — customer (914) 265-4371 says the 5/20 ~1:15pm call was marked voicemail"), nil)
+	const en = "also saw Wed May 20 1:15 PM EDT: if that is the call's time, put it first"
+	var codes []string
+	for _, w := range tr.Warnings {
+		codes = append(codes, w.Code)
+		if w.Code == lookup.WarnOtherTime && (w.Message != en || !strings.Contains(w.Text("zh"), "另见 5月20日 周三 下午1:15 EDT")) {
+			t.Errorf("warning %q / %q", w.Message, w.Text("zh"))
+		}
+	}
+	if !slices.Contains(codes, lookup.WarnOtherTime) {
+		t.Fatalf("warnings %v lack %s", codes, lookup.WarnOtherTime)
+	}
+	if !strings.HasSuffix(tr.Interpretation("en"), "; "+en) || !strings.Contains(tr.Interpretation("zh"), "；另见 5月20日") {
+		t.Errorf("interpretation %q / %q does not end with the warning", tr.Interpretation("en"), tr.Interpretation("zh"))
+	}
+	b, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `{"code":"other_time","message":"`+en+`"}`) {
+		t.Errorf("trace JSON lacks the warning:\n%s", b)
+	}
+}

@@ -32,6 +32,15 @@ func (s *Stage) joinContent(c Content, err error) {
 	}
 }
 
+// contentOfMissingGeneration corrects the content of a generation OpenRouter does
+// not know: its content's 404 means there is no such generation, not that its
+// logging was off, so the verdict names that instead.
+func (s *Stage) contentOfMissingGeneration() {
+	if s.noGeneration && s.Content == ContentNone {
+		s.Content, s.ContentError = ContentFailed, s.GenerationError
+	}
+}
+
 // verdictOn reports whether the verdict's two reads are configured.
 func (s *Service) verdictOn() bool { return s.cfg.Contents != nil && s.cfg.Analyses != nil }
 

@@ -280,3 +280,28 @@ func TestStoredContentsAgain(t *testing.T) {
 		t.Errorf("verdict off: %v", err)
 	}
 }
+
+// TestVerdictNamesAMissingGeneration: a generation OpenRouter does not know is
+// named as missing, not blamed on its content logging; a stage given by
+// generation id alone shows OpenRouter's cost.
+func TestVerdictNamesAMissingGeneration(t *testing.T) {
+	w := newWorld(t)
+	svc, _ := w.ServiceWith(t, fastCW, lookup.ServiceConfig{GenerationsTimeout: 5 * time.Second})
+	tr := svc.Trace(context.Background(), parse(t, "gen-doesnotexist gen-1779299695-aBcDeFg"), nil)
+	if len(tr.Stages) != 2 {
+		t.Fatalf("stages %+v", tr.Stages)
+	}
+	missing, known := tr.Stages[0], tr.Stages[1]
+	if missing.Content != lookup.ContentFailed || !strings.Contains(missing.ContentError, "not found") {
+		t.Errorf("missing generation's content %q (%q), want failed: not found", missing.Content, missing.ContentError)
+	}
+	if v := tr.Verdict; v == nil || strings.Contains(v.Message, "logging off") || !strings.Contains(v.Message, "gen-doesnotexist") {
+		t.Errorf("verdict %+v: must name gen-doesnotexist as missing, not as unlogged", v)
+	}
+	if known.Content != lookup.ContentStored {
+		t.Errorf("known generation's content %q (%q)", known.Content, known.ContentError)
+	}
+	if c := known.Cost(); known.CostUSD != nil || c == nil || *c != tr.TotalCostUSD || *c == 0 {
+		t.Errorf("cost of a stage known only to OpenRouter: log %v, Cost() %v, total %v", known.CostUSD, c, tr.TotalCostUSD)
+	}
+}

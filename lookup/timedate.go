@@ -23,6 +23,21 @@ var (
 		re:   regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
 		gate: []string{"/"},
 	}
+	// timeMDDashPass is 5-20, 05-20, 5.20, 5-20-2026: read as a date only with a
+	// 4-digit year, a time beside it or a date word before it (timeDateBeside),
+	// since the same shape is a decimal, a version or a range.
+	timeMDDashPass = parsePass{
+		re:   regexp.MustCompile(`\b(\d{1,2})([-.])(\d{1,2})(?:([-.])(\d{4}|\d{2}))?\b`),
+		gate: []string{"-", "."},
+	}
+	// timeClockNextRe is a time of day right after a date: "5.20 1:15pm", "05-20
+	// 13:15", "5-20 at 1pm", "5.20 下午1点", "5.20 三点".
+	timeClockNextRe = regexp.MustCompile(`(?i)^[ \t]*,?[ \t]*(?:(?:at|@|around|about|approx\.?|~)[ \t]*)?(?:\d{1,2}(?::\d{2}|\.\d{2}[ \t]*(?:am|pm|a\.m|p\.m)|[ \t]*(?:am\b|pm\b|a\.m|p\.m|点|點|时|時))|` +
+		timePeriodPat + `|` + timeCNNumPat + `[ \t]*(?:点|點)|noon\b|midday\b|midnight\b)`)
+	// timeBeforeDateRe is a time of day or a date word right before a date: "1:15pm
+	// 5-20", "1pm on 5.20", "on 5-20", "date: 5.20", "Wed 5-20", "周三 5.20".
+	timeBeforeDateRe = regexp.MustCompile(`(?i)(?:\d{1,2}:\d{2}|\d[ \t]*(?:am|pm|a\.m\.?|p\.m\.?)|\bon|\bdated?[ \t]*:?|日期[ \t]*[:：]?|` +
+		`\b(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?,?|(?:周|週|星期|礼拜|禮拜)[一二三四五六日天])[ \t]*(?:on[ \t]+)?$`)
 	timeDayMonPass = parsePass{
 		re:   regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?` + timeMonthPat + `\b\.?(?:,?\s*(\d{4})\b)?`),
 		gate: timeMonthGate,
@@ -87,6 +102,7 @@ func (r *parsedReport) readDates(sc *parseScan) {
 		r.addDate(m.start(), m.text(), timeYear(m.group(3)), timeAtoi(m.group(1)), timeAtoi(m.group(2)))
 		return true
 	})
+	sc.each(timeMDDashPass, func(m parseMatch) bool { return r.readDashDate(sc, m) })
 	// Month first ("May 20"), the US habit, before day first ("20 May"): in "3 may 20"
 	// the date is May 20.
 	sc.each(timeMonDayPass, func(m parseMatch) bool {
@@ -105,12 +121,70 @@ func (r *parsedReport) readDates(sc *parseScan) {
 			return true
 		}
 		rw := timeRelWords[word]
-		rw.pos = m.start()
+		rw.pos, rw.text = m.start(), strings.TrimSpace(m.text())
 		r.setRel(rw)
 		return true
 	}
 	sc.each(timeRelENPass, rel)
 	sc.each(timeRelCNPass, rel)
+}
+
+// readDashDate reads a month-day written with a dash or a dot (timeMDDashPass). A
+// shape that is part of a longer number (1.2.3, $5.20, 5-10%) or no month and day
+// (0.93, 13-45) is not one. A month-day with nothing saying it is a date is left
+// alone, and the first such one not followed by a word (2.5 hours, 4.5 stars) is
+// kept (unread) for a warning. Day first (20.05.2026, 20-5 1pm; not 20.5, a
+// decimal) is a problem.
+func (r *parsedReport) readDashDate(sc *parseScan, m parseMatch) bool {
+	sep, start, end := m.group(2), m.start(), m.end()
+	if m.group(4) != "" && m.group(4) != sep {
+		return false
+	}
+	if start > 0 && strings.IndexByte("-./:$+#~±", sc.buf[start-1]) >= 0 {
+		return false
+	}
+	if end < len(sc.buf) {
+		next := sc.buf[end]
+		if next == '%' || (strings.IndexByte("-./:", next) >= 0 && end+1 < len(sc.buf) && parseIsDigit(sc.buf[end+1])) {
+			return false
+		}
+	}
+	month, day := timeAtoi(m.group(1)), timeAtoi(m.group(3))
+	if month < 1 || day < 1 || month > 31 || day > 31 || (month > 12 && (day > 12 || (sep == "." && m.group(5) == ""))) {
+		return false // not a month and a day; 20.5 is a decimal
+	}
+	if len(m.group(5)) != 4 && !timeDateBeside(sc, start, end) {
+		if r.unread == nil && month <= 12 && !parseIsLetter(timeFirstAfterSpace(sc.buf[end:])) {
+			r.unread = &timeDate{pos: start, month: month, day: day, text: m.text()}
+		}
+		return false
+	}
+	if month > 12 { // 20.05.2026: day first
+		r.problem(missingDate, say("“%s” is not a date I can read: write the month first, like %d/%d.",
+			"“%s” 不是能读懂的日期：请把月份写在前面，例如 %d/%d。", m.text(), day, month))
+		return true
+	}
+	r.addDate(start, m.text(), timeYear(m.group(5)), month, day)
+	return true
+}
+
+// timeDateBeside reports whether a time or a date word is written right beside
+// orig[start:end].
+func timeDateBeside(sc *parseScan, start, end int) bool {
+	if timeClockNextRe.MatchString(sc.orig[end:]) {
+		return true
+	}
+	return timeBeforeDateRe.MatchString(sc.orig[max(0, start-24):start])
+}
+
+// timeFirstAfterSpace is the first byte of b after spaces and tabs, or 0.
+func timeFirstAfterSpace(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' {
+			return c
+		}
+	}
+	return 0
 }
 
 // addNamedDate records a date written with a month name. A year group outside
@@ -137,7 +211,7 @@ func (r *parsedReport) addDate(pos int, text string, year, month, day int) {
 		r.problem(missingDate, say("“%s” is not a real date.", "“%s” 不是真实存在的日期。", text))
 		return
 	}
-	r.setDate(timeDate{pos: pos, year: year, month: month, day: day})
+	r.setDate(timeDate{pos: pos, year: year, month: month, day: day, text: text})
 }
 
 // timeYear reads a 2- or 4-digit year; "" is 0 (no year).
@@ -218,17 +292,20 @@ func (r *parsedReport) readTimes(sc *parseScan) {
 		if strings.EqualFold(m.group(1), "midnight") {
 			hour = 0
 		}
-		r.setClock(timeClock{pos: m.start(), hour: hour})
 		r.readZoneAfter(sc, m.end())
+		r.setClock(timeClock{pos: m.start(), hour: hour, text: m.text(), zone: r.zoneBeside(sc, m.start(), m.end())})
 		return true
 	})
 }
 
 // futureDay records the problem of a day after today ("tomorrow", "next Wednesday",
 // "下周三"): a call cannot have happened then.
-func (r *parsedReport) futureDay(m parseMatch) {
+func (r *parsedReport) futureDay(m parseMatch) { r.future(strings.TrimSpace(m.text())) }
+
+// future records the problem of a day or time written as text that is after now.
+func (r *parsedReport) future(text string) {
 	r.problem(missingPast, say("“%s” is in the future: give the day the call was, like yesterday or 5/20.",
-		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", strings.TrimSpace(m.text())))
+		"“%s” 在未来：请给出通话那天，例如昨天或 5/20。", text))
 }
 
 // timeClockSuffix reads the letters written right after a clock time without am/pm
@@ -270,8 +347,9 @@ func (r *parsedReport) addClock(sc *parseScan, m parseMatch, period string, hour
 		return
 	}
 	explicit := period != "" || ampm != ""
-	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11})
 	r.readZoneAfter(sc, m.end())
+	r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, hintable: !explicit && h >= 1 && h <= 11, text: text,
+		zone: r.zoneBeside(sc, m.start(), m.end())})
 }
 
 // readCNClock records a Chinese time: 下午1点15, 10点半, 下午 1 点多, 三点钟.
@@ -284,9 +362,9 @@ func (r *parsedReport) readCNClock(sc *parseScan, m parseMatch) bool {
 	if !ok {
 		return false
 	}
-	if !parseIsDigit(hourText[0]) {
-		// 一点 ("a little"), 一时 ("for a while"): Chinese numerals count only with a
-		// period word, a minute part or 点钟.
+	if hourText == "一" {
+		// 一点 ("a little"), 一时 ("for a while"): 一 counts only with a period word,
+		// a minute part or 点钟. Other numerals are hours (三点, 十点, 两点半).
 		if unit == "时" || unit == "時" || (m.group(1) == "" && minText == "" && unit != "点钟" && unit != "點鐘") {
 			return false
 		}

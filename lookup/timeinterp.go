@@ -12,7 +12,8 @@ import (
 //	"5月20日 周三 下午1:15 EDT（UTC 17:15），±2小时"   (lang "zh")
 //
 // A whole day reads "whole day Wed May 20 EDT (…)", no time "no time given: the last
-// 7 days, since …". When the zone is the default it says so, and why. lang is "en"
+// 7 days, since …". When the zone is the default it says so, and why; the
+// request's Warnings follow ("; also saw Wed May 20 1:15 PM EDT: …"). lang is "en"
 // or "zh" (any "zh-…" too); anything else is English. A request without a time
 // (zero From and To) gives "".
 func (r Request) Interpretation(lang string) string {
@@ -28,7 +29,15 @@ func (r Request) Interpretation(lang string) string {
 	default:
 		return ""
 	}
-	return s + r.timeZoneNote(zh)
+	s += r.timeZoneNote(zh)
+	sep := "; "
+	if zh {
+		sep = "；"
+	}
+	for _, w := range r.Warnings {
+		s += sep + w.Text(lang)
+	}
+	return s
 }
 
 // timeSummary is the time part of a not-understood answer's Understood list.

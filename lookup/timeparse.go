@@ -11,12 +11,13 @@ import (
 // and a zone. Each part keeps its byte offset: when a report names two dates or
 // two times, the first one wins.
 type timeSpec struct {
-	instant *time.Time // ISO-8601 with an offset: absolute
-	date    *timeDate
-	rel     *timeRel
-	weekday *timeWeekday // used when no date or relative day is given
-	clock   *timeClock
-	ago     *timeAgo // used when nothing else says when
+	instant     *time.Time // ISO-8601 with an offset: absolute
+	instantText string     // the instant as written
+	date        *timeDate
+	rel         *timeRel
+	weekday     *timeWeekday // used when no date or relative day is given
+	clock       *timeClock
+	ago         *timeAgo // used when nothing else says when
 }
 
 // timeDate is a calendar date; year 0 means "the most recent such date".
@@ -24,6 +25,7 @@ type timeDate struct {
 	pos         int
 	year, month int
 	day         int
+	text        string // as written: "5/20", "5月20日"
 }
 
 // timeRel is a day relative to today ("yesterday", "昨天"), with the part of the day
@@ -32,13 +34,23 @@ type timeRel struct {
 	pos  int
 	days int
 	hint string // "am", "pm" or ""
+	text string // as written: "today", "昨天"
 }
 
 // timeClock is a time of day, already in 24h form (hour 24 = the next midnight).
 type timeClock struct {
 	pos            int
 	hour, min, sec int
-	hintable       bool // an hour 1..11 a relative word's "pm" may move
+	hintable       bool           // an hour 1..11 a relative word's "pm" may move
+	text           string         // as written: "3pm", "下午1点"
+	zone           *time.Location // a zone written right beside it ("17:15 UTC"), or nil
+}
+
+// timeDayMention is one date or relative day of the text: date or rel is set.
+type timeDayMention struct {
+	pos  int
+	date *timeDate
+	rel  *timeRel
 }
 
 // apply resolves the spec in req.Zone against now and sets At, From, To, Window,
@@ -96,11 +108,32 @@ func timeWallClock(y int, m time.Month, d int, c timeClock, loc *time.Location) 
 	return naive.Add(-time.Duration(before) * time.Second).In(loc)
 }
 
+// useRel reports whether the day is the relative one: it comes before any date.
+func (s timeSpec) useRel() bool { return s.rel != nil && (s.date == nil || s.rel.pos < s.date.pos) }
+
+// writtenDay is how the text gave the day and time apply resolved: "today 3pm",
+// "5/22 3pm", an ISO timestamp.
+func (s timeSpec) writtenDay() string {
+	if s.instant != nil {
+		return s.instantText
+	}
+	var day string
+	switch {
+	case s.useRel():
+		day = s.rel.text
+	case s.date != nil:
+		day = s.date.text
+	}
+	if s.clock == nil || s.clock.text == day {
+		return day
+	}
+	return strings.TrimSpace(day + " " + s.clock.text)
+}
+
 // day returns the calendar day the spec names, seen from today (in the report's zone).
 func (s timeSpec) day(today time.Time) (int, time.Month, int) {
-	useRel := s.rel != nil && (s.date == nil || s.rel.pos < s.date.pos)
 	switch {
-	case useRel:
+	case s.useRel():
 		t := time.Date(today.Year(), today.Month(), today.Day()+s.rel.days, 12, 0, 0, 0, today.Location())
 		return t.Year(), t.Month(), t.Day()
 	case s.date != nil && s.date.year != 0:
@@ -199,8 +232,8 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 		return
 	}
 	if off == "" {
-		r.setDate(timeDate{pos: m.start(), year: y, month: mo, day: d})
-		r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s})
+		r.setDate(timeDate{pos: m.start(), year: y, month: mo, day: d, text: text})
+		r.setClock(timeClock{pos: m.start(), hour: h, min: mi, sec: s, text: text})
 		return
 	}
 	z := timeZoneMatch{pos: m.groupStart(8), loc: time.UTC, name: "UTC"}
@@ -215,26 +248,29 @@ func (r *parsedReport) readISOMatch(sc *parseScan, m parseMatch, off string) {
 	r.zones = append(r.zones, z)
 	at := time.Date(y, time.Month(mo), d, h, mi, s, 0, z.loc)
 	if r.when.instant == nil {
-		r.when.instant = &at
+		r.when.instant, r.when.instantText = &at, text
 	}
 }
 
-// setDate keeps the earliest date.
+// setDate keeps the earliest date, and every date among the mentions.
 func (r *parsedReport) setDate(d timeDate) {
+	r.days = append(r.days, timeDayMention{pos: d.pos, date: &d})
 	if r.when.date == nil || d.pos < r.when.date.pos {
 		r.when.date = &d
 	}
 }
 
-// setClock keeps the earliest time of day.
+// setClock keeps the earliest time of day, and every one among the mentions.
 func (r *parsedReport) setClock(c timeClock) {
+	r.clocks = append(r.clocks, c)
 	if r.when.clock == nil || c.pos < r.when.clock.pos {
 		r.when.clock = &c
 	}
 }
 
-// setRel keeps the earliest relative day.
+// setRel keeps the earliest relative day, and every one among the mentions.
 func (r *parsedReport) setRel(rel timeRel) {
+	r.days = append(r.days, timeDayMention{pos: rel.pos, rel: &rel})
 	if r.when.rel == nil || rel.pos < r.when.rel.pos {
 		r.when.rel = &rel
 	}

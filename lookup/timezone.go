@@ -71,11 +71,19 @@ var (
 		re:   regexp.MustCompile(`(?i)\b(eastern|pacific|central|mountain|alaska|hawaii)(?:[ \t]+(?:standard|daylight))?[ \t]+time\b`),
 		gate: []string{"time"},
 	}
-	// timeZoneAbbrPass is an upper-case abbreviation anywhere; the two-letter ones (ET,
-	// CT…: also states and words) and lower case count only right after a time.
+	// timeZoneAbbrPass is an upper-case abbreviation anywhere, ET and PT included; CT
+	// and MT (also states: "store in CT") and lower case count only right after a
+	// time or a zone keyword (timeZoneKeyPass).
 	timeZoneAbbrPass = parsePass{
-		re:   regexp.MustCompile(`\b(EST|EDT|PST|PDT|CST|CDT|MST|MDT|AKST|AKDT|HST|(?i:utc|gmt))\b`),
-		gate: []string{"st", "dt", "utc", "gmt"},
+		re:   regexp.MustCompile(`\b(ET|PT|EST|EDT|PST|PDT|CST|CDT|MST|MDT|AKST|AKDT|HST|(?i:utc|gmt))\b`),
+		gate: []string{"et", "pt", "st", "dt", "utc", "gmt"},
+	}
+	// timeZoneKeyPass is a zone given with a keyword, in any case: "tz=ct",
+	// "time zone: MT", "timezone pacific".
+	timeZoneKeyPass = parsePass{
+		re: regexp.MustCompile(`(?i)\b(?:tz|time[ \t]?zone)[ \t]*[:=]?[ \t]*` +
+			`(et|est|edt|eastern|ct|cst|cdt|central|mt|mst|mdt|mountain|pt|pst|pdt|pacific|akst|akdt|alaska|hst|hawaii|utc|gmt)\b`),
+		gate: []string{"tz", "zone"},
 	}
 	// timeZoneSuffixRe is a zone written right after a time: "1pm ET", "1:15 pm (pt)".
 	timeZoneSuffixRe = regexp.MustCompile(`^[ \t]*\(?[ \t]*(?i:(et|est|edt|eastern|ct|cst|cdt|central|mt|mst|mdt|mountain|pt|pst|pdt|pacific|akst|akdt|hst|utc|gmt|z))\b(?i:[ \t]+(?:standard[ \t]+|daylight[ \t]+)?time\b)?[ \t]*\)?`)
@@ -108,6 +116,7 @@ func (r *parsedReport) readZones(sc *parseScan) {
 		}
 	}
 	sc.each(timeCNZonePass, named(0))
+	sc.each(timeZoneKeyPass, named(1))
 	sc.each(timeZoneWordPass, named(1))
 	sc.each(timeZoneAbbrPass, named(1))
 }
@@ -120,6 +129,22 @@ func (r *parsedReport) readZoneAfter(sc *parseScan, end int) {
 	}
 	r.addNamedZone(end+idx[2], string(sc.buf[end+idx[2]:end+idx[3]]))
 	sc.blank(end, end+idx[1])
+}
+
+// zoneBeside returns the zone written right after the time at start..end ("1:15
+// PM EDT", "(17:15 UTC)", "1:15pmET"), else right before it ("UTC 17:15"), or nil.
+func (r *parsedReport) zoneBeside(sc *parseScan, start, end int) *time.Location {
+	for _, z := range r.zones {
+		if z.pos >= end && strings.TrimLeft(strings.ToLower(sc.orig[end:z.pos]), " \t(apm") == "" {
+			return z.loc
+		}
+	}
+	for _, z := range r.zones {
+		if z.pos < start && !strings.ContainsAny(strings.TrimRight(sc.orig[z.pos:start], " \t("), " \t0123456789") {
+			return z.loc
+		}
+	}
+	return nil
 }
 
 // addNamedZone records the zone a name stands for.

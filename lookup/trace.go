@@ -100,6 +100,8 @@ type Stage struct {
 	answer     Answer
 	// contentFailed: reading the stored content failed at OpenRouter itself.
 	contentFailed bool
+	// noGeneration: OpenRouter has no generation of this id (a 404 after retries).
+	noGeneration bool
 }
 
 // Generation returns the OpenRouter record joined to the stage, or nil.
@@ -117,6 +119,15 @@ func (s Stage) Answer() string {
 		return ""
 	}
 	return s.content.Completion()
+}
+
+// Cost is what the stage cost: the log's costUsd, else OpenRouter's total_cost
+// (as Trace.TotalCostUSD counts it), else nil.
+func (s Stage) Cost() *float64 {
+	if s.CostUSD == nil && s.generation != nil {
+		return &s.generation.TotalCost
+	}
+	return s.CostUSD
 }
 
 // CutOff reports whether the stage's answer does not parse because the model
@@ -155,6 +166,10 @@ const (
 	WarnDefaultZone      = "default_zone"
 	WarnNotAnalyzed      = "not_analyzed"
 	WarnGenerationFailed = "generation_unavailable"
+	// Warnings about the report itself (Request.Warnings), which the
+	// interpretation states too.
+	WarnOtherTime  = "other_time"  // the text names another day or time, outside the search
+	WarnUnreadDate = "unread_date" // a month-day like 5-20 was not read as a date
 )
 
 // StepError is a one-line cause of a failed step (or region), without secrets.

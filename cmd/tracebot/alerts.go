@@ -63,10 +63,11 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // alertConfig is the rules' thresholds from the configuration; the sample world
-// has a daily budget of its own when none is set, so its spend shows a level.
+// has a daily budget of its own when TRACEBOT_DAILY_BUDGET is not set, so its
+// spend shows a level (set to 0, the rule is off there too).
 func alertConfig(cfg Config, sandbox bool) lookup.AlertConfig {
 	budget := cfg.DailyBudget
-	if sandbox && budget == 0 {
+	if sandbox && !cfg.DailyBudgetSet {
 		budget = lookup.SandboxDailyBudget
 	}
 	return lookup.AlertConfig{DailyBudget: budget, CostSpike: cfg.CostSpike, CacheMin: cfg.CacheMin,
@@ -91,11 +92,18 @@ func openReportsApp(ctx context.Context, cfg Config, stderr io.Writer, sandbox b
 	return a, nil
 }
 
+// sandboxNoFailures is why backend_failures is not evaluated with --sandbox:
+// the sample world has no bot whose traces could fail, state database or not.
+const sandboxNoFailures = "the sandbox does not evaluate it: its sample world keeps no trace records of the bot"
+
 // alertInputs reads the bot's trace failures of the last ten minutes and its
 // open backend episodes from the state database; without one (or in the
-// sandbox) backend_failures is not evaluated.
+// sandbox, which never opens it) backend_failures is not evaluated.
 func (a *app) alertInputs(ctx context.Context, now time.Time, sandbox bool) (lookup.AlertInputs, func(), error) {
-	if sandbox || a.cfg.SSM.StateDatabaseURL == "" {
+	if sandbox {
+		return lookup.AlertInputs{Unknown: sandboxNoFailures}, func() {}, nil
+	}
+	if a.cfg.SSM.StateDatabaseURL == "" {
 		return lookup.AlertInputs{}, func() {}, nil
 	}
 	store, err := a.openStateDB(ctx)

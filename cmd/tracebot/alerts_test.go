@@ -196,6 +196,40 @@ func TestAlertsCheckSandboxAndText(t *testing.T) {
 	}
 }
 
+// TestAlertsCheckSandboxSettings: the sandbox says why backend_failures is not
+// evaluated there (a state database is configured, but the sandbox reads no
+// trace records), and keeps its own daily budget only when TRACEBOT_DAILY_BUDGET
+// is absent: set to 0, the budget rule is off there too.
+func TestAlertsCheckSandboxSettings(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing may be reached
+	t.Setenv("TRACEBOT_SECRETS_DIR", t.TempDir())
+	t.Setenv("TRACEBOT_SSM_STATE_DATABASE_URL", "/callytics/tracebot/state-database-url")
+	r := runCLI(t, "alerts", "check", "--sandbox")
+	const why = "Not evaluated: backend_failures (the sandbox does not evaluate it: its sample world keeps no trace records of the bot)"
+	if r.code != exitOK || !strings.Contains(r.stdout, why) || strings.Contains(r.stdout, "set TRACEBOT_SSM_STATE_DATABASE_URL") ||
+		!strings.Contains(r.stdout, "! budget critical") {
+		t.Errorf("exit %d, want %q and the sample budget:\n%s%s", r.code, why, r.stdout, r.stderr)
+	}
+	t.Setenv("TRACEBOT_DAILY_BUDGET", "0")
+	r = runCLI(t, "alerts", "check", "--sandbox", "--json")
+	var c struct {
+		Alerts       []struct{ Rule string }         `json:"alerts"`
+		Evaluated    []string                        `json:"evaluated"`
+		NotEvaluated []struct{ Rule, Reason string } `json:"not_evaluated"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || r.code != exitOK {
+		t.Fatalf("exit %d, %v:\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	for _, a := range c.Alerts {
+		if a.Rule == "budget" {
+			t.Errorf("TRACEBOT_DAILY_BUDGET=0 in the sandbox: the budget fired: %+v", c.Alerts)
+		}
+	}
+	if slicesContain(c.Evaluated, "budget") {
+		t.Errorf("TRACEBOT_DAILY_BUDGET=0: budget evaluated (%v)", c.Evaluated)
+	}
+}
+
 // TestCheckShowsAlertChannels: check lists the rules on and off and verifies the
 // bot can post in each alert channel.
 func TestCheckShowsAlertChannels(t *testing.T) {

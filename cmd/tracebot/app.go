@@ -91,7 +91,7 @@ func openBase(ctx context.Context, cfg Config, stderr io.Writer, level slog.Leve
 		return nil, aws.Config{}, err
 	}
 	if backends || cfg.SecretsDir == "" {
-		if err := requireCredentials(ctx, awsCfg, a.log); err != nil {
+		if err := requireCredentials(ctx, awsCfg, cfg.SecretsDir, a.log); err != nil {
 			return nil, aws.Config{}, err
 		}
 	}
@@ -127,17 +127,24 @@ func (a *app) openService(ctx context.Context, awsCfg aws.Config, sandbox bool, 
 	return nil
 }
 
-// errNoCredentials is what a person sees when the SDK's standard chain found no
-// AWS credentials at all.
-var errNoCredentials = errors.New("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and " +
-	"AWS_SECRET_ACCESS_KEY (or run with an IAM role), or put the secrets in TRACEBOT_SECRETS_DIR")
+// noCredentials is what a person sees when the SDK's standard chain found no
+// AWS credentials at all, worded from the configuration: with the secrets in
+// files (secretsDir set) they are still needed for the AWS services themselves.
+func noCredentials(secretsDir string) error {
+	const how = "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or run with an IAM role)"
+	if secretsDir != "" {
+		return errors.New(how + "; the secrets are read from TRACEBOT_SECRETS_DIR, but CloudWatch Logs, S3 and Lambda need them")
+	}
+	return errors.New(how + ", or put the secrets in TRACEBOT_SECRETS_DIR")
+}
 
 // requireCredentials resolves AWS credentials once through the standard chain, so a
-// machine without any gets one actionable line instead of the SDK's chain of
-// causes (kept in the debug log). The credentials are cached for later calls.
-func requireCredentials(ctx context.Context, awsCfg aws.Config, log *slog.Logger) error {
+// machine without any gets one actionable line (noCredentials, worded for
+// secretsDir) instead of the SDK's chain of causes (kept in the debug log). The
+// credentials are cached for later calls.
+func requireCredentials(ctx context.Context, awsCfg aws.Config, secretsDir string, log *slog.Logger) error {
 	if awsCfg.Credentials == nil {
-		return errNoCredentials
+		return noCredentials(secretsDir)
 	}
 	_, err := awsCfg.Credentials.Retrieve(ctx)
 	if err == nil {
@@ -146,7 +153,7 @@ func requireCredentials(ctx context.Context, awsCfg aws.Config, log *slog.Logger
 	log.Debug("aws: credentials from the standard chain failed", "err", err)
 	// The chain falls back to the EC2 instance role when nothing else is configured.
 	if aws.IsCredentialsProvider(awsCfg.Credentials, (*ec2rolecreds.Provider)(nil)) {
-		return errNoCredentials
+		return noCredentials(secretsDir)
 	}
 	return fmt.Errorf("aws: get credentials: %w", err)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 	"github.com/callytics/tracebot/secrets"
 )
 
-// checker prints one ✓/✗/off line per part and remembers whether any failed.
+// checker prints one ✓/✗/?/off line per part and remembers whether any failed
+// (✗; "?", not verified, is not a failure).
 type checker struct {
 	w      io.Writer
 	scrub  func(string) string
@@ -28,9 +30,27 @@ func (c *checker) ok(part, detail string) { fmt.Fprintf(c.w, "✓ %-28s %s\n", p
 func (c *checker) off(part, detail string) {
 	fmt.Fprintf(c.w, "- %-28s off: %s\n", part, c.scrub(detail))
 }
+
+// note is a part whose state could not be established: neither ✓ nor ✗, and
+// not a failure.
+func (c *checker) note(part, detail string) { fmt.Fprintf(c.w, "? %-28s %s\n", part, c.line(detail)) }
+
 func (c *checker) bad(part, detail string) {
 	c.failed = true
-	fmt.Fprintf(c.w, "✗ %-28s %s\n", part, strings.Join(strings.Fields(c.scrub(detail)), " ")) // one line per part
+	fmt.Fprintf(c.w, "✗ %-28s %s\n", part, c.line(detail))
+}
+
+// line is detail scrubbed and on one line, as each part has one: a cause of
+// several lines (pgx lists each connection attempt, the same cause twice when
+// it tried with and without TLS) keeps each distinct line once.
+func (c *checker) line(detail string) string {
+	var out []string
+	for _, l := range strings.Split(c.scrub(detail), "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (c *checker) result(part string, err error, okDetail string) {
@@ -42,7 +62,9 @@ func (c *checker) result(part string, err error, okDetail string) {
 }
 
 // runCheck resolves the configuration and every secret (names only, never values),
-// connects to each backend and verifies the log groups exist.
+// connects to each backend and verifies the log groups exist. Without AWS
+// credentials it still checks what needs none when the secrets are files (the
+// databases, OpenRouter, the chat platforms) and marks the AWS parts ✗.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -62,14 +84,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.ok("config", fmt.Sprintf("env %s, regions %s", cfg.Env, strings.Join(cfg.Regions, ",")))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelError+4, true) // quiet: check prints its own lines
+	// Credentials are required here only when the secrets come from SSM.
+	a, awsCfg, err := openBase(ctx, cfg, stderr, slog.LevelError+4, false) // quiet: check prints its own lines
 	if err != nil {
 		c.bad("aws config", err.Error())
 		return exitError{exitFailed}
 	}
 	c.scrub = a.scrub
-	checkSecrets(ctx, c, a)
-	if c.failed {
+	noAWS := requireCredentials(ctx, awsCfg, cfg.SecretsDir, a.log)
+	if noAWS != nil {
+		c.bad("aws credentials", noAWS.Error())
+	}
+	if !checkSecrets(ctx, c, a) {
 		fmt.Fprintln(stdout, "(backends not checked: required secrets are missing)")
 		return exitError{exitFailed}
 	}
@@ -78,9 +104,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{exitFailed}
 	}
 	defer a.Close()
-	checkBackends(ctx, c, a)
-	checkVerdict(c, a, awsCfg.Region)
-	checkOptional(c, cfg)
+	dbUp := checkBackends(ctx, c, a, noAWS)
+	checkStateDB(ctx, c, a)
+	checkVerdict(ctx, c, a, awsCfg.Region, dbUp, noAWS)
+	checkOptional(c, cfg, noAWS)
 	checkAlerts(ctx, c, a)
 	if c.failed {
 		return exitError{exitFailed}
@@ -89,8 +116,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // checkSecrets loads every secret name: the trace's required ones, the platforms'
-// as optional (absent → that platform is off).
-func checkSecrets(ctx context.Context, c *checker, a *app) {
+// as optional (absent → that platform is off). It reports whether every secret
+// could be resolved.
+func checkSecrets(ctx context.Context, c *checker, a *app) bool {
 	n := a.cfg.SSM
 	source := "SSM"
 	if a.cfg.SecretsDir != "" {
@@ -109,13 +137,14 @@ func checkSecrets(ctx context.Context, c *checker, a *app) {
 	err := a.secrets.Load(ctx, required...)
 	if err != nil && !errors.Is(err, secrets.ErrMissing) {
 		c.bad("secrets ("+source+")", err.Error())
-		return
+		return false
 	}
 	optional := []string{n.SlackBotToken, n.SlackSigningSecret, n.SlackAppToken}
 	if a.cfg.LarkAppID != "" {
 		optional = append(optional, n.LarkVerificationToken, n.LarkEncryptKey)
 	}
 	_ = a.secrets.LoadOptional(ctx, optional...)
+	ok := true
 	for _, st := range a.secrets.Status(ctx) {
 		switch {
 		case st.Absent:
@@ -124,13 +153,22 @@ func checkSecrets(ctx context.Context, c *checker, a *app) {
 			c.ok(st.Name, "resolved ("+source+")")
 		default:
 			c.bad(st.Name, st.Reason)
+			ok = false
 		}
 	}
+	return ok
 }
 
-func checkBackends(ctx context.Context, c *checker, a *app) {
-	c.result("postgres", a.pg.Ping(ctx), "connected")
-	for _, g := range a.logs.CheckGroups(ctx, "") {
+// notChecked is the line of an AWS part when there are no AWS credentials.
+const notChecked = "not checked: no AWS credentials (see aws credentials)"
+
+// checkBackends pings the calls database, finds the log groups of each region
+// (not without AWS credentials: noAWS) and tries the OpenRouter key. It reports
+// whether the calls database answered.
+func checkBackends(ctx context.Context, c *checker, a *app, noAWS error) (dbUp bool) {
+	err := a.pg.Ping(ctx)
+	c.result("postgres", err, "connected")
+	for _, g := range a.logGroups(ctx, noAWS) {
 		part := "cloudwatch " + g.Region
 		switch {
 		case g.Error != "":
@@ -144,11 +182,45 @@ func checkBackends(ctx context.Context, c *checker, a *app) {
 		}
 	}
 	c.result("openrouter", a.router.Check(ctx), "key accepted by "+a.cfg.OpenRouterURL)
+	return err == nil
 }
 
-// checkVerdict reports the verdict's reads (SPEC §11) as off, or on with where they
-// read from; S3 needs a region for its client (no object is read).
-func checkVerdict(c *checker, a *app, region string) {
+// logGroups is each region's log groups, or without AWS credentials (noAWS) a
+// line per region saying they were not checked.
+func (a *app) logGroups(ctx context.Context, noAWS error) []lookup.GroupCheck {
+	if noAWS == nil {
+		return a.logs.CheckGroups(ctx, "")
+	}
+	out := make([]lookup.GroupCheck, len(a.cfg.Regions))
+	for i, r := range a.cfg.Regions {
+		out[i] = lookup.GroupCheck{Region: r, Error: notChecked}
+	}
+	return out
+}
+
+// checkStateDB opens the state database as serve does (so the migrations it
+// lacks are applied), pings it and closes it; unset, it is off.
+func checkStateDB(ctx context.Context, c *checker, a *app) {
+	if a.cfg.SSM.StateDatabaseURL == "" {
+		c.off("state database", "TRACEBOT_SSM_STATE_DATABASE_URL is not set (in-memory state, one replica)")
+		return
+	}
+	store, err := a.openStateDB(ctx)
+	if err == nil {
+		err = store.Ping(ctx)
+		store.Close()
+	}
+	c.result("state database", err, "connected, migrations applied")
+}
+
+// checkVerdict reports the verdict's reads (SPEC §11) as off, or on with where
+// they read from, and proves the S3 read on a real object: the newest call's
+// s3_analysis_path, its first byte only (the policy of check --iam grants
+// s3:GetObject alone, so a missing key or HeadBucket could not tell "works" from
+// "denied"). When no object can be picked (the calls database is down, no call
+// has a path, its bucket is not one the bot may read) the read is not verified,
+// which is neither ✓ nor ✗. The object's content is never printed.
+func checkVerdict(ctx context.Context, c *checker, a *app, region string, dbUp bool, noAWS error) {
 	if !a.cfg.Verdict {
 		c.off("verdict", "TRACEBOT_VERDICT=off (stored content and analyses are not read)")
 		return
@@ -161,17 +233,61 @@ func checkVerdict(c *checker, a *app, region string) {
 	if len(a.cfg.AnalysisBuckets) > 0 {
 		buckets = "buckets " + strings.Join(a.cfg.AnalysisBuckets, ", ")
 	}
-	c.ok("verdict", fmt.Sprintf("on: stored content from %s, analyses from S3 (%s, %s)", a.cfg.OpenRouterURL, region, buckets))
+	on := fmt.Sprintf("on: stored content from %s, analyses from S3 (%s, %s)", a.cfg.OpenRouterURL, region, buckets)
+	if noAWS != nil {
+		c.bad("verdict", on+"; S3 "+notChecked)
+		return
+	}
+	path, why := analysisToProbe(ctx, a, dbUp)
+	if why != "" {
+		c.note("verdict", on+" (S3 read not verified: "+why+")")
+		return
+	}
+	if err := a.analyses.ProbeAnalysis(ctx, path); err != nil {
+		c.bad("verdict", on+"; "+lookup.AnalysisCause(path, err))
+		return
+	}
+	c.ok("verdict", on+"; read "+path+" (the newest call's analysis)")
 }
 
-func checkOptional(c *checker, cfg Config) {
-	if cfg.ReprocessTarget == "" {
-		c.off("reprocess", "TRACEBOT_REPROCESS_TARGET is not set")
-	} else {
-		c.ok("reprocess", "target "+cfg.ReprocessTarget)
+// newestPathTimeout bounds check's search for an analysis to read.
+var newestPathTimeout = 5 * time.Second
+
+// analysisToProbe is the newest call's s3_analysis_path, or why there is none to
+// read.
+func analysisToProbe(ctx context.Context, a *app, dbUp bool) (path, why string) {
+	if !dbUp {
+		return "", "the calls database is down, so no call's analysis to read"
 	}
-	if cfg.SSM.StateDatabaseURL == "" {
-		c.off("state database", "TRACEBOT_SSM_STATE_DATABASE_URL is not set (in-memory state, one replica)")
+	// Bounded: calls may have no index on created_at alone, and check must not
+	// keep a big table's scan running.
+	qctx, cancel := context.WithTimeout(ctx, newestPathTimeout)
+	defer cancel()
+	path, err := a.pg.NewestAnalysisPath(qctx)
+	switch {
+	case err != nil && qctx.Err() != nil:
+		return "", fmt.Sprintf("finding the newest call's analysis took over %s", newestPathTimeout)
+	case err != nil:
+		return "", "the calls database could not be read: " + err.Error()
+	case path == "":
+		return "", "no call has an s3_analysis_path"
+	}
+	if bucket, _, err := lookup.ParseS3Path(path); err == nil && len(a.cfg.AnalysisBuckets) > 0 && !slices.Contains(a.cfg.AnalysisBuckets, bucket) {
+		return "", "the newest call's analysis is in bucket " + bucket + ", not in TRACEBOT_ANALYSIS_BUCKETS"
+	}
+	return path, ""
+}
+
+// checkOptional reports the reprocess target (✗ without AWS credentials: it is
+// a Lambda or SQS call) and Lark as off when they are not configured.
+func checkOptional(c *checker, cfg Config, noAWS error) {
+	switch {
+	case cfg.ReprocessTarget == "":
+		c.off("reprocess", "TRACEBOT_REPROCESS_TARGET is not set")
+	case noAWS != nil:
+		c.bad("reprocess", "target "+cfg.ReprocessTarget+": "+notChecked)
+	default:
+		c.ok("reprocess", "target "+cfg.ReprocessTarget)
 	}
 	if cfg.LarkAppID == "" {
 		c.off("lark", "TRACEBOT_LARK_APP_ID is not set")

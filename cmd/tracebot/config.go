@@ -57,6 +57,7 @@ type Config struct {
 	AlertChannels     []string      // TRACEBOT_ALERT_CHANNELS: Slack channel ids, Lark chat ids (oc_…); empty: alerts off
 	AlertInterval     time.Duration // TRACEBOT_ALERT_INTERVAL, at least 1s
 	DailyBudget       float64       // TRACEBOT_DAILY_BUDGET, USD; 0: the budget rule is off
+	DailyBudgetSet    bool          // TRACEBOT_DAILY_BUDGET is set (to 0 too): the sandbox keeps its own budget only when it is not
 	CostSpike         float64       // TRACEBOT_COST_SPIKE: k × the 24h median; 0 turns cost_spike off
 	SSM               SSMNames
 }
@@ -142,6 +143,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			StateDatabaseURL:      r.str("TRACEBOT_SSM_STATE_DATABASE_URL", ""),
 		},
 	}
+	c.DailyBudgetSet = r.str("TRACEBOT_DAILY_BUDGET", "") != ""
 	r.check(&c)
 	c.Functions = r.list("TRACEBOT_FUNCTIONS", strings.Join(lookup.DefaultFunctions(c.LogGroups), ","))
 	if len(c.Functions) == 0 {
@@ -296,26 +298,24 @@ func (r *envReader) duration(name string, def time.Duration) time.Duration {
 
 // fraction reads a share from 0 to 1 ("0.5"); 0 is allowed and turns a check off.
 func (r *envReader) fraction(name string, def float64) float64 {
-	v := r.str(name, "")
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || f > 1 {
-		r.bad(name, v, "want a share from 0 to 1, like 0.5 (0 turns the check off)")
-		return def
-	}
-	return f
+	return r.number(name, def, 1, "want a share from 0 to 1, like 0.5 (0 turns the check off)")
 }
 
 // amount reads a number that is 0 or more ("50", "12.5").
 func (r *envReader) amount(name string, def float64, want string) float64 {
+	return r.number(name, def, math.Inf(1), want)
+}
+
+// number reads a finite number from 0 to max; anything else (NaN and ±Inf
+// included, which strconv accepts and which would silently turn a rule off or
+// on) is refused naming the variable, saying want.
+func (r *envReader) number(name string, def, max float64, want string) float64 {
 	v := r.str(name, "")
 	if v == "" {
 		return def
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > max {
 		r.bad(name, v, want)
 		return def
 	}

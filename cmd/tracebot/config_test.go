@@ -32,6 +32,19 @@ func TestConfigRefusesValuesThatCannotWork(t *testing.T) {
 		{"TRACEBOT_ADDR", "127.0.0.1:9090", ""},
 		{"TRACEBOT_SSM_DATABASE_URL", "callytics neon url", "SSM parameter name"},
 		{"TRACEBOT_SSM_STATE_DATABASE_URL", "/callytics/tracebot/state-db_url.v2", ""},
+		// Every number: NaN passes < and > comparisons, and would silently turn a rule off.
+		{"TRACEBOT_CACHE_MIN", "NaN", "a share from 0 to 1"},
+		{"TRACEBOT_CACHE_MIN", "nan", "a share from 0 to 1"},
+		{"TRACEBOT_CACHE_MIN", "-Inf", "a share from 0 to 1"},
+		{"TRACEBOT_CACHE_MIN", "0.35", ""},
+		{"TRACEBOT_LENGTH_MAX", "NaN", "a share from 0 to 1"},
+		{"TRACEBOT_LENGTH_MAX", "+Inf", "a share from 0 to 1"},
+		{"TRACEBOT_LENGTH_MAX", "0", ""},
+		{"TRACEBOT_DAILY_BUDGET", "NaN", "an amount of USD"},
+		{"TRACEBOT_DAILY_BUDGET", "Inf", "an amount of USD"},
+		{"TRACEBOT_DAILY_BUDGET", "1e3", ""},
+		{"TRACEBOT_COST_SPIKE", "NaN", "a factor like 3"},
+		{"TRACEBOT_COST_SPIKE", "infinity", "a factor like 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -61,6 +74,7 @@ func TestCommandLines(t *testing.T) {
 		{[]string{"serve", "--sandbox", "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"history", "bob"}, exitUsage, "unexpected arguments"},
 		{[]string{"history", "--since", "-1h"}, exitUsage, "must be positive"},
+		{[]string{"history", "--since", "soon"}, exitUsage, `--since: "soon" is not a span: try 90m, 24h, 7d`},
 		{[]string{"history", "--limit", "0"}, exitUsage, "must be positive"},
 		{[]string{"trace", "-h"}, exitOK, "-show-content"},
 		{[]string{"report", "--help"}, exitOK, "-png"},
@@ -84,6 +98,26 @@ func TestHelpNamesEveryFlag(t *testing.T) {
 		"--iam", "--user U", "--since 24h", "alerts check"} {
 		if !strings.Contains(r.stdout, flag) {
 			t.Errorf("help lacks %s:\n%s", flag, r.stdout)
+		}
+	}
+}
+
+// TestUsageErrorsExitTwo: a command line that cannot be run is input not
+// understood, exit 2 (SPEC §8 lists 0–4 for trace and 0–2 for report, nothing
+// else); with --json stdout still holds the one error object.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing may be reached
+	for _, args := range [][]string{
+		{"trace", "--json"}, {"trace", "--bogus", "x"}, {"report", "cost", "-2h"}, {"report", "--sandbox", "cost", "--env", "staging"},
+		{"report", "--json", "cost", "--env", "staging"}, {"alerts"}, {"alerts", "check", "now"}, {"check", "everything"},
+		{"history", "--since", "soon"}, {"serve", "extra"}, {}, {"bogus"},
+	} {
+		r := runCLI(t, args...)
+		if r.code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		if wantsJSON(args) && !strings.HasPrefix(r.stdout, `{`) {
+			t.Errorf("%q: stdout is not the JSON error object: %q", args, r.stdout)
 		}
 	}
 }

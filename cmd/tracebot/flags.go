@@ -50,7 +50,7 @@ func wantsJSON(args []string) bool {
 }
 
 // printUsageError reports a command line that cannot be run: one JSON object on
-// stdout with --json, a line on stderr otherwise (exit 64). Help asked for with -h
+// stdout with --json, a line on stderr otherwise (exit 2). Help asked for with -h
 // (and printed) is exit 0.
 func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usageError) error {
 	if err.help && !asJSON {
@@ -65,7 +65,7 @@ func printUsageError(stdout, stderr io.Writer, asJSON bool, cmd string, err *usa
 }
 
 // parseFlagsOnly parses args with fs for a command that takes flags and no words:
-// a word left over is a usage error (exit 64); -h prints the flags, exit 0.
+// a word left over is a usage error (exit 2); -h prints the flags, exit 0.
 func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

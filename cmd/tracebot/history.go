@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/callytics/tracebot/bot/state"
+	"github.com/callytics/tracebot/lookup"
 )
 
 // runHistory prints recent traces, reprocesses and alerts from the state database.
@@ -19,18 +21,23 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	user := fs.String("user", "", "only this chat user id")
-	since := fs.Duration("since", 24*time.Hour, "how far back")
+	sinceText := fs.String("since", "24h", "how far back: 90m, 24h, 7d, today, since 9am (as report windows)")
 	limit := fs.Int("limit", 50, "rows per list")
 	if err := parseFlagsOnly(fs, args, stderr); err != nil {
 		return err
 	}
-	if *since <= 0 || *limit <= 0 {
-		fmt.Fprintln(stderr, "tracebot history: --since and --limit must be positive, e.g. --since 24h --limit 50")
+	if *limit <= 0 {
+		fmt.Fprintln(stderr, "tracebot history: --limit must be positive, e.g. --limit 50")
 		return exitError{exitUsage}
 	}
 	cfg, err := LoadConfigFromEnv()
 	if err != nil {
 		return err
+	}
+	since, err := historySince(*sinceText, cfg.TimeZone, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "tracebot history: --since:", err)
+		return exitError{exitUsage}
 	}
 	if cfg.SSM.StateDatabaseURL == "" {
 		fmt.Fprintln(stderr, "tracebot history: no state database (set TRACEBOT_SSM_STATE_DATABASE_URL); the in-memory state of a running bot is not readable from here")
@@ -45,12 +52,31 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer store.Close()
-	h, err := store.History(ctx, state.HistoryQuery{User: *user, Since: time.Now().Add(-*since), Limit: *limit})
+	h, err := store.History(ctx, state.HistoryQuery{User: *user, Since: since, Limit: *limit})
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, a.scrub(renderHistory(h)))
 	return nil
+}
+
+// historySince is the start of --since v before now: a span as report windows
+// are read (90m, 24h, 7d, 2w, today, yesterday, since 9am in zone) or a Go
+// duration (1h30m); the error says what is accepted.
+func historySince(v string, zone *time.Location, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	q, err := lookup.ParseReportQuery(string(lookup.ReportCost)+" "+v,
+		lookup.ReportParseOptions{Now: now, Zone: zone, MaxRange: math.MaxInt64})
+	if err == nil && v != "" && q.Env == "" {
+		return q.From, nil
+	}
+	if d, derr := time.ParseDuration(v); derr == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("%q: must be positive, e.g. --since 24h or --since 7d", v)
+		}
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a span: try 90m, 24h, 7d, today or \"since 9am\"", v)
 }
 
 func renderHistory(h state.History) string {

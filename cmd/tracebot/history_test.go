@@ -55,6 +55,17 @@ func TestHistoryListsTracesAndReprocesses(t *testing.T) {
 			t.Errorf("history lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// --since reads spans as report windows do: days too, not only Go durations.
+	for _, since := range []string{"7d", "2w", "90m", "1h30m"} {
+		r := runCLI(t, "history", "--since", since)
+		if r.code != exitOK || !strings.Contains(r.stdout, "tr-aaa") {
+			t.Errorf("--since %s: exit %d\n%s%s", since, r.code, r.stdout, r.stderr)
+		}
+	}
+	r = runCLI(t, "history", "--since", "7 days ago")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `"7 days ago" is not a span`) || strings.Contains(r.stderr, "-limit") {
+		t.Errorf("--since 7 days ago: exit %d, want a one-line refusal without the flags:\n%s", r.code, r.stderr)
+	}
 	r = runCLI(t, "history", "--user", "ou_bob")
 	if strings.Contains(r.stdout, "tr-aaa") || !strings.Contains(r.stdout, "tr-bbb") {
 		t.Errorf("--user filter:\n%s", r.stdout)

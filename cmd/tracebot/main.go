@@ -17,14 +17,16 @@ import (
 // Version is set at build time with -ldflags "-X main.Version=…".
 var Version = "dev"
 
-// Exit codes of SPEC §8.
+// Exit codes of SPEC §8. A command line that cannot be run (an unknown flag,
+// no report, a word a command does not take) is input not understood: exit 2,
+// as SPEC §8 lists no other code.
 const (
 	exitOK            = 0
 	exitFailed        = 1
 	exitNotUnderstood = 2
 	exitNotFound      = 3
 	exitCandidates    = 4
-	exitUsage         = 64
+	exitUsage         = exitNotUnderstood
 )
 
 const usage = `tracebot traces a customer's phone call through the AI analysis pipeline.

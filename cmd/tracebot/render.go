@@ -82,7 +82,7 @@ func renderStages(b *strings.Builder, t *lookup.Trace) {
 			gen = "(no generation id)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", s.Stage, orDash(s.Model), orDash(s.Provider),
-			s.InputTokens, s.OutputTokens, pct(s.CacheRatio), cost(s.CostUSD), orDash(s.FinishReason), gen)
+			s.InputTokens, s.OutputTokens, pct(s.CacheRatio), cost(s.Cost()), orDash(s.FinishReason), gen)
 	}
 	tw.Flush()
 	fmt.Fprintf(b, "Total: $%.6f, cache %s (token-weighted)", t.TotalCostUSD, pct(t.CacheRatio))
@@ -140,9 +140,11 @@ func renderRequest(req lookup.Request) string {
 	if req.Phone != "" {
 		fmt.Fprintf(&b, "phone     %s\n", req.Phone)
 	}
-	if !req.From.IsZero() {
+	if searchesWindow(req) || req.SessionID != "" && req.At != nil {
 		fmt.Fprintf(&b, "when      %s\n", req.Interpretation("en"))
 		fmt.Fprintf(&b, "zone      %s (%s)\n", req.ZoneName, req.ZoneSource)
+	}
+	if searchesWindow(req) {
 		fmt.Fprintf(&b, "window    %s – %s UTC\n", fmtUTC(req.From), fmtUTC(req.To))
 	}
 	if req.Direction != "" {
@@ -152,7 +154,7 @@ func renderRequest(req lookup.Request) string {
 		fmt.Fprintf(&b, "env       %s\n", req.Env)
 	}
 	if req.SessionID != "" {
-		fmt.Fprintf(&b, "session   %s\n", req.SessionID)
+		fmt.Fprintf(&b, "session   %s (the call is looked up by id)\n", req.SessionID)
 	}
 	if len(req.GenerationIDs) > 0 {
 		fmt.Fprintf(&b, "generations %s\n", strings.Join(req.GenerationIDs, ", "))

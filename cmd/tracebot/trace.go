@@ -80,11 +80,13 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return exitOr(exitFor(t.Outcome))
 }
 
-// parseRequest reads the report; --session sets the session id as given, whatever
-// its shape, replacing any the report names.
+// parseRequest reads the report against now to the second (times are printed
+// to the second); --session sets the session id as given, whatever its shape,
+// replacing any the report names.
 func parseRequest(f traceFlags, cfg Config, now time.Time) (lookup.Request, error) {
 	return lookup.ParseReport(f.report, lookup.ParseOptions{
-		Now: now, DefaultZone: cfg.TimeZone, Window: cfg.Window, NoTimeLookback: cfg.NoTimeLookback, SessionID: f.session,
+		Now: now.Truncate(time.Second), DefaultZone: cfg.TimeZone, Window: cfg.Window, NoTimeLookback: cfg.NoTimeLookback,
+		SessionID: f.session,
 	})
 }
 
@@ -121,7 +123,7 @@ func printJSON(w io.Writer, scrub func(string) string, v any, code int) error {
 
 // dryRunJSON is the first block of the trace JSON: the interpretation only.
 type dryRunJSON struct {
-	Phone          string           `json:"phone"`
+	Phone          string           `json:"phone,omitempty"` // none when the call is looked up by id
 	Zone           string           `json:"zone"`
 	ZoneSource     string           `json:"zone_source,omitempty"`
 	At             *time.Time       `json:"at"`
@@ -147,16 +149,24 @@ func newDryRunJSON(req lookup.Request) dryRunJSON {
 	d := dryRunJSON{Phone: req.Phone, Zone: req.ZoneName, ZoneSource: req.ZoneSource, Direction: req.Direction,
 		Env: req.Env, SessionID: req.SessionID, GenerationIDs: req.GenerationIDs}
 	if req.At != nil {
-		at := req.At.UTC()
+		at := req.At.UTC().Truncate(time.Second)
 		d.At = &at
 	}
-	if !req.From.IsZero() {
-		from, to := req.From.UTC(), req.To.UTC()
+	if searchesWindow(req) {
+		from, to := req.From.UTC().Truncate(time.Second), req.To.UTC().Truncate(time.Second)
 		d.From, d.To = &from, &to
+	}
+	if searchesWindow(req) || req.SessionID != "" && req.At != nil {
 		d.Interpretation = req.Interpretation("en")
 	}
 	return d
 }
+
+// searchesWindow reports whether the trace searches req's From–To window. By
+// session id it does not: the call is looked up by id and its created_at read
+// (the reported time, when there is one, stands in only if the database fails),
+// so the window — with no time, a lookback from the clock — is not shown.
+func searchesWindow(req lookup.Request) bool { return !req.From.IsZero() && req.SessionID == "" }
 
 func printDryRun(w io.Writer, asJSON bool, req lookup.Request) error {
 	if asJSON {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -182,17 +181,12 @@ func TestCheckReportsEachPart(t *testing.T) {
 
 	// A part's failure is one line, however many lines its cause has (pgx lists
 	// each connection attempt on its own).
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := closedAddr(t)
 	e.ssm.SetParam("/callytics/openrouter-api-key", canaryRouterKey)
 	e.ssm.SetParam("/callytics/neon-database-url", "postgres://tracebot@"+closed+"/calls")
 	r = runCLI(t, "check")
 	for _, line := range strings.Split(strings.TrimRight(r.stdout, "\n"), "\n") {
-		if !strings.HasPrefix(line, "✓ ") && !strings.HasPrefix(line, "✗ ") && !strings.HasPrefix(line, "- ") {
+		if !strings.HasPrefix(line, "✓ ") && !strings.HasPrefix(line, "✗ ") && !strings.HasPrefix(line, "- ") && !strings.HasPrefix(line, "? ") {
 			t.Errorf("check line %q is not a part's line:\n%s", line, r.stdout)
 		}
 	}
@@ -378,5 +372,43 @@ func TestSDKWarningsGoToTheDebugLog(t *testing.T) {
 	out, _ := exec.Command(bin, "trace", "(914) 265-4371 5/20 1:15pm").CombinedOutput()
 	if !strings.Contains(string(out), `"msg":"aws sdk: falling back to IMDSv1`) {
 		t.Errorf("the SDK's warning is not in the debug log:\n%s", out)
+	}
+}
+
+// TestDryRunShowsWhatIsSearched: by session id the call is looked up by id, so
+// the dry run shows no phone and no window (with no time in the report, a
+// lookback from the clock); times are whole seconds, as everywhere.
+func TestDryRunShowsWhatIsSearched(t *testing.T) {
+	t.Setenv("TRACEBOT_NOW", "") // the clock, with its nanoseconds
+	r := runCLI(t, "trace", "--dry-run", "--json", "--session", "s-abc123def456")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != exitOK {
+		t.Fatalf("exit %d, %v:\n%s", r.code, err, r.stdout)
+	}
+	for _, field := range []string{"phone", "from", "to", "interpretation"} {
+		if _, ok := v[field]; ok {
+			t.Errorf("--session alone: %q is shown (%v)", field, v[field])
+		}
+	}
+	if v["session_id"] != "s-abc123def456" || v["at"] != nil {
+		t.Errorf("session_id %v at %v", v["session_id"], v["at"])
+	}
+	r = runCLI(t, "trace", "--dry-run", "--session", "s-abc123def456")
+	if strings.Contains(r.stdout, "window") || strings.Contains(r.stdout, "last 7 days") || !strings.Contains(r.stdout, "looked up by id") {
+		t.Errorf("--session alone, text:\n%s", r.stdout)
+	}
+
+	for _, args := range [][]string{{"(914) 265-4371"}, {"(914) 265-4371 today 9am"}, {"--session", "s-abc123def456", "5/20 1:15pm"}} {
+		r := runCLI(t, append([]string{"trace", "--dry-run", "--json"}, args...)...)
+		var times map[string]*string
+		_ = json.Unmarshal([]byte(r.stdout), &times)
+		for _, field := range []string{"at", "from", "to"} {
+			if s := times[field]; s != nil && strings.Contains(*s, ".") {
+				t.Errorf("%q: %s %q has fractions of a second", args, field, *s)
+			}
+		}
+		if times["from"] == nil && args[0] != "--session" {
+			t.Errorf("%q: no window shown:\n%s", args, r.stdout)
+		}
 	}
 }

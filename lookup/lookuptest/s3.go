@@ -1,8 +1,9 @@
 package lookuptest
 
 // This file fakes Amazon S3's GetObject (and HeadObject) at the wire level: REST-XML,
-// path-style addressing (GET /bucket/key), SigV4-signed requests, and S3's XML
-// error bodies, as the aws-sdk-go-v2 S3 client speaks them.
+// path-style addressing (GET /bucket/key), SigV4-signed requests, byte ranges
+// (Range: bytes=first-last), and S3's XML error bodies, as the aws-sdk-go-v2 S3
+// client speaks them.
 
 import (
 	"crypto/md5"
@@ -28,11 +29,15 @@ import (
 type S3Request struct {
 	Method, Bucket, Key string
 	Region              string // from the SigV4 credential scope
+	Range               string // the Range header, "" when the whole object was asked for
 }
 
 // S3Server is an httptest server speaking S3's GetObject and HeadObject with
 // path-style addressing. Unknown buckets answer NoSuchBucket, unknown keys
-// NoSuchKey (404), denied ones AccessDenied (403), each as S3's XML error body.
+// NoSuchKey (404), denied ones AccessDenied (403), each as S3's XML error body. A
+// GET with Range: bytes=first-last (or first-) answers 206 with that part, or 416
+// InvalidRange when the object has no byte at first; another Range form is
+// ignored (the whole object), as S3 does.
 // All methods are safe for concurrent use.
 type S3Server struct {
 	srv *httptest.Server
@@ -179,7 +184,7 @@ func (s *S3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // s3ParseRequest reads a path-style GET/HEAD /bucket/key and its SigV4 scope.
 func s3ParseRequest(r *http.Request) (S3Request, *s3Error) {
-	req := S3Request{Method: r.Method, Region: awsFakeCredentialRegion(r.Header.Get("Authorization"))}
+	req := S3Request{Method: r.Method, Region: awsFakeCredentialRegion(r.Header.Get("Authorization")), Range: r.Header.Get("Range")}
 	path, err := url.PathUnescape(r.URL.EscapedPath())
 	if err != nil {
 		return req, &s3Error{Code: "InvalidURI", Message: "Couldn't parse the specified URI.", status: 400}
@@ -209,8 +214,12 @@ func (s *S3Server) refusal(req S3Request) *s3Error {
 	case !s.buckets[req.Bucket]:
 		return &s3Error{Code: "NoSuchBucket", Message: "The specified bucket does not exist", Bucket: req.Bucket, status: 404}
 	}
-	if _, ok := s.objects[req.Bucket+"/"+req.Key]; !ok {
+	body, ok := s.objects[req.Bucket+"/"+req.Key]
+	if !ok {
 		return &s3Error{Code: "NoSuchKey", Message: "The specified key does not exist.", Key: req.Key, status: 404}
+	}
+	if first, _, ok := s3Range(req.Range); ok && req.Method == http.MethodGet && first >= len(body) {
+		return &s3Error{Code: "InvalidRange", Message: "The requested range is not satisfiable", status: http.StatusRequestedRangeNotSatisfiable}
 	}
 	return nil
 }
@@ -240,7 +249,16 @@ func (s *S3Server) writeObject(w http.ResponseWriter, r *http.Request, req S3Req
 	if !chunked {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	w.WriteHeader(http.StatusOK)
+	status := http.StatusOK
+	if first, last, ok := s3Range(req.Range); ok && r.Method == http.MethodGet { // refusal saw first is in the object
+		last = min(last, len(body)-1)
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, len(body)))
+		body, status = body[first:last+1], http.StatusPartialContent
+		if !chunked {
+			h.Set("Content-Length", strconv.Itoa(len(body)))
+		}
+	}
+	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -252,6 +270,28 @@ func (s *S3Server) writeObject(w http.ResponseWriter, r *http.Request, req S3Req
 		return
 	}
 	_, _ = w.Write(body)
+}
+
+// s3Range reads a single "bytes=first-last" or "bytes=first-" range; ok is
+// false for no range or any other form.
+func s3Range(header string) (first, last int, ok bool) {
+	spec, found := strings.CutPrefix(header, "bytes=")
+	a, b, dash := strings.Cut(spec, "-")
+	if !found || !dash {
+		return 0, 0, false
+	}
+	first, err := strconv.Atoi(a)
+	if err != nil || first < 0 {
+		return 0, 0, false
+	}
+	if b == "" {
+		return first, int(^uint(0) >> 1), true
+	}
+	last, err = strconv.Atoi(b)
+	if err != nil || last < first {
+		return 0, 0, false
+	}
+	return first, last, true
 }
 
 func s3WriteError(w http.ResponseWriter, r *http.Request, e *s3Error, reqID string) {

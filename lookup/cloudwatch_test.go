@@ -303,7 +303,10 @@ func TestSearchUsageRetriesThrottling(t *testing.T) {
 			srv.AddRows(cwEast1, "s-1", cwUsageLine(cwCreated.Add(time.Minute), cwAIGroup(cwEast1), "triage", "gen-1"))
 			srv.AddRows(cwWest2, "s-1", cwUsageLine(cwCreated.Add(time.Minute), cwAIGroup(cwWest2), "triage", "gen-2"))
 			srv.Fail(cwEast1, tt.op, tt.code, tt.times)
-			cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) { c.ThrottleRetries = 3 })
+			// A long grace: us-west-2 answers at once, and under load us-east-1's
+			// retries could outlast the default 100 ms and be stopped, which is not
+			// what this test is about.
+			cw := newCWSearcher(t, srv, func(c *lookup.CloudWatchConfig) { c.ThrottleRetries, c.Grace = 3, 30*time.Second })
 
 			res, err := cw.SearchUsage(context.Background(), cwQuery("s-1"))
 			if err != nil {

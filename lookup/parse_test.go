@@ -329,6 +329,7 @@ var parseCases = []parseCase{
 	{name: "环境 staging is refused", text: "914-265-4371 5月20日 下午1点 环境 staging",
 		wantErr: notUnderstood([]string{"phone: +19142654371"}, []string{"env test, pre or prod"})},
 	{name: "env in a sentence is not an env", text: "the env is fine, 914-265-4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
+	{name: "env before an ordinary word is not an env", text: "the env issue again 914-265-4371 5/20 1:15pm", want: ny914("2026-05-20T17:15:00Z")},
 	{name: "environment in a sentence is not an env", text: "noisy environment at the store 914-265-4371 5/20 1:15pm",
 		want: ny914("2026-05-20T17:15:00Z")},
 

@@ -317,19 +317,20 @@ func (r *parsedReport) readOptions(sc *parseScan) {
 	})
 }
 
-// parseEnvProse are words that may follow "env" in a sentence ("the env is
-// fine"): they are not an env someone asked for.
-var parseEnvProse = map[string]bool{"a": true, "an": true, "the": true, "is": true, "was": true, "are": true,
-	"were": true, "and": true, "or": true, "but": true, "on": true, "in": true, "at": true, "of": true, "for": true,
-	"from": true, "to": true, "with": true, "by": true, "as": true, "it": true, "that": true, "this": true,
-	"var": true, "vars": true, "variable": true, "variables": true, "file": true, "config": true}
+// parseEnvNames are names of envs other than test, pre and prod: after a bare
+// "env" or 环境 only these are refused, so that ordinary words ("the env issue",
+// "env is fine") are not taken for an env someone asked for.
+var parseEnvNames = map[string]bool{"staging": true, "stage": true, "stg": true, "dev": true, "develop": true,
+	"development": true, "qa": true, "uat": true, "sandbox": true, "preprod": true, "pre-prod": true,
+	"preview": true, "local": true, "beta": true, "demo": true, "int": true, "integration": true, "perf": true,
+	"canary": true, "prd": true, "testing": true}
 
 // readEnv reads the env a keyword names and reports whether the words were one.
 // test, pre and prod (production) are envs; any other word given with ":" or "="
-// ("env=staging"), or after "env" or 环境 ("env staging") is a problem, worded as
-// the report words' answer (notAnEnv), unless it is ordinary English ("env is
-// fine"). After "environment" without ":" or "=" only an env counts: the word is
-// English too.
+// ("env=staging"), or an env's name after "env" or 环境 ("env staging",
+// parseEnvNames) is a problem, worded as the report words' answer (notAnEnv);
+// another word after a bare "env" is ordinary English ("the env issue"). After
+// "environment" without ":" or "=" only an env counts: the word is English too.
 func (r *parsedReport) readEnv(keyword, sep, word string) bool {
 	val := strings.ToLower(word)
 	if val == "production" {
@@ -341,7 +342,7 @@ func (r *parsedReport) readEnv(keyword, sep, word string) bool {
 			r.env = val
 		}
 		return true
-	case sep == "" && (strings.EqualFold(keyword, "environment") || parseEnvProse[val]):
+	case sep == "" && (strings.EqualFold(keyword, "environment") || !parseEnvNames[val]):
 		return false
 	}
 	r.problem(say("env test, pre or prod", "env test、pre 或 prod"), notAnEnv(word))

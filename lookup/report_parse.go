@@ -205,7 +205,7 @@ func (q *ReportQuery) readEnv(words []string) ([]string, error) {
 		case "test", "pre", "prod":
 			q.Env = val
 		default:
-			return nil, errorSay(CodeNotUnderstood, say("“%s” is not an env: want test, pre or prod.", "“%s” 不是 env：只能是 test、pre 或 prod。", val))
+			return nil, errorSay(CodeNotUnderstood, notAnEnv(val))
 		}
 	}
 	return rest, nil
